@@ -1,0 +1,5 @@
+"""pydt-tray: a system-tray client for Play Your Damn Turn."""
+
+__version__ = "0.1.0"
+APP_NAME = "pydt-tray"
+APP_DISPLAY_NAME = "pydt-tray"

@@ -1,0 +1,3 @@
+from pydt_tray.cli import main
+
+raise SystemExit(main())
