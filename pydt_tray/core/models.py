@@ -7,7 +7,7 @@ wrong raises :class:`ModelError` (the API client turns it into an ``ApiError``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 DEFAULT_GAME_TYPE = "CIV6"
@@ -26,7 +26,7 @@ def parse_date(value: Any) -> datetime | None:
         return None
     if isinstance(value, (int, float)):
         try:
-            return datetime.fromtimestamp(value / 1000.0, tz=timezone.utc)
+            return datetime.fromtimestamp(value / 1000.0, tz=UTC)
         except (OverflowError, OSError, ValueError):
             return None
     if not isinstance(value, str):
@@ -39,15 +39,15 @@ def parse_date(value: Any) -> datetime | None:
     except ValueError:
         return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
 
 
 def format_date(value: datetime | None) -> str | None:
     """Aware datetime -> ISO string with milliseconds and a Z, as the service writes them."""
     if value is None:
         return None
-    return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _require_mapping(data: Any, what: str) -> dict[str, Any]:
@@ -213,7 +213,7 @@ def parse_games(data: Any) -> list[Game]:
 
 def sort_games(games: list[Game], steam_id: str) -> list[Game]:
     """Your turns first (more flags first, then most recently updated), then the rest by recency."""
-    epoch = datetime.min.replace(tzinfo=timezone.utc)
+    epoch = datetime.min.replace(tzinfo=UTC)
 
     def key(game: Game) -> tuple[int, int, float]:
         mine = game.is_your_turn(steam_id)
