@@ -1,0 +1,332 @@
+"""Resume and network-change detection.
+
+The push connection keeps a long MQTT keepalive, so a connection that died while the machine slept can go
+unnoticed for many minutes. The sources here notice "the machine woke up" or "the network came back" and
+emit ``woke(reason)``; the app answers with "reconnect now and catch up".
+
+Each OS service is a :class:`WakeSource`; :func:`pick_wake_sources` chooses the ones for this platform and
+:class:`WakeMonitor` merges them into one debounced ``woke`` signal.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import sys
+import time
+from collections.abc import Callable, Iterable
+
+from PySide6.QtCore import SLOT, QAbstractNativeEventFilter, QCoreApplication, QObject, QTimer, Signal, Slot
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], float]
+
+
+class WakeSource(QObject):
+    """One way of noticing a resume or a network change; emits ``woke`` with a short reason."""
+
+    woke = Signal(str)
+
+    def start(self) -> None:
+        """Begin watching. Never raises for a missing OS service: it logs and does nothing."""
+
+    def stop(self) -> None:
+        """Stop watching; safe to call more than once or without ``start``."""
+
+
+class NullWakeSource(WakeSource):
+    """A source that never fires (used when nothing better exists)."""
+
+
+# --- Linux: logind ----------------------------------------------------------------------------------------
+
+LOGIND_SERVICE = "org.freedesktop.login1"
+LOGIND_PATH = "/org/freedesktop/login1"
+LOGIND_INTERFACE = "org.freedesktop.login1.Manager"
+
+
+class LogindResumeSource(WakeSource):
+    """logind's ``PrepareForSleep(false)`` on the system bus: the machine has just resumed.
+
+    ``bus`` is injectable for tests; by default the process-wide system bus is used.
+    """
+
+    def __init__(self, bus=None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._bus = bus
+        self._connected_bus = None
+
+    def start(self) -> None:
+        if self._connected_bus is not None:
+            return
+        from PySide6.QtDBus import QDBusConnection
+
+        bus = self._bus if self._bus is not None else QDBusConnection.systemBus()
+        if not bus.isConnected():
+            log.debug("no system bus (%s); logind resume events unavailable", bus.lastError().message())
+            return
+        ok = bus.connect(*self._match(), self, SLOT("on_prepare_for_sleep(bool)"))
+        if not ok:
+            log.debug("could not subscribe to logind PrepareForSleep: %s", bus.lastError().message())
+            return
+        self._connected_bus = bus
+
+    def stop(self) -> None:
+        bus, self._connected_bus = self._connected_bus, None
+        if bus is not None:
+            bus.disconnect(*self._match(), self, SLOT("on_prepare_for_sleep(bool)"))
+
+    @staticmethod
+    def _match() -> tuple[str, str, str, str]:
+        return LOGIND_SERVICE, LOGIND_PATH, LOGIND_INTERFACE, "PrepareForSleep"
+
+    @Slot(bool)
+    def on_prepare_for_sleep(self, going_to_sleep: bool) -> None:
+        """``True`` is sent before suspend, ``False`` after resume; only the latter matters."""
+        if going_to_sleep:
+            log.debug("logind: going to sleep")
+            return
+        self.woke.emit("resume")
+
+
+# --- Qt network reachability --------------------------------------------------------------------------------
+
+
+class NetworkReachabilitySource(WakeSource):
+    """Qt's ``QNetworkInformation``: fires when reachability becomes ``Online`` from an offline state.
+
+    ``Unknown`` means "no information yet" (a backend starting up), not "offline", so ``Unknown -> Online``
+    does not fire.
+    """
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._info = None
+        self._last = None
+
+    def start(self) -> None:
+        if self._info is not None:
+            return
+        from PySide6.QtNetwork import QNetworkInformation
+
+        if not QNetworkInformation.loadDefaultBackend() or QNetworkInformation.instance() is None:
+            log.debug("no QNetworkInformation backend; network change events unavailable")
+            return
+        self._info = QNetworkInformation.instance()
+        self._last = self._info.reachability()
+        self._info.reachabilityChanged.connect(self.on_reachability_changed)
+        log.debug("network reachability via %s backend: %s", self._info.backendName(), self._last)
+
+    def stop(self) -> None:
+        info, self._info = self._info, None
+        if info is not None:
+            info.reachabilityChanged.disconnect(self.on_reachability_changed)
+
+    @Slot(object)
+    def on_reachability_changed(self, reachability) -> None:
+        from PySide6.QtNetwork import QNetworkInformation
+
+        reach = QNetworkInformation.Reachability
+        previous, self._last = self._last, reachability
+        if reachability == reach.Online and previous not in (None, reach.Online, reach.Unknown):
+            self.woke.emit("network back")
+
+
+# --- portable: wall clock against monotonic clock ------------------------------------------------------------
+
+
+class ClockJumpSource(WakeSource):
+    """Notices a suspend by comparing clocks every ``interval_ms``.
+
+    On Linux and macOS the monotonic clock stops while the machine sleeps and the wall clock does not, so the
+    wall clock runs ahead. Where the monotonic clock keeps counting (Windows), the timer itself fires late:
+    a monotonic gap far beyond the interval is reported as well.
+    """
+
+    def __init__(
+        self,
+        interval_ms: int = 15_000,
+        threshold_s: float = 30.0,
+        wall: Clock = time.time,
+        mono: Clock = time.monotonic,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._interval_s = interval_ms / 1000.0
+        self._threshold = threshold_s
+        self._wall = wall
+        self._mono = mono
+        self._last: tuple[float, float] | None = None
+        self._timer = QTimer(self)
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self.check_now)
+
+    def start(self) -> None:
+        self._last = (self._wall(), self._mono())
+        self._timer.start()
+
+    def stop(self) -> None:
+        self._timer.stop()
+        self._last = None
+
+    @Slot()
+    def check_now(self) -> bool:
+        """Compare the clocks since the previous check; emit ``woke`` and return True on a jump."""
+        now = (self._wall(), self._mono())
+        last, self._last = self._last, now
+        if last is None:
+            return False
+        wall_delta = now[0] - last[0]
+        mono_delta = now[1] - last[1]
+        ahead = wall_delta - mono_delta
+        if ahead > self._threshold:
+            self.woke.emit(f"clock jump {round(ahead)}s")
+            return True
+        late = mono_delta - self._interval_s
+        if late > self._threshold and wall_delta - self._interval_s > self._threshold:
+            self.woke.emit(f"timer late {round(late)}s")
+            return True
+        return False
+
+
+# --- Windows: WM_POWERBROADCAST --------------------------------------------------------------------------------
+
+WM_POWERBROADCAST = 0x0218
+PBT_APMRESUMESUSPEND = 0x0007
+PBT_APMRESUMEAUTOMATIC = 0x0012
+
+
+class _WinMsg(ctypes.Structure):
+    """The head of the Win32 ``MSG`` structure (hwnd, message, wParam, lParam)."""
+
+    _fields_ = (
+        ("hwnd", ctypes.c_void_p),
+        ("message", ctypes.c_uint),
+        ("wParam", ctypes.c_size_t),
+        ("lParam", ctypes.c_ssize_t),
+    )
+
+
+class _PowerEventFilter(QAbstractNativeEventFilter):
+    def __init__(self, on_resume: Callable[[], None]) -> None:
+        super().__init__()
+        self._on_resume = on_resume
+
+    def nativeEventFilter(self, event_type, message) -> tuple[bool, int]:
+        if bytes(event_type) == b"windows_generic_MSG" and message:
+            msg = _WinMsg.from_address(int(message))
+            if msg.message == WM_POWERBROADCAST and msg.wParam in (PBT_APMRESUMEAUTOMATIC, PBT_APMRESUMESUSPEND):
+                self._on_resume()
+        return False, 0
+
+
+class WindowsPowerSource(WakeSource):
+    """``WM_POWERBROADCAST`` resume messages, seen by a native event filter.
+
+    Windows broadcasts power messages to every top-level window, so a hidden native window is created to
+    make sure the process has one even when no other window exists.
+    """
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._filter: _PowerEventFilter | None = None
+        self._window = None
+
+    def start(self) -> None:
+        app = QCoreApplication.instance()
+        if self._filter is not None or app is None:
+            return
+        self._filter = _PowerEventFilter(lambda: self.woke.emit("resume"))
+        app.installNativeEventFilter(self._filter)
+        if sys.platform == "win32":
+            from PySide6.QtGui import QWindow
+
+            self._window = QWindow()
+            self._window.create()  # a native handle without showing anything
+
+    def stop(self) -> None:
+        app = QCoreApplication.instance()
+        if self._filter is not None and app is not None:
+            app.removeNativeEventFilter(self._filter)
+        self._filter = None
+        if self._window is not None:
+            self._window.destroy()
+            self._window = None
+
+
+# --- macOS ------------------------------------------------------------------------------------------------------
+
+
+class MacWakeSource(WakeSource):
+    """Placeholder for ``NSWorkspaceDidWakeNotification``; this build relies on :class:`ClockJumpSource`."""
+
+    def start(self) -> None:
+        log.debug("macOS wake notifications are not supported on this build; using the clock-jump detector")
+
+
+# --- factory and aggregate ------------------------------------------------------------------------------------
+
+
+def pick_wake_sources(platform: str = sys.platform) -> list[WakeSource]:
+    """The sources for ``platform``; none of them touches the OS until ``start``."""
+    sources: list[WakeSource] = []
+    if platform.startswith("linux"):
+        sources.append(LogindResumeSource())
+    elif platform == "win32":
+        sources.append(WindowsPowerSource())
+    elif platform == "darwin":
+        sources.append(MacWakeSource())
+    sources.append(NetworkReachabilitySource())
+    sources.append(ClockJumpSource())
+    return sources
+
+
+class WakeMonitor(QObject):
+    """Merges several sources into one ``woke``; firings within ``debounce_s`` of the last one are dropped."""
+
+    woke = Signal(str)
+
+    def __init__(
+        self,
+        sources: Iterable[WakeSource] | None = None,
+        debounce_s: float = 5.0,
+        mono: Clock = time.monotonic,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._sources = list(pick_wake_sources() if sources is None else sources)
+        self._debounce = debounce_s
+        self._mono = mono
+        self._last_fired: float | None = None
+        for source in self._sources:
+            source.setParent(self)
+            source.woke.connect(self._on_source_woke)
+
+    @property
+    def sources(self) -> list[WakeSource]:
+        return list(self._sources)
+
+    def start(self) -> None:
+        for source in self._sources:
+            try:
+                source.start()
+            except Exception:
+                log.warning("wake source %s failed to start", type(source).__name__, exc_info=True)
+
+    def stop(self) -> None:
+        for source in self._sources:
+            try:
+                source.stop()
+            except Exception:
+                log.debug("wake source %s failed to stop", type(source).__name__, exc_info=True)
+
+    @Slot(str)
+    def _on_source_woke(self, reason: str) -> None:
+        now = self._mono()
+        if self._last_fired is not None and now - self._last_fired < self._debounce:
+            log.debug("wake (%s) folded into the previous one", reason)
+            return
+        self._last_fired = now
+        log.info("wake: %s", reason)
+        self.woke.emit(reason)
