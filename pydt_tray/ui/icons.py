@@ -1,0 +1,267 @@
+"""The app's own tray icons, painted at runtime so the turn count can be drawn.
+
+The motif is a round token with an hourglass. Each status has its own colour and mark:
+
+- IDLE: teal token.
+- YOUR_TURN: amber token with a red badge holding the number of waiting turns ("9+" above nine).
+- POLLING: dimmed grey token with a broken-link mark (push is down, the app is polling).
+- SIGNED_OUT: grey token with a crossed-out key.
+- ERROR: red token with a white "!".
+
+Digits are drawn as strokes rather than with a font, so they look the same everywhere and stay legible at
+16 px. Everything is drawn on a 64-unit square and scaled to each size.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import logging
+from importlib import resources
+from pathlib import Path
+
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, QRectF, QSize, Qt
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QGuiApplication,
+    QIcon,
+    QImage,
+    QImageReader,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QPixmap,
+)
+
+log = logging.getLogger(__name__)
+
+TRAY_SIZES = (16, 22, 32, 64)
+APP_ICON_SIZES = (16, 22, 32, 48, 64, 128, 256)
+APP_ICON_RESOURCE = "pydt-tray.svg"
+
+
+class TrayStatus(enum.Enum):
+    IDLE = "idle"
+    YOUR_TURN = "your_turn"
+    POLLING = "polling"
+    SIGNED_OUT = "signed_out"
+    ERROR = "error"
+
+
+_TOKEN = {
+    TrayStatus.IDLE: ("#2b8a99", "#1b5d68", "#ffffff"),
+    TrayStatus.YOUR_TURN: ("#f2a31b", "#b06f00", "#4a2f00"),
+    TrayStatus.POLLING: ("#9aa0a6", "#6b7075", "#e8eaed"),
+    TrayStatus.SIGNED_OUT: ("#9aa0a6", "#6b7075", "#e8eaed"),
+    TrayStatus.ERROR: ("#d32f2f", "#8e1b1b", "#ffffff"),
+}
+_BADGE = QColor("#d62828")
+_MARK_INK = QColor("#3c4043")
+
+# Stroke glyphs on a unit box (x right, y down); each glyph is a list of polylines.
+_GLYPHS: dict[str, list[list[tuple[float, float]]]] = {
+    "0": [[(0, 0), (1, 0), (1, 1), (0, 1), (0, 0)]],
+    "1": [[(0.2, 0.25), (0.55, 0), (0.55, 1)]],
+    "2": [[(0, 0), (1, 0), (1, 0.5), (0, 0.5), (0, 1), (1, 1)]],
+    "3": [[(0, 0), (1, 0), (1, 1), (0, 1)], [(0.25, 0.5), (1, 0.5)]],
+    "4": [[(0, 0), (0, 0.55), (1, 0.55)], [(0.8, 0), (0.8, 1)]],
+    "5": [[(1, 0), (0, 0), (0, 0.5), (1, 0.5), (1, 1), (0, 1)]],
+    "6": [[(1, 0), (0, 0), (0, 1), (1, 1), (1, 0.5), (0, 0.5)]],
+    "7": [[(0, 0), (1, 0), (0.35, 1)]],
+    "8": [[(0, 0), (1, 0), (1, 1), (0, 1), (0, 0)], [(0, 0.5), (1, 0.5)]],
+    "9": [[(1, 0.5), (0, 0.5), (0, 0), (1, 0), (1, 1), (0, 1)]],
+    "+": [[(0.5, 0.2), (0.5, 0.8)], [(0, 0.5), (1, 0.5)]],
+}
+
+
+def count_label(count: int) -> str:
+    """The badge text for ``count`` waiting turns: "" for none, "1".."9", or "9+"."""
+    if count <= 0:
+        return ""
+    return str(count) if count <= 9 else "9+"
+
+
+def tray_icon(status: TrayStatus, count: int = 0) -> QIcon:
+    """The tray icon for ``status`` at sizes 16, 22, 32 and 64; only YOUR_TURN shows ``count``."""
+    if QGuiApplication.instance() is None:
+        raise RuntimeError("tray icons need a QGuiApplication")
+    label = count_label(count) if status is TrayStatus.YOUR_TURN else ""
+    return QIcon(_cached_icon(status, label))
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_icon(status: TrayStatus, label: str) -> QIcon:
+    icon = QIcon()
+    for size in TRAY_SIZES:
+        icon.addPixmap(QPixmap.fromImage(render_icon_image(status, label, size)))
+    return icon
+
+
+def clear_icon_cache() -> None:
+    """Forget painted icons (e.g. before the QGuiApplication goes away)."""
+    _cached_icon.cache_clear()
+
+
+def render_icon_image(status: TrayStatus, label: str, size: int) -> QImage:
+    """Paint one icon: ``label`` is the badge text (see :func:`count_label`)."""
+    image = QImage(size, size, QImage.Format.Format_ARGB32_Premultiplied)
+    image.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(image)
+    try:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.scale(size / 64.0, size / 64.0)
+        fill, rim, ink = (QColor(c) for c in _TOKEN[status])
+        _draw_token(painter, fill, rim)
+        if status is TrayStatus.ERROR:
+            _draw_exclamation(painter, ink)
+        else:
+            _draw_hourglass(painter, ink)
+        if status is TrayStatus.YOUR_TURN and label:
+            _draw_badge(painter, label)
+        elif status is TrayStatus.POLLING:
+            _draw_broken_link(painter)
+        elif status is TrayStatus.SIGNED_OUT:
+            _draw_key_slash(painter)
+    finally:
+        painter.end()
+    return image
+
+
+def _pen(color: QColor, width: float) -> QPen:
+    pen = QPen(color, width)
+    pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+    pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+    return pen
+
+
+def _draw_token(p: QPainter, fill: QColor, rim: QColor) -> None:
+    p.setPen(_pen(rim, 5))
+    p.setBrush(QBrush(fill))
+    p.drawEllipse(QPointF(32, 32), 28, 28)
+
+
+def _draw_hourglass(p: QPainter, ink: QColor) -> None:
+    glass = QPainterPath()
+    glass.moveTo(21, 17)
+    glass.lineTo(43, 17)
+    glass.lineTo(32, 32)
+    glass.lineTo(43, 47)
+    glass.lineTo(21, 47)
+    glass.lineTo(32, 32)
+    glass.closeSubpath()
+    p.setPen(_pen(ink, 4))
+    p.setBrush(QBrush(ink))
+    p.drawPath(glass)
+    p.drawLine(QPointF(18, 15), QPointF(46, 15))
+    p.drawLine(QPointF(18, 49), QPointF(46, 49))
+
+
+def _draw_exclamation(p: QPainter, ink: QColor) -> None:
+    p.setPen(_pen(ink, 9))
+    p.drawLine(QPointF(32, 15), QPointF(32, 36))
+    p.setPen(Qt.PenStyle.NoPen)
+    p.setBrush(QBrush(ink))
+    p.drawEllipse(QPointF(32, 48), 5.5, 5.5)
+
+
+def _draw_badge(p: QPainter, label: str) -> None:
+    p.setPen(_pen(QColor("#ffffff"), 3))
+    p.setBrush(QBrush(_BADGE))
+    p.drawEllipse(QPointF(43, 21), 20, 20)
+    height, gap = 18.0, 3.0
+    widths = [9.0 if ch.isdigit() else 8.0 for ch in label]
+    total = sum(widths) + gap * (len(widths) - 1)
+    x = 43 - total / 2
+    p.setPen(_pen(QColor("#ffffff"), 4))
+    p.setBrush(Qt.BrushStyle.NoBrush)
+    for ch, width in zip(label, widths, strict=True):
+        _draw_glyph(p, ch, QRectF(x, 21 - height / 2, width, height))
+        x += width + gap
+
+
+def _draw_glyph(p: QPainter, ch: str, box: QRectF) -> None:
+    for line in _GLYPHS[ch]:
+        points = [QPointF(box.x() + gx * box.width(), box.y() + gy * box.height()) for gx, gy in line]
+        p.drawPolyline(points)
+
+
+def _mark_disc(p: QPainter) -> None:
+    p.setPen(_pen(_MARK_INK, 2.5))
+    p.setBrush(QBrush(QColor("#ffffff")))
+    p.drawEllipse(QPointF(46, 46), 17, 17)
+
+
+def _draw_broken_link(p: QPainter) -> None:
+    _mark_disc(p)
+    p.setPen(_pen(_MARK_INK, 4))
+    p.setBrush(Qt.BrushStyle.NoBrush)
+    p.save()
+    p.translate(46, 46)
+    p.rotate(-45)
+    p.drawRoundedRect(QRectF(-16, -4.5, 12, 9), 4.5, 4.5)  # two chain links, pulled apart
+    p.drawRoundedRect(QRectF(4, -4.5, 12, 9), 4.5, 4.5)
+    p.setPen(_pen(_MARK_INK, 2.5))
+    p.drawLine(QPointF(-2, -7), QPointF(-3, -12))  # break marks
+    p.drawLine(QPointF(2, 7), QPointF(3, 12))
+    p.restore()
+
+
+def _draw_key_slash(p: QPainter) -> None:
+    _mark_disc(p)
+    p.setPen(_pen(_MARK_INK, 3.5))
+    p.setBrush(Qt.BrushStyle.NoBrush)
+    p.drawEllipse(QPointF(39, 46), 5, 5)  # bow
+    p.drawPolyline([QPointF(44, 46), QPointF(57, 46)])  # shaft
+    p.drawPolyline([QPointF(53, 46), QPointF(53, 51)])  # bit
+    p.setPen(_pen(_BADGE, 4))
+    p.drawLine(QPointF(36, 56), QPointF(56, 36))
+
+
+def app_icon() -> QIcon:
+    """The application icon from the packaged SVG, or the painted token when it cannot be loaded."""
+    if QGuiApplication.instance() is None:
+        raise RuntimeError("the app icon needs a QGuiApplication")
+    icon = _icon_from_svg(_read_app_icon_svg())
+    if icon is None:
+        log.warning("app icon %s could not be loaded; using the painted icon", APP_ICON_RESOURCE)
+        icon = QIcon()
+        for size in APP_ICON_SIZES:
+            icon.addPixmap(QPixmap.fromImage(render_icon_image(TrayStatus.IDLE, "", size)))
+    return icon
+
+
+def _read_app_icon_svg() -> bytes | None:
+    try:
+        return resources.files("pydt_tray.resources").joinpath(APP_ICON_RESOURCE).read_bytes()
+    except (OSError, ModuleNotFoundError) as exc:
+        log.debug("app icon resource unavailable: %s", exc)
+        return None
+
+
+def _icon_from_svg(data: bytes | None) -> QIcon | None:
+    if not data:
+        return None
+    icon = QIcon()
+    for size in APP_ICON_SIZES:
+        buffer = QBuffer()
+        buffer.setData(QByteArray(data))
+        buffer.open(QIODevice.OpenModeFlag.ReadOnly)
+        reader = QImageReader(buffer, QByteArray(b"svg"))
+        reader.setScaledSize(QSize(size, size))
+        image = reader.read()
+        buffer.close()
+        if image.isNull():
+            log.debug("SVG app icon unreadable at %d px: %s", size, reader.errorString())
+            return None
+        icon.addPixmap(QPixmap.fromImage(image))
+    return icon
+
+
+def save_icon_png(status: TrayStatus, count: int, path: str | Path, size: int = 64) -> Path:
+    """Write one tray icon as PNG (for docs and screenshots); raises OSError when it cannot be written."""
+    label = count_label(count) if status is TrayStatus.YOUR_TURN else ""
+    target = Path(path)
+    if not render_icon_image(status, label, size).save(str(target), "PNG"):
+        raise OSError(f"could not write the icon to {target}")
+    return target

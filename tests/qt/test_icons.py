@@ -1,0 +1,93 @@
+"""The painted tray icons and the app icon."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from PySide6.QtCore import QSize
+from PySide6.QtGui import QIcon, QImage
+
+from pydt_tray.ui import icons
+from pydt_tray.ui.icons import TRAY_SIZES, TrayStatus, app_icon, count_label, save_icon_png, tray_icon
+
+
+def pixels(icon: QIcon, size: int = 64) -> QImage:
+    image = icon.pixmap(QSize(size, size)).toImage()
+    assert image.size() == QSize(size, size)
+    return image.convertToFormat(QImage.Format.Format_ARGB32)
+
+
+@pytest.mark.parametrize("status", list(TrayStatus))
+def test_each_status_has_all_sizes(qapp, status):
+    icon = tray_icon(status, 3)
+    assert not icon.isNull()
+    assert sorted(s.width() for s in icon.availableSizes()) == list(TRAY_SIZES)
+    assert all(s.width() == s.height() for s in icon.availableSizes())
+    image = pixels(icon, 16)
+    assert image.pixelColor(8, 8).alpha() == 255  # the token is painted in the middle
+    assert image.pixelColor(0, 0).alpha() == 0  # corners stay transparent
+
+
+def test_statuses_look_different(qapp):
+    images = [pixels(tray_icon(status, 0)) for status in TrayStatus]
+    for i, first in enumerate(images):
+        for second in images[i + 1 :]:
+            assert first != second
+
+
+def test_your_turn_shows_the_count(qapp):
+    one, two = pixels(tray_icon(TrayStatus.YOUR_TURN, 1)), pixels(tray_icon(TrayStatus.YOUR_TURN, 2))
+    assert one != two
+    assert pixels(tray_icon(TrayStatus.YOUR_TURN, 0)) != one  # no badge without turns
+    for size in TRAY_SIZES:  # readable at every size, not only the largest
+        assert pixels(tray_icon(TrayStatus.YOUR_TURN, 1), size) != pixels(tray_icon(TrayStatus.YOUR_TURN, 2), size)
+
+
+def test_counts_above_nine_render_as_nine_plus(qapp):
+    icons.clear_icon_cache()  # compare fresh renders, not one cached object
+    twelve = pixels(tray_icon(TrayStatus.YOUR_TURN, 12))
+    icons.clear_icon_cache()
+    ten = pixels(tray_icon(TrayStatus.YOUR_TURN, 10))
+    nine = pixels(tray_icon(TrayStatus.YOUR_TURN, 9))
+    assert twelve == ten
+    assert twelve != nine
+    assert count_label(12) == "9+"
+    assert [count_label(n) for n in (-1, 0, 1, 9, 10)] == ["", "", "1", "9", "9+"]
+
+
+def test_count_is_ignored_outside_your_turn(qapp):
+    assert pixels(tray_icon(TrayStatus.IDLE, 5)) == pixels(tray_icon(TrayStatus.IDLE, 0))
+
+
+def test_returned_icons_do_not_share_state_with_the_cache(qapp):
+    icon = tray_icon(TrayStatus.ERROR)
+    icon.addPixmap(tray_icon(TrayStatus.IDLE).pixmap(48, 48))
+    assert 48 in [s.width() for s in icon.availableSizes()]
+    assert 48 not in [s.width() for s in tray_icon(TrayStatus.ERROR).availableSizes()]
+
+
+def test_app_icon_loads_the_svg(qapp, caplog):
+    with caplog.at_level(logging.WARNING, logger="pydt_tray.ui.icons"):
+        icon = app_icon()
+    assert not icon.isNull()
+    assert caplog.records == []  # the packaged SVG was used, not the fallback
+    assert {16, 64, 256} <= {s.width() for s in icon.availableSizes()}
+
+
+def test_app_icon_falls_back_to_painting(qapp, monkeypatch, caplog):
+    monkeypatch.setattr(icons, "_read_app_icon_svg", lambda: b"<svg this is not")
+    with caplog.at_level(logging.WARNING, logger="pydt_tray.ui.icons"):
+        icon = app_icon()
+    assert not icon.isNull()
+    assert "could not be loaded" in caplog.text
+    assert pixels(icon) == pixels(tray_icon(TrayStatus.IDLE))
+
+
+def test_save_icon_png(qapp, tmp_path):
+    target = save_icon_png(TrayStatus.YOUR_TURN, 4, tmp_path / "turn.png", size=32)
+    image = QImage(str(target))
+    assert image.size() == QSize(32, 32)
+    assert image.convertToFormat(QImage.Format.Format_ARGB32) == pixels(tray_icon(TrayStatus.YOUR_TURN, 4), 32)
+    with pytest.raises(OSError, match="could not write"):
+        save_icon_png(TrayStatus.IDLE, 0, tmp_path / "missing-dir" / "x.png")
