@@ -1,0 +1,419 @@
+"""Client of the PYDT REST API and of its S3 objects (pollUrl, presigned download/upload URLs).
+
+Blocking calls built on ``requests``; run them off the UI thread. Failures surface as
+:class:`PydtError` subclasses whose ``str()`` is a one-line message fit for the user. The token is
+sent raw in ``Authorization`` to authenticated API calls only, never to S3 URLs, and is never logged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import requests
+
+from pydt_tray import APP_NAME, __version__
+from pydt_tray.core.models import Game, Metadata, ModelError, SteamProfile, TurnDownload, User, parse_games
+
+log = logging.getLogger(__name__)
+
+UNREADABLE_REPLY = "The PYDT service sent a reply pydt-tray could not read."
+PROFILE_TTL = 60 * 60.0
+PROFILES_PER_CALL = 100
+FINISH_SUBMIT_READ_TIMEOUT = 35.0
+UPLOAD_CHUNK = 64 * 1024
+Progress = Callable[[int, int | None], None]
+
+
+class PydtError(Exception):
+    """Base of every client error; ``user_message`` (and ``str()``) is one line for the user."""
+
+    def __init__(self, user_message: str) -> None:
+        super().__init__(user_message)
+        self.user_message = user_message
+
+
+class AuthError(PydtError):
+    """401: the token is wrong or was revoked. Never retried; ask for a new token."""
+
+    def __init__(self, user_message: str = "") -> None:
+        super().__init__(
+            user_message
+            or "PYDT did not accept your token. It may have been regenerated on the website; please enter it again."
+        )
+
+
+class ApiError(PydtError):
+    """The service answered with an error, or with something unreadable.
+
+    ``error_message`` is the service's ``errorMessage`` verbatim (newlines kept).
+    """
+
+    def __init__(self, error_message: str, status: int | None = None) -> None:
+        super().__init__(" ".join(line.strip() for line in error_message.splitlines() if line.strip()))
+        self.status = status
+        self.error_message = error_message
+
+
+class NetworkError(PydtError):
+    """The service could not be reached or did not answer in time."""
+
+
+@dataclass(frozen=True)
+class GamesFetch:
+    games: list[Game] | None
+    source: str  # "poll" or "api"
+    not_modified: bool = False
+
+
+@dataclass
+class _CachedProfile:
+    profile: SteamProfile
+    expires: float
+
+
+class _NoNetrc(requests.auth.AuthBase):
+    """Explicit no-op auth: stops requests from adding ~/.netrc credentials to any call."""
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        return request
+
+
+class _UploadBody:
+    """A sized, iterable request body: requests sends Content-Length (S3 refuses chunked PUTs)."""
+
+    def __init__(self, data: bytes, progress: Progress | None) -> None:
+        self._data = data
+        self._progress = progress
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __iter__(self) -> Iterator[bytes]:
+        view = memoryview(self._data)
+        total = len(self._data)
+        for start in range(0, total, UPLOAD_CHUNK):
+            chunk = bytes(view[start : start + UPLOAD_CHUNK])
+            yield chunk
+            if self._progress is not None:
+                self._progress(min(start + UPLOAD_CHUNK, total), total)
+
+
+class PydtClient:
+    """One user's connection to PYDT. Thread-safe; the caches are shared by all threads."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None,
+        *,
+        user_agent: str | None = None,
+        timeout: tuple[float, float] = (5.0, 30.0),
+        retries: int = 3,
+        backoff: float = 0.5,
+        session: requests.Session | None = None,
+        poll_url: str | None = None,
+        poll_etag: str | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """``retries`` extra attempts for idempotent GETs, ``backoff`` * 2**n seconds apart (via ``sleep``);
+        ``clock`` times the profile cache."""
+        self._base_url = base_url.rstrip("/")
+        self._token = token
+        self._timeout = timeout
+        self._retries = max(0, retries)
+        self._backoff = backoff
+        self._sleep = sleep
+        self._clock = clock
+        self._owns_session = session is None
+        self._session = session or requests.Session()
+        self._headers = {"User-Agent": user_agent or f"{APP_NAME}/{__version__}", "Accept-Encoding": "gzip, deflate"}
+        self._lock = threading.Lock()
+        self._profiles_lock = threading.Lock()
+        self._metadata_lock = threading.Lock()
+        self._poll_url = poll_url
+        self._poll_etag = poll_etag
+        self._profiles: dict[str, _CachedProfile] = {}
+        self._metadata: Metadata | None = None
+
+    # --- properties ------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        return self._base_url
+
+    @property
+    def token(self) -> str | None:
+        with self._lock:
+            return self._token
+
+    @token.setter
+    def token(self, value: str | None) -> None:
+        with self._lock:
+            self._token = value
+
+    @property
+    def poll_url(self) -> str | None:
+        with self._lock:
+            return self._poll_url
+
+    @property
+    def poll_etag(self) -> str | None:
+        with self._lock:
+            return self._poll_etag
+
+    def close(self) -> None:
+        if self._owns_session:
+            self._session.close()
+
+    # --- API calls -------------------------------------------------------------------------
+
+    def get_current_user(self) -> User:
+        return self._parse(User.from_json, self._api_json("GET", "/user/getCurrent"))
+
+    def get_games(self) -> list[Game]:
+        """``GET /user/games``; remembers the pollUrl it names."""
+        data = self._api_json("GET", "/user/games")
+        if not isinstance(data, dict):
+            raise ApiError(UNREADABLE_REPLY)
+        games = self._parse(parse_games, data.get("data"))
+        poll_url = data.get("pollUrl")
+        if isinstance(poll_url, str) and poll_url:
+            with self._lock:
+                if poll_url != self._poll_url:
+                    self._poll_url, self._poll_etag = poll_url, None
+        return games
+
+    def fetch_games(self, prefer_poll: bool = True) -> GamesFetch:
+        """The cheap public pollUrl when known (ETag aware); ``/user/games`` otherwise or on any failure."""
+        with self._lock:
+            poll_url, etag = self._poll_url, self._poll_etag
+        if prefer_poll and poll_url:
+            result = self._fetch_poll(poll_url, etag)
+            if result is not None:
+                return result
+        return GamesFetch(self.get_games(), "api", False)
+
+    def _fetch_poll(self, poll_url: str, etag: str | None) -> GamesFetch | None:
+        headers = {"If-None-Match": etag} if etag else None
+        try:
+            response = self._send("GET", poll_url, auth=False, retry=False, headers=headers)
+        except PydtError as exc:
+            log.info("pollUrl unavailable (%s); using /user/games", exc)
+            return None
+        with response:
+            if response.status_code == 304 and etag:
+                return GamesFetch(None, "poll", True)
+            if response.status_code != 200:
+                log.info("pollUrl answered HTTP %s; using /user/games", response.status_code)
+                return None
+            try:
+                games = parse_games(json.loads(response.content))
+            except (ValueError, ModelError, TypeError, AttributeError) as exc:
+                log.info("pollUrl content unreadable (%s); using /user/games", exc)
+                return None
+            new_etag = response.headers.get("ETag")
+        with self._lock:
+            if self._poll_url == poll_url:
+                self._poll_etag = new_etag or None
+        return GamesFetch(games, "poll", False)
+
+    def get_steam_profiles(self, steam_ids: list[str] | tuple[str, ...] | set[str]) -> dict[str, SteamProfile]:
+        """Profiles by steam id, cached 60 minutes each; on errors, whatever is cached."""
+        wanted = list(dict.fromkeys(sid for sid in steam_ids if sid))
+        with self._profiles_lock:
+            now = self._clock()
+            with self._lock:
+                missing = [sid for sid in wanted if sid not in self._profiles or self._profiles[sid].expires <= now]
+            for start in range(0, len(missing), PROFILES_PER_CALL):
+                chunk = missing[start : start + PROFILES_PER_CALL]
+                path = "/user/steamProfiles?steamIds=" + ",".join(quote(sid, safe="") for sid in chunk)
+                try:
+                    data = self._api_json("GET", path, auth=False)
+                    if not isinstance(data, list):
+                        raise ApiError(UNREADABLE_REPLY)
+                    profiles = [self._parse(SteamProfile.from_json, item) for item in data]
+                except PydtError as exc:
+                    log.warning("Could not load %d Steam profile(s): %s", len(chunk), exc)
+                    continue
+                expires = self._clock() + PROFILE_TTL
+                with self._lock:
+                    for profile in profiles:
+                        self._profiles[profile.steam_id] = _CachedProfile(profile, expires)
+            with self._lock:
+                return {sid: self._profiles[sid].profile for sid in wanted if sid in self._profiles}
+
+    def get_metadata(self) -> Metadata:
+        """``GET /metadata``, kept until a reply carries a different ``Metadata-Hash``."""
+        with self._metadata_lock:
+            with self._lock:
+                if self._metadata is not None:
+                    return self._metadata
+            metadata = self._parse(Metadata.from_json, self._api_json("GET", "/metadata", auth=False))
+            with self._lock:
+                self._metadata = metadata
+            return metadata
+
+    def get_turn(self, game_id: str) -> TurnDownload:
+        data = self._api_json("GET", f"/game/{quote(game_id, safe='')}/turn?compressed=yup")
+        return self._parse(TurnDownload.from_json, data)
+
+    def start_submit(self, game_id: str) -> str:
+        """The presigned PUT URL for this turn's save (valid a few minutes: use it at once)."""
+        data = self._api_json("POST", f"/game/{quote(game_id, safe='')}/turn/startSubmit", retry=False)
+        put_url = data.get("putUrl") if isinstance(data, dict) else None
+        if not isinstance(put_url, str) or not put_url:
+            raise ApiError(UNREADABLE_REPLY)
+        return put_url
+
+    def finish_submit(self, game_id: str) -> Game:
+        timeout = (self._timeout[0], max(self._timeout[1], FINISH_SUBMIT_READ_TIMEOUT))
+        path = f"/game/{quote(game_id, safe='')}/turn/finishSubmit"
+        return self._parse(Game.from_json, self._api_json("POST", path, retry=False, timeout=timeout))
+
+    # --- S3 transfers ----------------------------------------------------------------------
+
+    def download(self, url: str, *, max_bytes: int, progress: Progress | None = None) -> bytes:
+        """Plain GET of a presigned URL (no token); HTTP 200 required, at most ``max_bytes``."""
+        response = self._send("GET", url, auth=False, retry=True, stream=True)
+        with response:
+            if response.status_code != 200:
+                raise ApiError(f"The save file download failed (HTTP {response.status_code}).", response.status_code)
+            length = response.headers.get("Content-Length")
+            total = int(length) if length and length.isdigit() else None
+            if total is not None and total > max_bytes:
+                raise ApiError(f"The save file is too large ({total} bytes).", response.status_code)
+            received = bytearray()
+            try:
+                for chunk in response.iter_content(UPLOAD_CHUNK):
+                    received += chunk
+                    if len(received) > max_bytes:
+                        raise ApiError(f"The save file is larger than {max_bytes} bytes.", response.status_code)
+                    if progress is not None:
+                        progress(len(received), total)
+            except requests.RequestException as exc:
+                raise NetworkError("The save file download was interrupted. Please try again.") from exc
+        return bytes(received)
+
+    def upload(self, url: str, data: bytes, progress: Progress | None = None) -> None:
+        """PUT to a presigned URL with exactly ``Content-Type: application/octet-stream``; 200 only."""
+        headers = {"Content-Type": "application/octet-stream"}
+        response = self._send("PUT", url, auth=False, retry=False, headers=headers, data=_UploadBody(data, progress))
+        with response:
+            if response.status_code != 200:
+                raise ApiError(f"The save file upload failed (HTTP {response.status_code}).", response.status_code)
+
+    # --- plumbing --------------------------------------------------------------------------
+
+    def _api_json(
+        self,
+        method: str,
+        path: str,
+        *,
+        auth: bool = True,
+        retry: bool | None = None,
+        timeout: tuple[float, float] | None = None,
+    ) -> Any:
+        """Call the API; return the parsed JSON body of a 2xx reply or raise a PydtError."""
+        retry = method == "GET" if retry is None else retry
+        response = self._send(method, self._base_url + path, auth=auth, retry=retry, timeout=timeout, api=True)
+        with response:
+            status = response.status_code
+            if status == 401:
+                raise AuthError()
+            try:
+                body = json.loads(response.content) if response.content else None
+            except ValueError:
+                body = None
+                if 200 <= status < 300:
+                    raise ApiError(UNREADABLE_REPLY, status) from None
+            if not 200 <= status < 300:
+                message = body.get("errorMessage") if isinstance(body, dict) else None
+                if not isinstance(message, str) or not message:
+                    message = f"The PYDT service answered with an error (HTTP {status})."
+                raise ApiError(message, status)
+            return body
+
+    @staticmethod
+    def _parse(parser: Callable[[Any], Any], data: Any) -> Any:
+        try:
+            return parser(data)
+        except (ModelError, TypeError, ValueError, AttributeError, KeyError) as exc:
+            log.info("Unreadable PYDT reply: %s", exc)
+            raise ApiError(UNREADABLE_REPLY) from exc
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        auth: bool,
+        retry: bool,
+        headers: dict[str, str] | None = None,
+        data: Any = None,
+        timeout: tuple[float, float] | None = None,
+        stream: bool = False,
+        api: bool = False,
+    ) -> requests.Response:
+        """One request with retries (idempotent calls only: 5xx and connection errors)."""
+        all_headers = dict(self._headers)
+        if headers:
+            all_headers.update(headers)
+        if auth:
+            token = self.token
+            if not token:
+                raise AuthError("No PYDT token is set. Please enter your token.")
+            all_headers["Authorization"] = token
+        attempts = 1 + (self._retries if retry else 0)
+        safe_path = urlsplit(url).path
+        for attempt in range(attempts):
+            if attempt:
+                self._sleep(self._backoff * 2 ** (attempt - 1))
+            started = time.monotonic()
+            try:
+                response = self._session.request(
+                    method,
+                    url,
+                    headers=all_headers,
+                    data=data,
+                    timeout=timeout or self._timeout,
+                    stream=stream,
+                    auth=_NoNetrc(),
+                )
+            except requests.ConnectTimeout as exc:
+                error: PydtError = NetworkError("Could not reach the PYDT service. Check your internet connection.")
+                log.debug("%s %s -> connect timeout (%s)", method, safe_path, type(exc).__name__)
+            except requests.Timeout as exc:
+                raise NetworkError("The PYDT service did not answer in time. Please try again later.") from exc
+            except requests.exceptions.ContentDecodingError as exc:
+                raise ApiError(UNREADABLE_REPLY) from exc
+            except requests.ConnectionError as exc:
+                error = NetworkError("Could not reach the PYDT service. Check your internet connection.")
+                log.debug("%s %s -> connection error (%s)", method, safe_path, type(exc).__name__)
+            except requests.RequestException as exc:
+                raise NetworkError("The connection to the PYDT service failed. Please try again.") from exc
+            else:
+                elapsed = (time.monotonic() - started) * 1000
+                log.debug("%s %s -> %s in %.0f ms", method, safe_path, response.status_code, elapsed)
+                if api:
+                    self._note_metadata_hash(response.headers.get("Metadata-Hash"))
+                if response.status_code >= 500 and attempt + 1 < attempts:
+                    response.close()
+                    continue
+                return response
+        raise error
+
+    def _note_metadata_hash(self, digest: str | None) -> None:
+        if not digest:
+            return
+        with self._lock:
+            if self._metadata is not None and self._metadata.hash != digest:
+                log.debug("Metadata hash changed; dropping the cached metadata")
+                self._metadata = None
