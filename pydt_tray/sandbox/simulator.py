@@ -458,7 +458,7 @@ class PydtSimulator:
         game["updatedAt"] = _now()
 
     def _advance(self, game: dict[str, Any], new_save: bytes) -> None:
-        players = game.get("players", [])
+        players = _players(game)
         humans = [i for i, p in enumerate(players) if p.get("steamId") and not p.get("hasSurrendered")]
         current = game.get("currentPlayerSteamId")
         index = next((i for i, p in enumerate(players) if p.get("steamId") == current), -1)
@@ -479,7 +479,7 @@ class PydtSimulator:
             g
             for g in self._games.values()
             if not g.get("completed")
-            and any(p.get("steamId") == steam_id and not p.get("hasSurrendered") for p in g.get("players", []))
+            and any(p.get("steamId") == steam_id and not p.get("hasSurrendered") for p in _players(g))
         ]
         mine.sort(key=lambda g: (g.get("createdAt", ""), self._sequence.get(g["gameId"], 0)), reverse=True)
         return [{"gameType": "CIV6", "turnTimerVacationHandling": "SKIP_AFTER_TIMER", **g} for g in mine]
@@ -488,8 +488,8 @@ class PydtSimulator:
         """Rewrite the pollUrl objects of every player (in-progress games only); return the pings due."""
         if not game.get("inProgress"):
             return []
-        humans = [p["steamId"] for p in game.get("players", []) if p.get("steamId") and not p.get("hasSurrendered")]
-        for steam_id in dict.fromkeys(p["steamId"] for p in game.get("players", []) if p.get("steamId")):
+        humans = [p["steamId"] for p in _players(game) if p.get("steamId") and not p.get("hasSurrendered")]
+        for steam_id in dict.fromkeys(p["steamId"] for p in _players(game) if p.get("steamId")):
             if steam_id in self._users:
                 body = json.dumps(self._active_games(steam_id), separators=(",", ":")).encode()
                 self._poll[steam_id] = (body, '"' + hashlib.md5(body).hexdigest() + '"')
@@ -736,6 +736,12 @@ class PydtSimulator:
         return Reply(200, b"", [("ETag", '"' + hashlib.md5(body).hexdigest() + '"')], api=False)
 
 
+def _players(game: dict[str, Any]) -> list[dict[str, Any]]:
+    """The game's player objects, tolerating a broken ``players`` field set by a test."""
+    players = game.get("players")
+    return [p for p in players if isinstance(p, dict)] if isinstance(players, list) else []
+
+
 def _route(method: str, path: str) -> tuple[str, dict[str, str]]:
     parts = [unquote(p) for p in path.split("/") if p]
     if parts[:1] == ["s3"]:
@@ -840,7 +846,8 @@ class _Handler(BaseHTTPRequestHandler):
             body, chunked = self._read_body()
         except ValueError:
             self.close_connection = True
-            self._send(Reply(400, b'{"errorMessage":"Bad Request"}'))
+            hash_header = [("Metadata-Hash", self.server.simulator.metadata_hash)]
+            self._send(Reply(400, b'{"errorMessage":"Bad Request"}', hash_header))
             return
         headers = {name.lower(): value for name, value in self.headers.items()}
         reply = self.server.simulator.handle(self.command, self.path, headers, body, chunked)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import socket
 import statistics
 import threading
 import time
@@ -409,3 +410,22 @@ def test_stop_closes_idle_keep_alive_connections() -> None:
         sim.stop()
         with pytest.raises(requests.ConnectionError):
             session.get(base + "/metadata", timeout=2)
+
+
+@pytest.mark.parametrize(
+    ("raw", "status"),
+    [
+        (b"BREW /pot HTTP/1.1\r\nHost: x\r\n\r\n", b" 501 "),
+        (b"POST /user/games HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", b" 400 "),
+        (b"GET /user/games HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n", b" 400 "),
+    ],
+)
+def test_broken_requests_get_an_error_and_the_server_keeps_serving(
+    simulator: PydtSimulator, http: requests.Session, raw: bytes, status: bytes
+) -> None:
+    host, port = simulator.base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as connection:
+        connection.sendall(raw)
+        answer = connection.recv(65536)
+    assert answer.startswith(b"HTTP/1.") and status in answer.split(b"\r\n", 1)[0]
+    assert http.get(simulator.base_url + "/metadata").status_code == 200
