@@ -1,0 +1,105 @@
+"""What the push connection needs to know, and what it tells its listener."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, field
+from typing import Protocol
+
+CLIENT_ID_PREFIX = "pydt-tray-"
+MAX_CLIENT_ID_LENGTH = 128
+PROTOCOLS = ("mqtt5", "mqtt311")
+MIN_KEEPALIVE_SECONDS = 5
+MAX_KEEPALIVE_SECONDS = 65535
+MAX_PING_TIMEOUT_MS = 30_000
+
+_UNSAFE_ID_CHARS = re.compile(r"[^A-Za-z0-9_-]")
+
+
+class PushConfigError(ValueError):
+    """The push settings cannot work; the message says which one and why."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PushConfig:
+    """Where and how to connect. The secret never appears in ``repr``."""
+
+    endpoint: str
+    port: int
+    region: str
+    ca_file: str | None
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+    keepalive_seconds: int = 600
+    client_id: str
+    topic: str
+    protocol: str = "mqtt5"
+    min_reconnect_seconds: float = 1.0
+    max_reconnect_seconds: float = 120.0
+
+    def __post_init__(self) -> None:
+        problems = list(_problems(self))
+        if problems:
+            raise PushConfigError("invalid push settings: " + "; ".join(problems))
+
+    @property
+    def ping_timeout_ms(self) -> int:
+        """How long to wait for a PINGRESP: 30 s, or less when the keepalive is shorter (it must stay >= 1 s above)."""
+        return min(MAX_PING_TIMEOUT_MS, (self.keepalive_seconds - 1) * 1000)
+
+
+def _problems(config: PushConfig) -> list[str]:
+    found = []
+    if not config.endpoint or any(ch.isspace() for ch in config.endpoint):
+        found.append(f"endpoint {config.endpoint!r} is not a host name")
+    if not isinstance(config.port, int) or not 0 < config.port < 65536:
+        found.append(f"port {config.port!r} is not between 1 and 65535")
+    if not config.region:
+        found.append("region is empty")
+    if config.ca_file is not None and not config.ca_file:
+        found.append("ca_file is empty (use None for the system trust store)")
+    if not config.access_key_id or not config.secret_access_key:
+        found.append("the access key id and secret must both be set")
+    if not isinstance(config.keepalive_seconds, int) or not (
+        MIN_KEEPALIVE_SECONDS <= config.keepalive_seconds <= MAX_KEEPALIVE_SECONDS
+    ):
+        found.append(f"keepalive {config.keepalive_seconds!r} s is not between 5 and 65535")
+    if not config.client_id or len(config.client_id) > MAX_CLIENT_ID_LENGTH:
+        found.append(f"client id must have 1 to {MAX_CLIENT_ID_LENGTH} characters")
+    if not config.topic or any(ch in config.topic for ch in "#+\0"):
+        found.append(f"topic {config.topic!r} must be a plain topic name (no wildcards)")
+    if config.protocol not in PROTOCOLS:
+        found.append(f"protocol {config.protocol!r} is not one of {', '.join(PROTOCOLS)}")
+    if not 0 < config.min_reconnect_seconds <= config.max_reconnect_seconds:
+        found.append("reconnect delays must satisfy 0 < min <= max")
+    return found
+
+
+def new_install_id() -> str:
+    """A fresh random id for this installation (store it; feed it to :func:`make_client_id`)."""
+    return secrets.token_hex(16)
+
+
+def make_client_id(install_id: str) -> str:
+    """The MQTT client id of this installation: a fixed prefix plus the install id, MQTT-safe and <= 128 chars."""
+    cleaned = _UNSAFE_ID_CHARS.sub("", install_id or "")
+    if not cleaned:
+        raise PushConfigError(f"install id {install_id!r} has no usable characters")
+    return (CLIENT_ID_PREFIX + cleaned)[:MAX_CLIENT_ID_LENGTH]
+
+
+class PushListener(Protocol):
+    """Receives what the connection sees. Every method runs on a CRT thread: be quick, never block."""
+
+    def on_push_message(self, topic: str, payload: bytes) -> None:
+        """A message arrived on the subscribed topic."""
+
+    def on_push_connected(self, session_present: bool) -> None:
+        """Connected (again) and the subscription is in place."""
+
+    def on_push_disconnected(self, reason: str) -> None:
+        """A connection dropped or a connection attempt failed; retries continue on their own."""
+
+    def on_push_stopped(self) -> None:
+        """Stopped for good; nothing else is delivered after this."""

@@ -1,0 +1,480 @@
+"""The IoT push connection against a real mosquitto over WSS + TLS, for both MQTT flavours."""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import ssl
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from concurrent.futures import Future
+from pathlib import Path
+
+import pytest
+
+from pydt_tray.push.backoff import Backoff
+from pydt_tray.push.connection import (
+    CLIENT_ID_PREFIX,
+    PushConfig,
+    PushConfigError,
+    PushConnection,
+    make_client_id,
+    new_install_id,
+)
+from pydt_tray.push.link import Link
+from pydt_tray.push.relay import ListenerRelay
+from tests.helpers.mosquitto import Mosquitto, MosquittoCerts, push_env
+
+pytestmark = pytest.mark.integration
+
+TOPIC = "/pydt/prod/user/76561190000000001/gameupdate"
+OTHER_TOPIC = "/pydt/prod/user/76561190000000002/gameupdate"
+SECRET = "test-secret-do-not-log"
+WAIT = 10.0
+
+protocols = pytest.mark.parametrize("protocol", ["mqtt5", "mqtt311"])
+
+
+class Recorder:
+    """A listener that records every call and lets the test await a condition."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple] = []
+        self._cond = threading.Condition()
+
+    def _add(self, *event: object) -> None:
+        with self._cond:
+            self.events.append(event)
+            self._cond.notify_all()
+
+    def on_push_message(self, topic: str, payload: bytes) -> None:
+        self._add("message", topic, payload)
+
+    def on_push_connected(self, session_present: bool) -> None:
+        self._add("connected", session_present)
+
+    def on_push_disconnected(self, reason: str) -> None:
+        self._add("disconnected", reason)
+
+    def on_push_stopped(self) -> None:
+        self._add("stopped")
+
+    def of(self, kind: str) -> list[tuple]:
+        with self._cond:
+            return [event for event in self.events if event[0] == kind]
+
+    def wait_for(self, kind: str, count: int = 1, timeout: float = WAIT) -> tuple:
+        """Wait until ``count`` events of ``kind`` arrived; return the last of them."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: len(self.of(kind)) >= count, timeout):
+                raise AssertionError(f"no {count} x {kind} within {timeout}s; got {self.events}")
+            return self.of(kind)[count - 1]
+
+    def wait_for_message(self, payload: bytes, timeout: float = WAIT) -> None:
+        with self._cond:
+            found = self._cond.wait_for(lambda: any(e[2] == payload for e in self.of("message")), timeout)
+            assert found, f"{payload!r} not received within {timeout}s; got {self.events}"
+
+
+def make_config(broker: Mosquitto, protocol: str, **overrides: object) -> PushConfig:
+    values: dict[str, object] = {
+        "endpoint": "localhost",
+        "port": broker.wss_port,
+        "region": "us-east-1",
+        "ca_file": broker.ca_file,
+        "access_key_id": "test",
+        "secret_access_key": SECRET,
+        "client_id": make_client_id(new_install_id()),
+        "topic": TOPIC,
+        "protocol": protocol,
+        "min_reconnect_seconds": 0.2,
+        "max_reconnect_seconds": 0.5,
+    }
+    values.update(overrides)
+    return PushConfig(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def run_push():
+    """Start connections for a test and make sure every one is stopped afterwards."""
+    started: list[PushConnection] = []
+
+    def start(config: PushConfig) -> tuple[PushConnection, Recorder]:
+        recorder = Recorder()
+        connection = PushConnection(config, recorder)
+        started.append(connection)
+        connection.start()
+        return connection, recorder
+
+    yield start
+    for connection in started:
+        assert connection.stop(timeout=10.0)
+
+
+# --- against the broker -------------------------------------------------------------------------------
+
+
+@protocols
+def test_connects_subscribes_and_receives(mosquitto: Mosquitto, run_push, protocol: str, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    config = make_config(mosquitto, protocol)
+    connection, recorder = run_push(config)
+
+    assert recorder.wait_for("connected") == ("connected", False)
+    assert connection.state == "connected"
+    mosquitto.publish(OTHER_TOPIC, b"not for us")
+    mosquitto.publish(TOPIC, b"Hello!")
+    mosquitto.publish(TOPIC, b"marker")
+    recorder.wait_for_message(b"marker")
+    assert recorder.of("message") == [("message", TOPIC, b"Hello!"), ("message", TOPIC, b"marker")]
+
+    line = mosquitto.wait_for_log(f"as {config.client_id} (", WAIT)
+    assert config.client_id.startswith(CLIENT_ID_PREFIX)
+    assert "k600" in line, line
+    assert ("p5" if protocol == "mqtt5" else "p2") in line, line
+    assert "c1" in line, line  # clean start / clean session
+    assert "SDK=" not in line, line  # metrics off: nothing written into the username
+    mosquitto.wait_for_log(f"Received SUBSCRIBE from {config.client_id}", WAIT)
+    assert f"{TOPIC} (QoS 0)" in mosquitto.log_text()
+    assert SECRET not in caplog.text
+
+
+@protocols
+def test_broker_restart_reconnects_and_subscribes_again(mosquitto: Mosquitto, run_push, protocol: str) -> None:
+    config = make_config(mosquitto, protocol)
+    connection, recorder = run_push(config)
+    recorder.wait_for("connected")
+
+    mark = mosquitto.log_mark()
+    mosquitto.restart()
+    recorder.wait_for("disconnected")
+    recorder.wait_for("connected", count=2)
+    mosquitto.wait_for_log(f"Received SUBSCRIBE from {config.client_id}", WAIT, since=mark)
+    mosquitto.publish(TOPIC, b"after restart")
+    recorder.wait_for_message(b"after restart")
+    assert connection.state == "connected"
+
+
+@protocols
+def test_first_connect_fails_then_connects_by_itself(mosquitto_broker: Mosquitto, run_push, protocol: str) -> None:
+    connection, recorder = run_push(make_config(mosquitto_broker, protocol))
+    reason = recorder.wait_for("disconnected")[1]
+    assert "connect failed" in reason
+    assert connection.state in ("backoff", "connecting")
+    assert not recorder.of("connected")
+
+    mosquitto_broker.start()
+    recorder.wait_for("connected")
+    mosquitto_broker.publish(TOPIC, b"Hello!")
+    recorder.wait_for_message(b"Hello!")
+
+
+@protocols
+def test_reconnect_now_makes_a_new_connection(mosquitto: Mosquitto, run_push, protocol: str) -> None:
+    config = make_config(mosquitto, protocol)
+    connection, recorder = run_push(config)
+    recorder.wait_for("connected")
+    mosquitto.wait_for_log(f"as {config.client_id} (", WAIT)
+
+    mark = mosquitto.log_mark()
+    connection.reconnect_now()
+    recorder.wait_for("connected", count=2)
+    assert recorder.of("disconnected") == [("disconnected", "reconnect requested")]
+    mosquitto.wait_for_log(f"as {config.client_id} (", WAIT, since=mark)
+    assert mosquitto.log_text().count(f"as {config.client_id} (") == 2
+    mosquitto.publish(TOPIC, b"after reconnect")
+    recorder.wait_for_message(b"after reconnect")
+
+
+@protocols
+def test_reconnect_now_skips_the_backoff_wait(mosquitto_broker: Mosquitto, run_push, protocol: str) -> None:
+    config = make_config(mosquitto_broker, protocol, min_reconnect_seconds=60.0, max_reconnect_seconds=60.0)
+    connection, recorder = run_push(config)
+    recorder.wait_for("disconnected")
+    mosquitto_broker.start()
+
+    started = time.monotonic()
+    connection.reconnect_now()
+    recorder.wait_for("connected", timeout=WAIT)
+    assert time.monotonic() - started < WAIT  # far below the 60 s backoff
+
+
+@protocols
+def test_stop_is_prompt_and_final(mosquitto: Mosquitto, run_push, protocol: str) -> None:
+    config = make_config(mosquitto, protocol)
+    connection, recorder = run_push(config)
+    recorder.wait_for("connected")
+
+    started = time.monotonic()
+    assert connection.stop(timeout=5.0)
+    assert time.monotonic() - started < 2.0
+    assert connection.state == "stopped"
+    assert recorder.events[-1] == ("stopped",)
+    assert len(recorder.of("stopped")) == 1
+    mosquitto.wait_for_log(f"Received DISCONNECT from {config.client_id}", WAIT)  # a clean goodbye
+    assert connection.stop() is True  # a second stop is harmless
+
+
+@protocols
+def test_stop_during_backoff_cancels_the_retry(mosquitto_broker: Mosquitto, run_push, protocol: str) -> None:
+    connection, recorder = run_push(make_config(mosquitto_broker, protocol))
+    recorder.wait_for("disconnected")
+
+    assert connection.stop(timeout=5.0)
+    assert recorder.events[-1] == ("stopped",)
+    for thread in threading.enumerate():
+        if thread.name == "pydt-push-retry":
+            thread.join(timeout=2.0)
+            assert not thread.is_alive()
+
+
+@protocols
+def test_start_again_after_stop(mosquitto: Mosquitto, run_push, protocol: str) -> None:
+    connection, recorder = run_push(make_config(mosquitto, protocol))
+    recorder.wait_for("connected")
+    assert connection.stop()
+
+    connection.start()
+    assert recorder.wait_for("connected", count=2)
+    mosquitto.publish(TOPIC, b"second run")
+    recorder.wait_for_message(b"second run")
+    assert connection.stop()
+    kinds = [event[0] for event in recorder.events]
+    assert kinds.count("stopped") == 2
+    assert kinds.index("stopped") < kinds.index("connected", kinds.index("stopped"))  # run 2 began after run 1 ended
+
+
+def test_interpreter_exits_cleanly_after_stop(mosquitto: Mosquitto, tmp_path: Path) -> None:
+    script = textwrap.dedent(
+        f"""
+        import os, threading
+        from pydt_tray.push.connection import PushConfig, PushConnection
+        env = os.environ
+        connected = threading.Event()
+        class Listener:
+            def on_push_message(self, topic, payload): pass
+            def on_push_connected(self, session_present): connected.set()
+            def on_push_disconnected(self, reason): pass
+            def on_push_stopped(self): print("stopped", flush=True)
+        config = PushConfig(endpoint=env["PYDT_IOT_ENDPOINT"], port=int(env["PYDT_IOT_PORT"]),
+            region=env["PYDT_IOT_REGION"], ca_file=env["PYDT_IOT_CA_FILE"],
+            access_key_id=env["PYDT_IOT_ACCESS_KEY_ID"], secret_access_key=env["PYDT_IOT_SECRET_ACCESS_KEY"],
+            client_id="pydt-tray-exit-test", topic={TOPIC!r})
+        connection = PushConnection(config, Listener())
+        connection.start()
+        assert connected.wait(10), "not connected"
+        print("connected", flush=True)
+        assert connection.stop()
+        """
+    )
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PYDT_IOT_")}
+    env.update(push_env(mosquitto))
+    result = subprocess.run(
+        [sys.executable, "-X", "dev", "-W", "error", "-c", script],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["connected", "stopped"]
+    assert "test-secret" not in result.stdout + result.stderr
+
+
+# --- the signed WebSocket upgrade -----------------------------------------------------------------------
+
+
+@protocols
+def test_websocket_upgrade_is_sigv4_signed(mosquitto_certs: MosquittoCerts, protocol: str) -> None:
+    """A bare TLS server records the upgrade request: the SigV4 query string reaches the broker side."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(mosquitto_certs.cert_file, mosquitto_certs.key_file)
+    request: list[bytes] = []
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        server.settimeout(WAIT)
+        port = server.getsockname()[1]
+
+        def serve_one() -> None:
+            conn, _ = server.accept()
+            with context.wrap_socket(conn, server_side=True) as tls:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    chunk = tls.recv(4096)
+                    if not chunk:
+                        break
+                    data += chunk
+                request.append(data)
+
+        thread = threading.Thread(target=serve_one)
+        thread.start()
+        recorder = Recorder()
+        config = PushConfig(
+            endpoint="localhost",
+            port=port,
+            region="us-east-1",
+            ca_file=str(mosquitto_certs.ca_file),
+            access_key_id="AKIDEXAMPLE",
+            secret_access_key=SECRET,
+            client_id="pydt-tray-sigv4",
+            topic=TOPIC,
+            protocol=protocol,
+            min_reconnect_seconds=30.0,
+            max_reconnect_seconds=30.0,
+        )
+        connection = PushConnection(config, recorder)
+        connection.start()
+        try:
+            thread.join(WAIT)
+            recorder.wait_for("disconnected")
+        finally:
+            assert connection.stop()
+    head = request[0].decode("latin-1")
+    request_line = head.split("\r\n", 1)[0]
+    assert request_line.startswith("GET /mqtt?"), request_line
+    for part in ("X-Amz-Algorithm=AWS4-HMAC-SHA256", "X-Amz-Credential=AKIDEXAMPLE%2F", "us-east-1%2Fiotdevicegateway",
+                 "X-Amz-Signature=", "X-Amz-SignedHeaders=", "X-Amz-Date="):  # fmt: skip
+        assert part in request_line, request_line
+    assert SECRET not in head
+    assert "upgrade: websocket" in head.lower()
+
+
+# --- without a broker -----------------------------------------------------------------------------------
+
+
+def test_make_client_id() -> None:
+    assert make_client_id("abc123") == "pydt-tray-abc123"
+    assert make_client_id("a b/c#+d") == "pydt-tray-abcd"
+    assert len(make_client_id("x" * 500)) == 128
+    first, second = make_client_id(new_install_id()), make_client_id(new_install_id())
+    assert first != second and first.startswith(CLIENT_ID_PREFIX)
+    with pytest.raises(PushConfigError):
+        make_client_id("/#+ ")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("port", 0, "port"),
+        ("keepalive_seconds", 2, "keepalive"),
+        ("topic", "/pydt/+/user/1/gameupdate", "topic"),
+        ("protocol", "mqtt4", "protocol"),
+        ("secret_access_key", "", "secret"),
+        ("min_reconnect_seconds", 5.0, "reconnect"),
+        ("endpoint", "", "endpoint"),
+    ],
+)
+def test_config_rejects_bad_values(field: str, value: object, words: str) -> None:
+    values = {
+        "endpoint": "example.invalid",
+        "port": 443,
+        "region": "us-east-1",
+        "ca_file": None,
+        "access_key_id": "id",
+        "secret_access_key": SECRET,
+        "client_id": "pydt-tray-x",
+        "topic": TOPIC,
+        "max_reconnect_seconds": 1.0,
+    }
+    values[field] = value
+    with pytest.raises(PushConfigError, match=words):
+        PushConfig(**values)  # type: ignore[arg-type]
+
+
+def test_config_hides_the_secret_and_bounds_the_ping_timeout() -> None:
+    config = PushConfig(
+        endpoint="example.invalid", port=443, region="us-east-1", ca_file=None, access_key_id="id",
+        secret_access_key=SECRET, client_id="pydt-tray-x", topic=TOPIC,
+    )  # fmt: skip
+    assert SECRET not in repr(config)
+    assert config.keepalive_seconds == 600 and config.protocol == "mqtt5"
+    assert config.ping_timeout_ms == 30_000
+    short = PushConfig(**{**config.__dict__, "keepalive_seconds": 10})
+    assert short.ping_timeout_ms == 9_000
+
+
+def test_unreadable_ca_file_is_a_clear_error(tmp_path: Path) -> None:
+    config = PushConfig(
+        endpoint="localhost", port=443, region="us-east-1", ca_file=str(tmp_path / "missing.pem"),
+        access_key_id="id", secret_access_key=SECRET, client_id="pydt-tray-x", topic=TOPIC,
+    )  # fmt: skip
+    connection = PushConnection(config, Recorder())
+    with pytest.raises(PushConfigError, match=r"missing\.pem"):
+        connection.start()
+    assert connection.state == "stopped"
+
+
+def test_backoff_grows_with_jitter_and_stays_capped() -> None:
+    backoff = Backoff(1.0, 8.0, random.Random(7))
+    delays = [backoff.next_delay() for _ in range(20)]
+    assert all(1.0 <= delay <= 8.0 for delay in delays)
+    assert delays[0] == 1.0  # the first ceiling is the minimum
+    assert max(delays[3:]) > 2.0 and len(set(delays[3:])) > 10  # grows, and is jittered
+    backoff.reset()
+    assert backoff.next_delay() == 1.0
+
+
+class FakeLink(Link):
+    """A link whose SUBACK the test decides; counts reconnect requests."""
+
+    def __init__(self, config: PushConfig, relay: ListenerRelay, refusal: str | None) -> None:
+        super().__init__(config, relay)
+        self.refusal = refusal
+        self.reconnects = threading.Event()
+
+    def _send_subscribe(self) -> Future:
+        future: Future = Future()
+        future.set_result(self.refusal)
+        return future
+
+    def reconnect_now(self) -> None:
+        self.reconnects.set()
+
+    def _begin_stop(self) -> None:
+        self.finish_stop()
+
+
+def test_refused_subscription_is_reported_and_retried_later() -> None:
+    recorder = Recorder()
+    config = PushConfig(
+        endpoint="localhost", port=443, region="us-east-1", ca_file=None, access_key_id="id",
+        secret_access_key=SECRET, client_id="pydt-tray-x", topic=TOPIC, min_reconnect_seconds=0.05,
+        max_reconnect_seconds=0.05,
+    )  # fmt: skip
+    link = FakeLink(config, ListenerRelay(recorder), refusal="NOT_AUTHORIZED")
+    link.connection_up(session_present=False)
+    assert recorder.events == [("disconnected", "subscribe failed: NOT_AUTHORIZED")]
+    assert link.state == "backoff"
+    assert link.reconnects.wait(WAIT)
+    assert link.stop(1.0)
+
+    accepted = FakeLink(config, ListenerRelay(Recorder()), refusal=None)
+    accepted.connection_up(session_present=False)
+    assert accepted.state == "connected"
+    assert accepted.relay._listener.events == [("connected", False)]  # type: ignore[attr-defined]
+
+
+def test_relay_is_silent_after_stopped_and_swallows_listener_errors(caplog) -> None:
+    calls: list[str] = []
+
+    class Failing(Recorder):
+        def on_push_connected(self, session_present: bool) -> None:
+            raise RuntimeError("listener bug")
+
+    relay = ListenerRelay(Failing())
+    with caplog.at_level(logging.ERROR):
+        relay.connected(False)  # raises inside the listener; must not escape
+    assert "listener bug" in caplog.text
+    relay.message(TOPIC, b"Hello!")
+    assert relay.stopped() is True
+    assert relay.stopped() is False
+    relay.message(TOPIC, b"late")
+    relay.disconnected("late")
+    listener: Recorder = relay._listener  # type: ignore[assignment]
+    calls.extend(event[0] for event in listener.events)
+    assert calls == ["message", "stopped"]
