@@ -1,0 +1,173 @@
+"""The sync engine: turns triggers into game-list fetches, and fetches into snapshots and events.
+
+Triggers (a push message, a (re)connect, the backstop timer, the user's Refresh, a wake from sleep)
+all call :meth:`SyncEngine.request` on the owner's thread. The first trigger fetches at once (leading
+edge, no debounce delay); triggers that arrive while a fetch is in flight coalesce into exactly one
+follow-up fetch, which starts as soon as the current one ends.
+
+The engine owns no threads. The caller gives it ``run_in_background`` (run a callable off the owner's
+thread) and ``call_soon`` (hand a callable back to the owner's thread); the Qt app passes a worker
+thread and a queued signal, the tests pass plain functions.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from pydt_tray.core.api import AuthError, PydtClient, PydtError
+from pydt_tray.core.diff import GameEvent, Snapshot, diff_snapshots
+from pydt_tray.core.models import User
+
+log = logging.getLogger(__name__)
+
+FULL_REFRESH_SECONDS = 3600.0
+
+
+@dataclass(frozen=True)
+class FetchOutcome:
+    reasons: tuple[str, ...]
+    user: User | None = None
+    snapshot: Snapshot | None = None
+    not_modified: bool = False
+    error: PydtError | None = None
+    source: str = ""
+    started: float = 0.0
+    finished: float = 0.0
+    names: dict[str, str] = field(default_factory=dict)
+
+
+class GameFetcher:
+    """Loads the user and their games: the cheap pollUrl when it can, ``/user/games`` when it must."""
+
+    def __init__(
+        self,
+        client: PydtClient,
+        *,
+        full_refresh_seconds: float = FULL_REFRESH_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.user: User | None = None
+        self._full_refresh_seconds = full_refresh_seconds
+        self._clock = clock
+        self._last_full: float | None = None
+
+    def fetch(self, reasons: tuple[str, ...], force_full: bool) -> FetchOutcome:
+        started = self._clock()
+        try:
+            if self.user is None:
+                self.user = self.client.get_current_user()
+            due = self._last_full is None or started - self._last_full >= self._full_refresh_seconds
+            full = force_full or due or not self.client.poll_url
+            result = self.client.fetch_games(prefer_poll=not full)
+            if result.source == "api":
+                self._last_full = started
+            snapshot = None if result.games is None else Snapshot.build(self.user.steam_id, result.games)
+            names = self._names(snapshot)
+            return FetchOutcome(
+                reasons, self.user, snapshot, result.not_modified, None, result.source, started, self._clock(), names
+            )
+        except PydtError as error:
+            return FetchOutcome(reasons, self.user, None, False, error, "", started, self._clock())
+
+    def _names(self, snapshot: Snapshot | None) -> dict[str, str]:
+        """Persona names of every player (cached by the client for an hour; failures leave ids unnamed)."""
+        if snapshot is None:
+            return {}
+        ids = {p.steam_id for game in snapshot.games for p in game.players if p.steam_id}
+        if not ids:
+            return {}
+        profiles = self.client.get_steam_profiles(sorted(ids))
+        return {steam_id: profile.persona_name for steam_id, profile in profiles.items()}
+
+
+@dataclass
+class SyncResult:
+    outcome: FetchOutcome
+    snapshot: Snapshot | None
+    events: list[GameEvent] = field(default_factory=list)
+
+
+class SyncEngine:
+    def __init__(
+        self,
+        fetch: Callable[[tuple[str, ...], bool], FetchOutcome],
+        *,
+        run_in_background: Callable[[Callable[[], None]], None],
+        call_soon: Callable[[Callable[[], None]], None],
+        on_result: Callable[[SyncResult], None],
+    ) -> None:
+        self._fetch = fetch
+        self._run_in_background = run_in_background
+        self._call_soon = call_soon
+        self._on_result = on_result
+        self._in_flight = False
+        self._pending: list[str] = []
+        self._pending_full = False
+        self._stopped = False
+        self.snapshot: Snapshot | None = None
+        self.fetch_count = 0
+        self.last_outcome: FetchOutcome | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self._in_flight
+
+    def request(self, reason: str, *, full: bool = False) -> None:
+        """Ask for a fresh game list. Call on the owner's thread only."""
+        if self._stopped:
+            return
+        if self._in_flight:
+            self._pending.append(reason)
+            self._pending_full = self._pending_full or full
+            return
+        self._start((reason,), full)
+
+    def stop(self) -> None:
+        """No new fetches after this; a fetch in flight finishes but delivers nothing."""
+        self._stopped = True
+        self._pending.clear()
+
+    def forget(self) -> None:
+        """Drop the current snapshot (sign-out): the next fetch starts from nothing."""
+        self.snapshot = None
+
+    def _start(self, reasons: tuple[str, ...], full: bool) -> None:
+        self._in_flight = True
+        self.fetch_count += 1
+        log.debug("fetch #%d for %s%s", self.fetch_count, ", ".join(reasons), " (full)" if full else "")
+
+        def job() -> None:
+            try:
+                outcome = self._fetch(reasons, full)
+            except Exception as error:  # a bug in a fetcher must not wedge the engine
+                log.exception("game fetch failed unexpectedly")
+                outcome = FetchOutcome(reasons, error=PydtError(f"Unexpected error: {error}"))
+            self._call_soon(lambda: self._finish(outcome))
+
+        self._run_in_background(job)
+
+    def _finish(self, outcome: FetchOutcome) -> None:
+        self._in_flight = False
+        if self._stopped:
+            return
+        self.last_outcome = outcome
+        events: list[GameEvent] = []
+        if outcome.snapshot is not None:
+            events = diff_snapshots(self.snapshot, outcome.snapshot)
+            self.snapshot = outcome.snapshot
+        try:
+            self._on_result(SyncResult(outcome, self.snapshot, events))
+        finally:
+            if self._pending and not isinstance(outcome.error, AuthError):
+                reasons = tuple(self._pending)
+                full = self._pending_full
+                self._pending.clear()
+                self._pending_full = False
+                self._start(reasons, full)
+            else:
+                self._pending.clear()
+                self._pending_full = False

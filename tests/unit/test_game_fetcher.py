@@ -1,0 +1,55 @@
+"""GameFetcher against the real simulator: which source it uses and when."""
+
+from pydt_tray.core.api import AuthError, PydtClient
+from pydt_tray.core.sync import GameFetcher
+from tests.helpers.simulator_fixtures import FakeClock
+
+
+def make(simulator, world, clock):
+    client = PydtClient(simulator.base_url, world.token, timeout=(2.0, 5.0), backoff=0.0)
+    return client, GameFetcher(client, full_refresh_seconds=3600, clock=clock)
+
+
+def test_first_fetch_is_full_then_poll_url(simulator, world):
+    clock = FakeClock()
+    client, fetcher = make(simulator, world, clock)
+    try:
+        first = fetcher.fetch(("start",), False)
+        assert first.error is None and first.source == "api"
+        assert first.user.steam_id == world.me
+        assert {g.game_id for g in first.snapshot.my_turns()} == {world.my_turn_game, world.first_turn_game}
+        assert first.names[world.alice] == "Alice"
+
+        simulator.advance_turn(world.their_turn_game)  # Alice -> me: the service rewrites my poll copy
+        second = fetcher.fetch(("push",), False)
+        assert second.source == "poll"
+        assert world.their_turn_game in {g.game_id for g in second.snapshot.my_turns()}
+        assert simulator.request_count("getCurrent") == 1
+
+        clock.advance(3601)
+        assert fetcher.fetch(("timer",), False).source == "api", "at least hourly from /user/games"
+        assert fetcher.fetch(("user",), True).source == "api"
+    finally:
+        client.close()
+
+
+def test_poll_url_not_modified_gives_no_snapshot(simulator, world):
+    client, fetcher = make(simulator, world, FakeClock())
+    try:
+        fetcher.fetch(("start",), False)
+        simulator.advance_turn(world.their_turn_game)
+        assert fetcher.fetch(("push",), False).snapshot is not None
+        again = fetcher.fetch(("push",), False)
+        assert again.not_modified and again.snapshot is None and again.error is None
+    finally:
+        client.close()
+
+
+def test_errors_are_returned_not_raised(simulator, world):
+    client, fetcher = make(simulator, world, FakeClock())
+    try:
+        simulator.unauthorized_next("getCurrent")
+        outcome = fetcher.fetch(("start",), False)
+        assert isinstance(outcome.error, AuthError) and outcome.snapshot is None
+    finally:
+        client.close()
