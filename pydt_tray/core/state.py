@@ -1,0 +1,181 @@
+"""Runtime state that is not a user setting: ``state.json`` in the state folder.
+
+Holds the install id, which turns were already notified (``"<gameId>:<turnKey>"``), when each turn was last
+reminded about, and the cached poll URL with its ETag. Written atomically; a broken file is kept as
+``state.json.bad-<timestamp>`` and a fresh state is used.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import secrets
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from pydt_tray.core.atomic import write_atomic
+from pydt_tray.core.settings import backup_name
+
+STATE_VERSION = 1
+_INSTALL_ID = re.compile(r"^[0-9a-f]{16,64}$")
+# version N -> function turning a version-N document into version N+1 (none yet)
+STATE_MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+_KNOWN = {"version", "install_id", "notified_turns", "reminded_at", "poll_url", "poll_etag", "extra"}
+
+
+def new_install_id() -> str:
+    return secrets.token_hex(16)
+
+
+class State:
+    """The app's memory between runs. Mutators are thread-safe; call :meth:`save` to persist."""
+
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        *,
+        install_id: str | None = None,
+        notified_turns: Iterable[str] = (),
+        reminded_at: dict[str, float] | None = None,
+        poll_url: str | None = None,
+        poll_etag: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        self.path = Path(path) if path is not None else None
+        self.version = STATE_VERSION
+        self.install_id = install_id or new_install_id()
+        self.notified_turns: set[str] = set(notified_turns)
+        self.reminded_at: dict[str, float] = dict(reminded_at or {})
+        self.poll_url = poll_url
+        self.poll_etag = poll_etag
+        self.extra: dict[str, Any] = dict(extra or {})
+        self._lock = threading.RLock()
+
+    # --- turns -----------------------------------------------------------------------------------------
+
+    def mark_notified(self, key: str) -> None:
+        with self._lock:
+            self.notified_turns.add(key)
+
+    def was_notified(self, key: str) -> bool:
+        with self._lock:
+            return key in self.notified_turns
+
+    def mark_reminded(self, key: str, when: float | None = None) -> None:
+        with self._lock:
+            self.reminded_at[key] = time.time() if when is None else when
+
+    def last_reminded(self, key: str) -> float | None:
+        with self._lock:
+            return self.reminded_at.get(key)
+
+    def prune(self, keep_keys: set[str]) -> None:
+        """Forget notified/reminded turns that are not pending any more."""
+        with self._lock:
+            self.notified_turns &= keep_keys
+            self.reminded_at = {key: when for key, when in self.reminded_at.items() if key in keep_keys}
+
+    # --- file ------------------------------------------------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "version": STATE_VERSION,
+                "install_id": self.install_id,
+                "notified_turns": sorted(self.notified_turns),
+                "reminded_at": dict(sorted(self.reminded_at.items())),
+                "poll_url": self.poll_url,
+                "poll_etag": self.poll_etag,
+                "extra": dict(self.extra),
+            }
+
+    def save(self) -> None:
+        """Write the file atomically (0600); raises OSError for the caller to report."""
+        if self.path is None:
+            raise OSError("this state has no file")
+        text = json.dumps(self.to_json(), indent=1, ensure_ascii=False) + "\n"
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        write_atomic(self.path, text, mode=0o600)
+
+    @classmethod
+    def load(cls, path: str | Path) -> tuple[State, list[str]]:
+        """Read ``path``; a missing file gives a fresh state, a broken one a fresh state plus a problem."""
+        file = Path(path)
+        try:
+            raw = file.read_bytes()
+        except FileNotFoundError:
+            return cls(file), []
+        except OSError as error:
+            return cls(file), [f"{file.name}: cannot be read ({error.strerror or error}); starting with a fresh state"]
+        try:
+            data = json.loads(raw.decode("utf-8"))
+            if not isinstance(data, dict):
+                raise ValueError("the top level is not an object")
+            data = _migrate(data)
+        except (ValueError, KeyError) as error:
+            detail = f"{file.name}: unreadable ({error}); starting with a fresh state"
+            return cls(file), [_with_backup(file, detail)]
+        state, problems = _from_document(file, data)
+        if problems:
+            problems = [_with_backup(file, f"{file.name}: " + "; ".join(problems))]
+        return state, problems
+
+
+def _migrate(data: dict[str, Any]) -> dict[str, Any]:
+    version = data.get("version", STATE_VERSION)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ValueError(f"bad version {version!r}")
+    if version > STATE_VERSION:
+        raise ValueError(f"written by a newer pydt-tray (version {version})")
+    while version < STATE_VERSION:
+        data = STATE_MIGRATIONS[version](data)
+        version = data["version"]
+    return data
+
+
+def _from_document(file: Path, data: dict[str, Any]) -> tuple[State, list[str]]:
+    problems: list[str] = []
+    install_id = data.get("install_id")
+    if not (isinstance(install_id, str) and _INSTALL_ID.match(install_id)):
+        problems.append("install_id is missing or malformed, a new one was made")
+        install_id = None
+    notified = data.get("notified_turns", [])
+    if not (isinstance(notified, list) and all(isinstance(item, str) for item in notified)):
+        problems.append("notified_turns is not a list of turn keys, it was reset")
+        notified = []
+    reminded = data.get("reminded_at", {})
+    if not (isinstance(reminded, dict) and all(_is_time(value) for value in reminded.values())):
+        problems.append("reminded_at is not a map of times, it was reset")
+        reminded = {}
+    texts = {}
+    for key in ("poll_url", "poll_etag"):
+        value = data.get(key)
+        if value is not None and not isinstance(value, str):
+            problems.append(f"{key} is not text, it was reset")
+            value = None
+        texts[key] = value
+    extra = data.get("extra", {})
+    if not isinstance(extra, dict):
+        problems.append("extra is not an object, it was reset")
+        extra = {}
+    extra = {**{key: value for key, value in data.items() if key not in _KNOWN}, **extra}
+    state = State(file, install_id=install_id, notified_turns=notified, reminded_at=reminded, extra=extra, **texts)
+    return state, problems
+
+
+def _is_time(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _with_backup(file: Path, detail: str) -> str:
+    backup = backup_name(file)
+    try:
+        shutil.copy2(file, backup)
+    except OSError as error:
+        return f"{detail} (no backup could be kept: {error.strerror or error})"
+    return f"{detail}; the old file was kept as {backup.name}"
