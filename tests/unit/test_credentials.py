@@ -7,6 +7,7 @@ import keyring
 import keyring.errors
 import pytest
 from keyring.backends import SecretService, chainer, fail, null
+from keyring.compat import properties
 from keyrings.alt.file import PlaintextKeyring
 
 from pydt_tray.core import credentials, logs
@@ -23,7 +24,15 @@ TOKEN = "token-0123456789abcdef"
 
 
 class MemorySecretService(SecretService.Keyring):
-    """A Secret Service backend (so it passes the allow-list) that keeps passwords in memory."""
+    """A Secret Service backend (so it passes the allow-list) that keeps passwords in memory.
+
+    keyring registers every backend subclass globally; a priority that raises keeps this double out of
+    keyring's automatic choice in the rest of the test run.
+    """
+
+    @properties.classproperty
+    def priority(cls) -> float:
+        raise RuntimeError("test double: never chosen automatically")
 
     def __init__(self, error: Exception | None = None) -> None:
         super().__init__()
