@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.dbus_session import DBusSession, stop_process
 from tests.helpers.tools import require_tool
 
 SECRETS_NAME = "org.freedesktop.secrets"
@@ -25,18 +26,6 @@ PASSWORD = b"test-keyring-password"
 START_TIMEOUT = 10.0
 
 # A session bus without <servicedir>: nothing can be auto-started on it.
-_BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:dir={folder}</listen>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-"""
 
 
 def name_has_owner(bus_address: str, name: str) -> bool:
@@ -59,19 +48,6 @@ def _wait_for(condition, timeout: float) -> bool:
         if time.monotonic() >= deadline:
             return False
         time.sleep(0.02)
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    for stream in (process.stdin, process.stdout, process.stderr):
-        if stream is not None:
-            stream.close()
 
 
 @dataclass
@@ -128,30 +104,8 @@ class SecretServiceDaemon:
 
     def stop(self) -> None:
         if self.process is not None:
-            _stop(self.process)
+            stop_process(self.process)
             self.process = None
-
-
-class PrivateBus:
-    """A dbus-daemon with no service activation, for a keyring that must stay locked."""
-
-    def __init__(self, folder: Path) -> None:
-        daemon = require_tool("dbus-daemon", "dbus")
-        config = folder / "bus.conf"
-        config.write_text(_BUS_CONFIG.format(folder=folder))
-        self.process = subprocess.Popen(
-            [daemon, f"--config-file={config}", "--nofork", "--print-address=1"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
-        assert self.process.stdout is not None
-        self.address = self.process.stdout.readline().decode().strip()
-        if not self.address:
-            _stop(self.process)
-            raise RuntimeError("dbus-daemon printed no address")
-
-    def stop(self) -> None:
-        _stop(self.process)
 
 
 @pytest.fixture
@@ -174,7 +128,7 @@ def locked_secret_service(monkeypatch) -> Iterator[SecretServiceDaemon]:
     """
     with tempfile.TemporaryDirectory(prefix="pydt-keyring-") as folder:
         root = Path(folder)
-        bus = PrivateBus(root)
+        bus = DBusSession(root)
         daemon = SecretServiceDaemon(bus_address=bus.address, root=root)
         try:
             daemon.start(unlock=True)  # creates the login keyring with a password

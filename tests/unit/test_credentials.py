@@ -102,16 +102,26 @@ def test_insecure_backends_are_refused_and_nothing_is_stored(tmp_path, make_back
     assert list(tmp_path.iterdir()) == []
 
 
-def test_the_chainer_is_unwrapped_to_its_trusted_child(monkeypatch, tmp_path):
+def chainer_of(*backends):
+    """A chainer over exactly ``backends`` (a subclass: the real one computes its list from the machine)."""
+
+    class Chainer(chainer.ChainerBackend):
+        @properties.classproperty
+        def priority(cls) -> float:
+            raise RuntimeError("test double: never chosen automatically")
+
+    Chainer.backends = list(backends)
+    return Chainer()
+
+
+def test_the_chainer_is_unwrapped_to_its_trusted_child():
     secure = MemorySecretService()
-    monkeypatch.setattr(chainer.ChainerBackend, "backends", [PlaintextKeyring(), secure])
-    store = TokenStore(backend=chainer.ChainerBackend())
+    store = TokenStore(backend=chainer_of(PlaintextKeyring(), secure))
     store.save(TOKEN)
     assert secure.store and store.backend_name.endswith("MemorySecretService")
 
-    monkeypatch.setattr(chainer.ChainerBackend, "backends", [PlaintextKeyring(), fail.Keyring()])
     with pytest.raises(NoSecureBackendError):
-        TokenStore(backend=chainer.ChainerBackend()).save(TOKEN)
+        TokenStore(backend=chainer_of(PlaintextKeyring(), fail.Keyring())).save(TOKEN)
 
 
 def test_allow_list_is_by_class():
