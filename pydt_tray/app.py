@@ -1,0 +1,438 @@
+"""Composition root: builds the objects, wires their signals and owns the Qt event loop."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import socket
+import webbrowser
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, QSocketNotifier, QTimer, Signal
+from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit
+
+from pydt_tray.core.api import AuthError, PydtError
+from pydt_tray.core.context import AppContext
+from pydt_tray.core.credentials import CredentialError
+from pydt_tray.core.diff import Snapshot
+from pydt_tray.core.logs import register_secret
+from pydt_tray.core.models import WEBSITE_URL
+from pydt_tray.core.policy import Notification, NotificationPolicy
+from pydt_tray.core.sync import GameFetcher, SyncEngine, SyncResult
+from pydt_tray.platform.notifications import pick_notifier, set_windows_app_user_model_id
+from pydt_tray.platform.wake import WakeMonitor
+from pydt_tray.push.connection import PushConfig, PushConnection, make_client_id
+from pydt_tray.ui.bridge import BackgroundWorker, MainThreadInvoker, PushBridge
+from pydt_tray.ui.games_window import GamesWindow
+from pydt_tray.ui.icons import TrayStatus, app_icon
+from pydt_tray.ui.tray import Tray, TrayModel
+
+log = logging.getLogger(__name__)
+
+POLL_WHILE_PUSH_DOWN_SECONDS = 90
+RETRY_AFTER_ERROR_SECONDS = (15, 30, 60, 120, 300)
+REMINDER_CHECK_MS = 60_000
+
+
+class PushStatus:
+    NONE = "polling: no push credentials"
+    CONNECTING = "connecting…"
+    LIVE = "live"
+    DOWN = "offline, retrying"
+
+
+class TrayApp(QObject):
+    """The running application. ``start()`` signs in with the stored token, if there is one."""
+
+    notified = Signal(object)  # a Notification, after it was handed to the notifier
+    synced = Signal(object)  # a SyncResult, after the tray and window were updated
+
+    def __init__(self, qapp: QApplication, ctx: AppContext, *, show_window: bool, title_suffix: str = "") -> None:
+        super().__init__()
+        self.qapp = qapp
+        self.ctx = ctx
+        self.title_suffix = title_suffix
+        self.show_window_at_start = show_window
+        self.invoker = MainThreadInvoker(self)
+        self.worker = BackgroundWorker()
+        self.token_store = ctx.token_store()
+        self.token: str | None = None
+        self.engine: SyncEngine | None = None
+        self.fetcher: GameFetcher | None = None
+        self.push: PushConnection | None = None
+        self.push_status = PushStatus.NONE
+        self.names: dict[str, str] = {}
+        self.last_error: str = ""
+        self.auth_failed = False
+        self._error_streak = 0
+        self._quitting = False
+
+        set_windows_app_user_model_id()
+        qapp.setQuitOnLastWindowClosed(False)
+        qapp.setWindowIcon(app_icon())
+
+        self.tray = Tray(self)
+        self.window = GamesWindow(self._title("games"))
+        self.notifier = pick_notifier(self.tray.icon, self)
+        log.info("Notifications through %s", self.notifier.name)
+        self.notifier.activated.connect(lambda _key: self.show_games())
+
+        self.policy = NotificationPolicy(
+            ctx.state,
+            enabled=lambda: bool(ctx.settings.get("notifications_enabled")),
+            reminder_minutes=lambda: int(ctx.settings.get("reminder_minutes")),
+        )
+
+        self.bridge = PushBridge(self)
+        self.bridge.message.connect(lambda _topic: self.request("push"))
+        self.bridge.connected.connect(self._on_push_connected)
+        self.bridge.disconnected.connect(self._on_push_disconnected)
+
+        self.backstop = QTimer(self)
+        self.backstop.setSingleShot(True)
+        self.backstop.timeout.connect(lambda: self.request("timer"))
+        self.reminder_timer = QTimer(self)
+        self.reminder_timer.setInterval(REMINDER_CHECK_MS)
+        self.reminder_timer.timeout.connect(self._check_reminders)
+
+        self.wake = WakeMonitor(parent=self)
+        self.wake.woke.connect(self._on_wake)
+
+        self.tray.show_window.connect(self.show_games)
+        self.tray.refresh_requested.connect(lambda: self.request("user refresh", full=True))
+        self.tray.open_game.connect(self.open_game_page)
+        self.tray.sign_in_requested.connect(self.ask_for_token)
+        self.tray.sign_out_requested.connect(self.sign_out)
+        self.tray.quit_requested.connect(self.quit)
+        self.window.refresh_requested.connect(lambda: self.request("user refresh", full=True))
+        self.window.open_game.connect(self.open_game_page)
+        ctx.settings.add_listener(self._on_setting_changed)
+        self._install_signal_handlers()
+
+    # ----- life cycle -------------------------------------------------------------------------------
+
+    def _title(self, what: str) -> str:
+        return f"pydt-tray — {what}{self.title_suffix}"
+
+    def start(self, token: str | None = None) -> None:
+        """Sign in with ``token``, or with the stored one when none is given."""
+        self.wake.start()
+        self.reminder_timer.start()
+        if token is None:
+            try:
+                token = self.token_store.load()
+            except CredentialError as error:
+                self.last_error = error.user_message
+                log.error("%s", error.user_message)
+        if token:
+            self.sign_in(token)
+        self.render()
+        if self.show_window_at_start or (not self.tray.available and not token):
+            self.show_games()
+
+    def sign_in(self, token: str) -> None:
+        register_secret(token)
+        self.token = token
+        self.auth_failed = False
+        self.last_error = ""
+        client = self.ctx.make_client(token)
+        self.fetcher = GameFetcher(client)
+        self.engine = SyncEngine(
+            self.fetcher.fetch,
+            run_in_background=self.worker.submit,
+            call_soon=self.invoker.call_soon,
+            on_result=self._on_result,
+        )
+        self.request("start", full=True)
+
+    def sign_out(self) -> None:
+        try:
+            self.token_store.delete()
+        except CredentialError as error:
+            log.error("%s", error.user_message)
+        self._drop_session()
+        self.last_error = ""
+        self.render()
+
+    def _drop_session(self) -> None:
+        self.stop_push()
+        if self.engine is not None:
+            self.engine.stop()
+        self.engine = None
+        self.fetcher = None
+        self.token = None
+        self.backstop.stop()
+
+    def quit(self) -> None:
+        if self._quitting:
+            return
+        self._quitting = True
+        log.info("Quitting")
+        self.reminder_timer.stop()
+        self.backstop.stop()
+        self.wake.stop()
+        if self.engine is not None:
+            self.engine.stop()
+        self.stop_push()
+        self.worker.shutdown()
+        self._save_state()
+        self.notifier.close()
+        self.tray.hide()
+        self.window.close()
+        self.qapp.quit()
+
+    def _install_signal_handlers(self) -> None:
+        """SIGTERM/SIGINT end the app cleanly, through the event loop (a wakeup fd, no polling timer)."""
+        self._signal_read, self._signal_write = socket.socketpair()
+        self._signal_read.setblocking(False)
+        self._signal_write.setblocking(False)
+        try:
+            signal.set_wakeup_fd(self._signal_write.fileno())
+        except ValueError:  # not the main thread (tests may build the app elsewhere)
+            return
+        self._signal_notifier = QSocketNotifier(self._signal_read.fileno(), QSocketNotifier.Type.Read, self)
+        self._signal_notifier.activated.connect(self._on_signal)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: None)
+
+    def _on_signal(self) -> None:
+        try:
+            data = self._signal_read.recv(64)
+        except BlockingIOError:
+            return
+        if any(b in (signal.SIGTERM, signal.SIGINT) for b in data):
+            self.quit()
+
+    def close_signal_sockets(self) -> None:
+        signal.set_wakeup_fd(-1)
+        self._signal_read.close()
+        self._signal_write.close()
+
+    # ----- sync -------------------------------------------------------------------------------------
+
+    def request(self, reason: str, *, full: bool = False) -> None:
+        if self.engine is not None and not self._quitting:
+            self.engine.request(reason, full=full)
+
+    def _on_result(self, result: SyncResult) -> None:
+        outcome = result.outcome
+        if outcome.names:
+            self.names.update(outcome.names)
+        if isinstance(outcome.error, AuthError):
+            self._on_auth_failed()
+            return
+        if outcome.error is not None:
+            self.last_error = outcome.error.user_message
+            self._error_streak += 1
+            delay = RETRY_AFTER_ERROR_SECONDS[min(self._error_streak, len(RETRY_AFTER_ERROR_SECONDS)) - 1]
+            log.warning("Could not load games (%s); next try in %d s", self.last_error, delay)
+            self._arm_backstop(delay)
+        else:
+            self.last_error = ""
+            self._error_streak = 0
+            self._arm_backstop()
+            if outcome.user is not None and self.push is None:
+                self.start_push(outcome.user.steam_id)
+            if result.snapshot is not None:
+                note = self.policy.on_events(result.events, result.snapshot, self.names.get)
+                if note is not None:
+                    self._show(note)
+            self._remember_poll_state()
+        self.render()
+        self.synced.emit(result)
+
+    def _remember_poll_state(self) -> None:
+        if self.fetcher is None:
+            return
+        client = self.fetcher.client
+        self.ctx.state.poll_url = client.poll_url
+        self.ctx.state.poll_etag = client.poll_etag
+        self._save_state()
+
+    def _save_state(self) -> None:
+        try:
+            self.ctx.state.save()
+        except OSError as error:
+            log.error("Could not save the state file (%s); notified turns may be shown again after a restart", error)
+
+    def _show(self, note: Notification) -> None:
+        self.notifier.notify(note.title, note.body, key="games", replace_group="reminder" if note.reminder else None)
+        self.notified.emit(note)
+
+    def _check_reminders(self) -> None:
+        if self.engine is None or self.engine.snapshot is None:
+            return
+        note = self.policy.reminder(self.engine.snapshot, self.names.get)
+        if note is not None:
+            self._show(note)
+            self._save_state()
+
+    def _on_auth_failed(self) -> None:
+        log.error("The PYDT token was refused (401): it was probably regenerated on the website")
+        self._drop_session()
+        self.auth_failed = True
+        self.last_error = "The token no longer works: sign in again with the one from your PYDT profile page."
+        self.notifier.notify("pydt-tray: sign in again", self.last_error, key="sign-in")
+        self.render()
+
+    def _arm_backstop(self, seconds: int | None = None) -> None:
+        if seconds is None:
+            seconds = int(self.ctx.settings.get("poll_interval_seconds"))
+            if self.push_status != PushStatus.LIVE:
+                seconds = min(seconds, POLL_WHILE_PUSH_DOWN_SECONDS)
+        self.backstop.start(seconds * 1000)
+
+    # ----- push -------------------------------------------------------------------------------------
+
+    def start_push(self, steam_id: str) -> None:
+        endpoints = self.ctx.endpoints
+        if not endpoints.has_push_credentials:
+            self.push_status = PushStatus.NONE
+            log.info("No IoT credentials configured: running on polling only")
+            return
+        config = PushConfig(
+            endpoint=endpoints.iot_endpoint,
+            port=endpoints.iot_port,
+            region=endpoints.iot_region,
+            ca_file=endpoints.iot_ca_file,
+            access_key_id=endpoints.iot_access_key_id or "",
+            secret_access_key=endpoints.iot_secret_access_key or "",
+            keepalive_seconds=int(self.ctx.settings.get("iot_keepalive_seconds")),
+            client_id=make_client_id(self.ctx.state.install_id),
+            topic=endpoints.topic_for(steam_id),
+            protocol=str(self.ctx.settings.get("mqtt_protocol")),
+        )
+        self.push = PushConnection(config, self.bridge)
+        self.push_status = PushStatus.CONNECTING
+        self.push.start()
+
+    def stop_push(self) -> None:
+        if self.push is not None:
+            if not self.push.stop(timeout=5.0):
+                log.warning("The push connection did not stop within 5 s")
+            self.push = None
+        self.push_status = PushStatus.NONE
+
+    def restart_push(self) -> None:
+        if self.fetcher is None or self.fetcher.user is None:
+            return
+        self.stop_push()
+        self.start_push(self.fetcher.user.steam_id)
+        self.render()
+
+    def _on_push_connected(self, session_present: bool) -> None:
+        if self.push is None:
+            return
+        self.push_status = PushStatus.LIVE
+        log.info("Push connected (session present: %s): catching up", session_present)
+        self.request("connected")
+        self.render()
+
+    def _on_push_disconnected(self, reason: str) -> None:
+        if self.push is None:
+            return
+        self.push_status = PushStatus.DOWN
+        log.info("Push connection lost: %s", reason)
+        self._arm_backstop()
+        self.render()
+
+    def _on_wake(self, reason: str) -> None:
+        log.info("Woke up (%s): reconnecting and catching up", reason)
+        if self.push is not None:
+            self.push.reconnect_now()
+        self.request(f"wake: {reason}")
+
+    def _on_setting_changed(self, key: str, _value: object) -> None:
+        if key in {"iot_keepalive_seconds", "mqtt_protocol", "iot_endpoint", "iot_port", "iot_region", "iot_ca_file"}:
+            from pydt_tray.core.environment import resolve_endpoints
+
+            self.ctx.endpoints = resolve_endpoints(self.ctx.settings)
+            self.restart_push()
+        elif key == "poll_interval_seconds" and self.engine is not None:
+            self._arm_backstop()
+
+    # ----- presentation -----------------------------------------------------------------------------
+
+    def snapshot(self) -> Snapshot | None:
+        return self.engine.snapshot if self.engine is not None else None
+
+    def status_text(self) -> str:
+        if self.token is None:
+            return "signed out — " + self.last_error if self.last_error else "signed out"
+        snapshot = self.snapshot()
+        if snapshot is None:
+            head = "loading games…"
+        else:
+            count = len(snapshot.my_turns())
+            head = f"{count} turn{'s' if count != 1 else ''} waiting" if count else "no turns waiting"
+        text = f"{head} · {self.push_status}"
+        if self.last_error:
+            text += f" · {self.last_error}"
+        return text
+
+    def render(self) -> None:
+        snapshot = self.snapshot()
+        my_turns = tuple(snapshot.my_turns()) if snapshot else ()
+        if self.token is None:
+            status = TrayStatus.ERROR if self.auth_failed else TrayStatus.SIGNED_OUT
+        elif self.last_error:
+            status = TrayStatus.ERROR
+        elif my_turns:
+            status = TrayStatus.YOUR_TURN
+        elif self.push_status != PushStatus.LIVE:
+            status = TrayStatus.POLLING
+        else:
+            status = TrayStatus.IDLE
+        text = "pydt-tray" + self.title_suffix + ": " + self.status_text()
+        self.tray.render(
+            TrayModel(
+                status=status,
+                tooltip=text,
+                my_turns=my_turns,
+                others=tuple(snapshot.others()) if snapshot else (),
+                signed_in=self.token is not None,
+                connection=self.push_status,
+            )
+        )
+        self.window.render(snapshot, self.status_text(), self.names.get)
+
+    def show_games(self) -> None:
+        self.window.bring_to_front()
+
+    def open_game_page(self, game_id: str) -> None:
+        webbrowser.open(f"{WEBSITE_URL}/game/{game_id}")
+
+    def ask_for_token(self) -> None:
+        token, ok = QInputDialog.getText(
+            None,
+            "Sign in to PYDT",
+            "Paste the client token from your profile page on the PYDT website:",
+            QLineEdit.EchoMode.Password,
+        )
+        if ok and token.strip():
+            self.validate_and_store(token.strip(), self._after_validation)
+
+    def validate_and_store(self, token: str, done: Callable[[str | None], None]) -> None:
+        """Check ``token`` with /user/getCurrent off the GUI thread, store it, then call ``done(error)``."""
+        register_secret(token)
+
+        def job() -> None:
+            error: str | None = None
+            try:
+                client = self.ctx.make_client(token)
+                try:
+                    client.get_current_user()
+                finally:
+                    client.close()
+                self.token_store.save(token)
+            except (PydtError, CredentialError) as failure:
+                error = failure.user_message
+            self.invoker.call_soon(lambda: done(error) if error else (self.sign_in(token), done(None)))
+
+        self.worker.submit(job)
+
+    def _after_validation(self, error: str | None) -> None:
+        if error:
+            self.last_error = error
+            self.notifier.notify("pydt-tray: sign-in failed", error, key="sign-in")
+        self.render()

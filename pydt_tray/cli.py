@@ -1,0 +1,242 @@
+"""Command line: ``pydt-tray`` runs the tray app; sub-commands sign in, list games and edit settings."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from pydt_tray import __version__
+
+log = logging.getLogger("pydt_tray")
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_AUTH = 3
+EXIT_NETWORK = 4
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pydt-tray",
+        description="System-tray client for Play Your Damn Turn. Without a command it starts the tray app.",
+    )
+    parser.add_argument("--version", action="version", version=f"pydt-tray {__version__}")
+    parser.add_argument("--debug", action="store_true", help="also log to the console, in detail")
+    parser.add_argument("--hidden", action="store_true", help="start in the tray without opening the window")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    commands.add_parser("run", help="start the tray app (the default)")
+
+    login = commands.add_parser("login", help="check a PYDT token and keep it in the system keyring")
+    login.add_argument("--token-stdin", action="store_true", help="read the token from standard input")
+    login.add_argument(
+        "--plaintext-file",
+        action="store_true",
+        help="if no secure keyring exists, store the token in a file readable only by you (not encrypted)",
+    )
+    commands.add_parser("logout", help="forget the stored token")
+
+    games = commands.add_parser("games", help="list your games once, your turns first")
+    games.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    config = commands.add_parser("config", help="show or change settings")
+    config_commands = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    config_commands.add_parser("list", help="every setting with its value")
+    get = config_commands.add_parser("get", help="one setting's value")
+    get.add_argument("key")
+    set_ = config_commands.add_parser("set", help="change a setting (validated)")
+    set_.add_argument("key")
+    set_.add_argument("value")
+    config_commands.add_parser("path", help="where the settings file is")
+    return parser
+
+
+def fail(message: str, code: int = EXIT_FAILURE) -> int:
+    print(f"pydt-tray: {message}", file=sys.stderr)
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from pydt_tray.core.context import load_context
+    from pydt_tray.core.logs import install_excepthook, setup_logging
+
+    try:
+        ctx = load_context()
+    except ValueError as error:  # a bad environment variable
+        return fail(str(error), EXIT_USAGE)
+    setup_logging(ctx.paths.log_dir, debug=args.debug)
+    install_excepthook()
+    for problem in ctx.problems:
+        print(f"pydt-tray: {problem}", file=sys.stderr)
+
+    command = args.command or "run"
+    if command == "run":
+        from pydt_tray.gui import run_gui
+
+        return run_gui(ctx, hidden=args.hidden or bool(ctx.settings.get("start_hidden")))
+    handler = {"login": cmd_login, "logout": cmd_logout, "games": cmd_games, "config": cmd_config}[command]
+    return handler(ctx, args)
+
+
+def read_token(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().strip()
+    if not sys.stdin.isatty():
+        raise ValueError("no terminal to ask for the token: use --token-stdin")
+    return getpass.getpass("PYDT client token (from your profile page on the website): ").strip()
+
+
+def cmd_login(ctx, args) -> int:
+    from pydt_tray.core.api import AuthError, NetworkError, PydtError
+    from pydt_tray.core.credentials import CredentialError
+    from pydt_tray.core.logs import register_secret
+
+    try:
+        token = read_token(args.token_stdin)
+    except (ValueError, EOFError, KeyboardInterrupt) as error:
+        return fail(str(error) or "no token given", EXIT_USAGE)
+    if not token:
+        return fail("no token given", EXIT_USAGE)
+    register_secret(token)
+    client = ctx.make_client(token)
+    try:
+        user = client.get_current_user()
+    except AuthError:
+        return fail("the PYDT service refused this token (copy it again from your profile page)", EXIT_AUTH)
+    except NetworkError as error:
+        return fail(f"could not reach the PYDT service: {error.user_message}", EXIT_NETWORK)
+    except PydtError as error:
+        return fail(error.user_message)
+    finally:
+        client.close()
+    try:
+        store = ctx.token_store(allow_plaintext=args.plaintext_file)
+        store.save(token)
+    except CredentialError as error:
+        return fail(error.user_message)
+    if store.is_plaintext:
+        print(
+            "warning: no secure keyring was found; the token is stored UNENCRYPTED in a file only you can read",
+            file=sys.stderr,
+        )
+    print(f"Signed in as {user.display_name}")
+    return EXIT_OK
+
+
+def cmd_logout(ctx, args) -> int:
+    from pydt_tray.core.credentials import CredentialError
+
+    try:
+        ctx.token_store().delete()
+    except CredentialError as error:
+        return fail(error.user_message)
+    print("Signed out: the token was removed")
+    return EXIT_OK
+
+
+def cmd_games(ctx, args) -> int:
+    from pydt_tray.core.api import AuthError, NetworkError, PydtError
+    from pydt_tray.core.credentials import CredentialError
+    from pydt_tray.core.diff import Snapshot
+    from pydt_tray.core.models import format_date
+
+    try:
+        token = ctx.token_store().load()
+    except CredentialError as error:
+        return fail(error.user_message)
+    if not token:
+        return fail("not signed in: run `pydt-tray login` first", EXIT_AUTH)
+    client = ctx.make_client(token)
+    try:
+        user = client.get_current_user()
+        snapshot = Snapshot.build(user.steam_id, client.get_games())
+        names = {sid: p.persona_name for sid, p in client.get_steam_profiles(_player_ids(snapshot)).items()}
+    except AuthError:
+        return fail("the stored token was refused: run `pydt-tray login` again", EXIT_AUTH)
+    except NetworkError as error:
+        return fail(f"could not reach the PYDT service: {error.user_message}", EXIT_NETWORK)
+    except PydtError as error:
+        return fail(error.user_message)
+    finally:
+        client.close()
+
+    if args.json:
+        rows = [
+            {
+                "id": game.game_id,
+                "name": game.display_name,
+                "gameType": game.game_type,
+                "round": game.round,
+                "turn": game.game_turn_range_key,
+                "yourTurn": game.is_your_turn(user.steam_id),
+                "currentPlayer": game.current_player_steam_id,
+                "currentPlayerName": names.get(game.current_player_steam_id),
+                "flags": list(game.flags),
+                "updatedAt": format_date(game.updated_at),
+            }
+            for game in snapshot.games
+        ]
+        print(json.dumps({"user": user.display_name, "games": rows}, indent=2))
+        return EXIT_OK
+    if not snapshot.games:
+        print("You have no games.")
+        return EXIT_OK
+    for game in snapshot.games:
+        mine = game.is_your_turn(user.steam_id)
+        marker = "*" if mine else " "
+        whose = "YOUR TURN" if mine else names.get(game.current_player_steam_id, game.current_player_steam_id or "-")
+        if mine and game.is_first_turn:
+            whose += " (upload the first save on the website)"
+        print(f"{marker} {game.display_name}  [{game.game_type}, round {game.round}]  {whose}")
+    return EXIT_OK
+
+
+def _player_ids(snapshot) -> list[str]:
+    return sorted({p.steam_id for game in snapshot.games for p in game.players if p.steam_id})
+
+
+def cmd_config(ctx, args) -> int:
+    from pydt_tray.core.settings import SETTINGS, SPECS, SettingsError, parse_value
+
+    settings = ctx.settings
+    if args.config_command == "path":
+        print(settings.path)
+        return EXIT_OK
+    if args.config_command == "list":
+        width = max(len(spec.key) for spec in SETTINGS)
+        for spec in SETTINGS:
+            print(f"{spec.key:<{width}}  {_show(settings.get(spec.key))}")
+        return EXIT_OK
+    spec = SPECS.get(args.key)
+    if spec is None:
+        return fail(f"unknown setting {args.key!r}; `pydt-tray config list` shows them all", EXIT_USAGE)
+    if args.config_command == "get":
+        print(_show(settings.get(spec.key)))
+        return EXIT_OK
+    try:
+        settings.set(spec.key, parse_value(spec, args.value))
+        settings.save()
+    except SettingsError as error:
+        return fail(str(error), EXIT_USAGE)
+    except OSError as error:
+        return fail(f"could not write {settings.path}: {error}")
+    print(f"{spec.key} = {_show(settings.get(spec.key))}")
+    return EXIT_OK
+
+
+def _show(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    raise SystemExit(main())

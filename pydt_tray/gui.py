@@ -1,0 +1,31 @@
+"""Starts the Qt application around :class:`pydt_tray.app.TrayApp`."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from pydt_tray import APP_NAME, __version__
+from pydt_tray.core.context import AppContext
+
+log = logging.getLogger(__name__)
+
+
+def run_gui(ctx: AppContext, *, hidden: bool, title_suffix: str = "", token: str | None = None) -> int:
+    """Run the tray app until it quits. ``token`` bypasses the keyring (the demo's token is never stored)."""
+    from PySide6.QtWidgets import QApplication
+
+    from pydt_tray.app import TrayApp
+
+    qapp = QApplication.instance() or QApplication(sys.argv[:1])
+    qapp.setApplicationName(APP_NAME)
+    qapp.setApplicationVersion(__version__)
+    qapp.setDesktopFileName("pydt-tray")
+    app = TrayApp(qapp, ctx, show_window=not hidden, title_suffix=title_suffix)
+    app.start(token=token)
+    log.info("pydt-tray %s running (%s)", __version__, "hidden" if hidden else "window shown")
+    try:
+        return qapp.exec()
+    finally:
+        app.close_signal_sockets()
+        log.info("pydt-tray stopped")

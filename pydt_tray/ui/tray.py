@@ -1,0 +1,138 @@
+"""The tray icon, its tooltip and its menu, rendered from one :class:`TrayModel`."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QMenu, QSystemTrayIcon
+
+from pydt_tray.core.models import Game
+from pydt_tray.ui.icons import TrayStatus, tray_icon
+
+log = logging.getLogger(__name__)
+
+MAX_MENU_GAMES = 15
+
+
+@dataclass(frozen=True)
+class TrayModel:
+    """Everything the tray shows; built by the app from the latest snapshot and connection state."""
+
+    status: TrayStatus = TrayStatus.SIGNED_OUT
+    tooltip: str = "pydt-tray"
+    my_turns: tuple[Game, ...] = ()
+    others: tuple[Game, ...] = ()
+    signed_in: bool = False
+    connection: str = ""
+    extra_actions: tuple[tuple[str, str], ...] = field(default=())
+
+
+def game_label(game: Game, mine: bool) -> str:
+    flags = " (congress turn)" if "CIV6_CONGRESS_TURN" in game.flags else ""
+    if mine and game.is_first_turn:
+        return f"{game.display_name} — upload the first save on the website"
+    if mine:
+        return f"▶ {game.display_name}{flags} — round {game.round}"
+    return f"{game.display_name}{flags} — round {game.round}"
+
+
+class Tray(QObject):
+    """Owns the QSystemTrayIcon when the desktop has a tray; works (invisibly) when it has none."""
+
+    open_game = Signal(str)
+    show_window = Signal()
+    refresh_requested = Signal()
+    sign_in_requested = Signal()
+    sign_out_requested = Signal()
+    quit_requested = Signal()
+    action_requested = Signal(str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.model = TrayModel()
+        self.available = QSystemTrayIcon.isSystemTrayAvailable()
+        self.icon: QSystemTrayIcon | None = None
+        self.menu = QMenu()
+        if self.available:
+            self.icon = QSystemTrayIcon(tray_icon(TrayStatus.SIGNED_OUT), self)
+            self.icon.setContextMenu(self.menu)
+            self.icon.activated.connect(self._on_activated)
+            self.icon.show()
+        else:
+            log.info("No system tray on this desktop: running without a tray icon")
+        self.render(self.model)
+
+    def _on_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
+        if reason in (QSystemTrayIcon.ActivationReason.Trigger, QSystemTrayIcon.ActivationReason.DoubleClick):
+            self.show_window.emit()
+
+    def render(self, model: TrayModel) -> None:
+        self.model = model
+        self._rebuild_menu()
+        if self.icon is not None:
+            self.icon.setIcon(tray_icon(model.status, len(model.my_turns)))
+            self.icon.setToolTip(model.tooltip)
+
+    def _add(self, text: str, slot, enabled: bool = True) -> QAction:
+        action = self.menu.addAction(text)
+        action.setEnabled(enabled)
+        if slot is not None:
+            action.triggered.connect(slot)
+        return action
+
+    def _rebuild_menu(self) -> None:
+        model = self.model
+        self.menu.clear()
+        header = self._add(model.tooltip, None, enabled=False)
+        header.setObjectName("tray-status")
+        self.menu.addSeparator()
+        if model.signed_in:
+            if model.my_turns:
+                for game in model.my_turns[:MAX_MENU_GAMES]:
+                    self._add(game_label(game, True), lambda _=False, g=game.game_id: self.open_game.emit(g))
+            else:
+                self._add("No turns waiting", None, enabled=False)
+            if model.others:
+                others = self.menu.addMenu("Other games")
+                for game in model.others[:MAX_MENU_GAMES]:
+                    action = others.addAction(game_label(game, False))
+                    action.triggered.connect(lambda _=False, g=game.game_id: self.open_game.emit(g))
+            self.menu.addSeparator()
+        self._add("Show games", self.show_window.emit)
+        self._add("Refresh now", self.refresh_requested.emit, enabled=model.signed_in)
+        for key, text in model.extra_actions:
+            self._add(text, lambda _=False, k=key: self.action_requested.emit(k))
+        if model.signed_in:
+            self._add("Sign out", self.sign_out_requested.emit)
+        else:
+            self._add("Sign in…", self.sign_in_requested.emit)
+        self.menu.addSeparator()
+        self._add("Quit", self.quit_requested.emit)
+
+    def action_texts(self) -> list[str]:
+        """The menu as text (top level, then submenus indented): for logs and tests."""
+        texts: list[str] = []
+        for action in self.menu.actions():
+            if action.isSeparator():
+                continue
+            texts.append(action.text())
+            if action.menu() is not None:
+                texts.extend("  " + sub.text() for sub in action.menu().actions())
+        return texts
+
+    def trigger(self, text_prefix: str) -> bool:
+        """Trigger the first menu entry starting with ``text_prefix`` (tests and the CLI use it)."""
+        for action in self.menu.actions():
+            candidates = [action] + (list(action.menu().actions()) if action.menu() is not None else [])
+            for candidate in candidates:
+                if candidate.text().startswith(text_prefix) and candidate.isEnabled():
+                    candidate.trigger()
+                    return True
+        return False
+
+    def hide(self) -> None:
+        if self.icon is not None:
+            self.icon.hide()
