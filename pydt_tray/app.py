@@ -47,7 +47,15 @@ class TrayApp(QObject):
     notified = Signal(object)  # a Notification, after it was handed to the notifier
     synced = Signal(object)  # a SyncResult, after the tray and window were updated
 
-    def __init__(self, qapp: QApplication, ctx: AppContext, *, show_window: bool, title_suffix: str = "") -> None:
+    def __init__(
+        self,
+        qapp: QApplication,
+        ctx: AppContext,
+        *,
+        show_window: bool,
+        title_suffix: str = "",
+        wake_sources: list | None = None,
+    ) -> None:
         super().__init__()
         self.qapp = qapp
         self.ctx = ctx
@@ -64,6 +72,8 @@ class TrayApp(QObject):
         self.names: dict[str, str] = {}
         self.last_error: str = ""
         self.auth_failed = False
+        self.push_messages = 0
+        self.poll_while_push_down = POLL_WHILE_PUSH_DOWN_SECONDS
         self._error_streak = 0
         self._quitting = False
 
@@ -84,7 +94,7 @@ class TrayApp(QObject):
         )
 
         self.bridge = PushBridge(self)
-        self.bridge.message.connect(lambda _topic: self.request("push"))
+        self.bridge.message.connect(self._on_push_message)
         self.bridge.connected.connect(self._on_push_connected)
         self.bridge.disconnected.connect(self._on_push_disconnected)
 
@@ -95,7 +105,7 @@ class TrayApp(QObject):
         self.reminder_timer.setInterval(REMINDER_CHECK_MS)
         self.reminder_timer.timeout.connect(self._check_reminders)
 
-        self.wake = WakeMonitor(parent=self)
+        self.wake = WakeMonitor(sources=wake_sources, parent=self)
         self.wake.woke.connect(self._on_wake)
 
         self.tray.show_window.connect(self.show_games)
@@ -107,7 +117,8 @@ class TrayApp(QObject):
         self.window.refresh_requested.connect(lambda: self.request("user refresh", full=True))
         self.window.open_game.connect(self.open_game_page)
         ctx.settings.add_listener(self._on_setting_changed)
-        self._install_signal_handlers()
+        self._signal_sockets: tuple[socket.socket, socket.socket] | None = None
+        self._previous_handlers: dict[int, object] = {}
 
     # ----- life cycle -------------------------------------------------------------------------------
 
@@ -142,6 +153,7 @@ class TrayApp(QObject):
             run_in_background=self.worker.submit,
             call_soon=self.invoker.call_soon,
             on_result=self._on_result,
+            call_later=lambda seconds, function: QTimer.singleShot(int(seconds * 1000) + 1, self, function),
         )
         self.request("start", full=True)
 
@@ -181,32 +193,37 @@ class TrayApp(QObject):
         self.window.close()
         self.qapp.quit()
 
-    def _install_signal_handlers(self) -> None:
+    def install_signal_handlers(self) -> None:
         """SIGTERM/SIGINT end the app cleanly, through the event loop (a wakeup fd, no polling timer)."""
-        self._signal_read, self._signal_write = socket.socketpair()
-        self._signal_read.setblocking(False)
-        self._signal_write.setblocking(False)
-        try:
-            signal.set_wakeup_fd(self._signal_write.fileno())
-        except ValueError:  # not the main thread (tests may build the app elsewhere)
-            return
-        self._signal_notifier = QSocketNotifier(self._signal_read.fileno(), QSocketNotifier.Type.Read, self)
-        self._signal_notifier.activated.connect(self._on_signal)
+        read, write = socket.socketpair()
+        read.setblocking(False)
+        write.setblocking(False)
+        signal.set_wakeup_fd(write.fileno())
+        self._signal_sockets = (read, write)
+        notifier = QSocketNotifier(read.fileno(), QSocketNotifier.Type.Read, self)
+        notifier.activated.connect(self._on_signal)
         for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: None)
+            self._previous_handlers[sig] = signal.signal(sig, lambda *_: None)
 
     def _on_signal(self) -> None:
+        if self._signal_sockets is None:
+            return
         try:
-            data = self._signal_read.recv(64)
+            data = self._signal_sockets[0].recv(64)
         except BlockingIOError:
             return
         if any(b in (signal.SIGTERM, signal.SIGINT) for b in data):
             self.quit()
 
-    def close_signal_sockets(self) -> None:
+    def remove_signal_handlers(self) -> None:
+        if self._signal_sockets is None:
+            return
         signal.set_wakeup_fd(-1)
-        self._signal_read.close()
-        self._signal_write.close()
+        for sig, handler in self._previous_handlers.items():
+            signal.signal(sig, handler)
+        for sock in self._signal_sockets:
+            sock.close()
+        self._signal_sockets = None
 
     # ----- sync -------------------------------------------------------------------------------------
 
@@ -279,7 +296,7 @@ class TrayApp(QObject):
         if seconds is None:
             seconds = int(self.ctx.settings.get("poll_interval_seconds"))
             if self.push_status != PushStatus.LIVE:
-                seconds = min(seconds, POLL_WHILE_PUSH_DOWN_SECONDS)
+                seconds = min(seconds, self.poll_while_push_down)
         self.backstop.start(seconds * 1000)
 
     # ----- push -------------------------------------------------------------------------------------
@@ -290,21 +307,27 @@ class TrayApp(QObject):
             self.push_status = PushStatus.NONE
             log.info("No IoT credentials configured: running on polling only")
             return
-        config = PushConfig(
-            endpoint=endpoints.iot_endpoint,
-            port=endpoints.iot_port,
-            region=endpoints.iot_region,
-            ca_file=endpoints.iot_ca_file,
-            access_key_id=endpoints.iot_access_key_id or "",
-            secret_access_key=endpoints.iot_secret_access_key or "",
-            keepalive_seconds=int(self.ctx.settings.get("iot_keepalive_seconds")),
-            client_id=make_client_id(self.ctx.state.install_id),
-            topic=endpoints.topic_for(steam_id),
-            protocol=str(self.ctx.settings.get("mqtt_protocol")),
-        )
-        self.push = PushConnection(config, self.bridge)
+        try:
+            config = PushConfig(
+                endpoint=endpoints.iot_endpoint,
+                port=endpoints.iot_port,
+                region=endpoints.iot_region,
+                ca_file=endpoints.iot_ca_file,
+                access_key_id=endpoints.iot_access_key_id or "",
+                secret_access_key=endpoints.iot_secret_access_key or "",
+                keepalive_seconds=int(self.ctx.settings.get("iot_keepalive_seconds")),
+                client_id=make_client_id(self.ctx.state.install_id),
+                topic=endpoints.topic_for(steam_id),
+                protocol=str(self.ctx.settings.get("mqtt_protocol")),
+            )
+            push = PushConnection(config, self.bridge)
+            push.start()
+        except ValueError as error:  # PushConfigError: a bad setting, a CA file that does not exist, ...
+            self.push_status = f"push off: {error}"
+            log.error("Push connection not started: %s", error)
+            return
+        self.push = push
         self.push_status = PushStatus.CONNECTING
-        self.push.start()
 
     def stop_push(self) -> None:
         if self.push is not None:
@@ -319,6 +342,10 @@ class TrayApp(QObject):
         self.stop_push()
         self.start_push(self.fetcher.user.steam_id)
         self.render()
+
+    def _on_push_message(self, _topic: str) -> None:
+        self.push_messages += 1
+        self.request("push")
 
     def _on_push_connected(self, session_present: bool) -> None:
         if self.push is None:

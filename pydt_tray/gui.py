@@ -22,10 +22,11 @@ def run_gui(ctx: AppContext, *, hidden: bool, title_suffix: str = "", token: str
     qapp.setApplicationVersion(__version__)
     qapp.setDesktopFileName("pydt-tray")
     app = TrayApp(qapp, ctx, show_window=not hidden, title_suffix=title_suffix)
+    app.install_signal_handlers()
     app.start(token=token)
     log.info("pydt-tray %s running (%s)", __version__, "hidden" if hidden else "window shown")
     try:
         return qapp.exec()
     finally:
-        app.close_signal_sockets()
+        app.remove_signal_handlers()
         log.info("pydt-tray stopped")

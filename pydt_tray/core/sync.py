@@ -3,7 +3,10 @@
 Triggers (a push message, a (re)connect, the backstop timer, the user's Refresh, a wake from sleep)
 all call :meth:`SyncEngine.request` on the owner's thread. The first trigger fetches at once (leading
 edge, no debounce delay); triggers that arrive while a fetch is in flight coalesce into exactly one
-follow-up fetch, which starts as soon as the current one ends.
+follow-up fetch. No fetch starts sooner than ``follow_up_gap`` seconds after the start of the
+previous one: a trigger inside that window (or during a fetch) waits for the window's end, with all
+the others that arrive meanwhile. A burst of pushes (the service pings every player on a forum post
+or an edit) so costs two fetches, not one per message, while a lone push is fetched at once.
 
 The engine owns no threads. The caller gives it ``run_in_background`` (run a callable off the owner's
 thread) and ``call_soon`` (hand a callable back to the owner's thread); the Qt app passes a worker
@@ -99,8 +102,15 @@ class SyncEngine:
         run_in_background: Callable[[Callable[[], None]], None],
         call_soon: Callable[[Callable[[], None]], None],
         on_result: Callable[[SyncResult], None],
+        call_later: Callable[[float, Callable[[], None]], None] | None = None,
+        follow_up_gap: float = 0.25,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._fetch = fetch
+        self._call_later = call_later
+        self._follow_up_gap = follow_up_gap if call_later is not None else 0.0
+        self._clock = clock
+        self._last_start = float("-inf")
         self._run_in_background = run_in_background
         self._call_soon = call_soon
         self._on_result = on_result
@@ -124,6 +134,13 @@ class SyncEngine:
             self._pending.append(reason)
             self._pending_full = self._pending_full or full
             return
+        wait = self._last_start + self._follow_up_gap - self._clock()
+        if wait > 0 and self._call_later is not None:
+            self._pending.append(reason)
+            self._pending_full = full
+            self._in_flight = True  # busy until the window ends: later triggers join this fetch
+            self._call_later(wait, self._start_follow_up)
+            return
         self._start((reason,), full)
 
     def stop(self) -> None:
@@ -137,6 +154,7 @@ class SyncEngine:
 
     def _start(self, reasons: tuple[str, ...], full: bool) -> None:
         self._in_flight = True
+        self._last_start = self._clock()
         self.fetch_count += 1
         log.debug("fetch #%d for %s%s", self.fetch_count, ", ".join(reasons), " (full)" if full else "")
 
@@ -163,11 +181,22 @@ class SyncEngine:
             self._on_result(SyncResult(outcome, self.snapshot, events))
         finally:
             if self._pending and not isinstance(outcome.error, AuthError):
-                reasons = tuple(self._pending)
-                full = self._pending_full
-                self._pending.clear()
-                self._pending_full = False
-                self._start(reasons, full)
+                wait = self._last_start + self._follow_up_gap - self._clock()
+                if wait > 0 and self._call_later is not None:
+                    self._in_flight = True  # still busy: later triggers keep joining the follow-up
+                    self._call_later(wait, self._start_follow_up)
+                else:
+                    self._start_follow_up()
             else:
                 self._pending.clear()
                 self._pending_full = False
+
+    def _start_follow_up(self) -> None:
+        if self._stopped or not self._pending:
+            self._in_flight = False
+            return
+        reasons = tuple(self._pending)
+        full = self._pending_full
+        self._pending.clear()
+        self._pending_full = False
+        self._start(reasons, full)

@@ -120,3 +120,77 @@ def test_stop_discards_results():
     assert h.results == []
     h.engine.request("push")
     assert h.jobs == []
+
+
+def test_follow_up_waits_for_the_gap_after_the_previous_start():
+    now = [100.0]
+    later = []
+    h = Harness()
+    h.engine = SyncEngine(
+        h.fetch,
+        run_in_background=h.jobs.append,
+        call_soon=lambda f: f(),
+        on_result=h.results.append,
+        call_later=lambda delay, f: later.append((delay, f)),
+        follow_up_gap=0.25,
+        clock=lambda: now[0],
+    )
+    h.engine.request("push")
+    now[0] += 0.01
+    h.engine.request("push")
+    h.run_next()  # first fetch done 10 ms after it started: the follow-up is deferred
+    assert h.jobs == [] and len(later) == 1 and abs(later[0][0] - 0.24) < 1e-9
+    h.engine.request("push")  # still joins the deferred follow-up
+    assert h.engine.busy and h.jobs == []
+    now[0] += 0.24
+    later.pop()[1]()
+    assert len(h.jobs) == 1
+    h.run_next()
+    assert h.jobs == [] and h.calls[1][0] == ("push", "push") and not h.engine.busy
+
+
+def test_follow_up_starts_at_once_when_the_gap_has_passed():
+    now = [100.0]
+    later = []
+    h = Harness()
+    h.engine = SyncEngine(
+        h.fetch,
+        run_in_background=h.jobs.append,
+        call_soon=lambda f: f(),
+        on_result=h.results.append,
+        call_later=lambda delay, f: later.append((delay, f)),
+        clock=lambda: now[0],
+    )
+    h.engine.request("push")
+    h.engine.request("push")
+    now[0] += 1.0
+    h.run_next()
+    assert later == [] and len(h.jobs) == 1
+
+
+def test_a_trigger_just_after_a_fetch_waits_for_the_window_and_takes_the_rest_along():
+    now = [100.0]
+    later = []
+    h = Harness()
+    h.engine = SyncEngine(
+        h.fetch,
+        run_in_background=h.jobs.append,
+        call_soon=lambda f: f(),
+        on_result=h.results.append,
+        call_later=lambda delay, f: later.append((delay, f)),
+        follow_up_gap=0.25,
+        clock=lambda: now[0],
+    )
+    h.engine.request("push")
+    h.run_next()
+    now[0] += 0.05
+    for _ in range(5):
+        h.engine.request("push")
+    assert h.jobs == [] and len(later) == 1 and abs(later[0][0] - 0.2) < 1e-9
+    now[0] += 0.2
+    later.pop()[1]()
+    h.run_next()
+    assert [len(reasons) for reasons, _full in h.calls] == [1, 5]
+    now[0] += 1.0
+    h.engine.request("push")
+    assert len(h.jobs) == 1, "a lone trigger after the window fetches at once"
