@@ -97,8 +97,9 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     timeout = 5  # a client that connects and says nothing does not hold a thread for long
-    server_version = "pydt-tray"
-    sys_version = ""
+
+    def version_string(self) -> str:
+        return "pydt-tray"
 
     def do_GET(self) -> None:
         if not self._host_allowed():
@@ -120,6 +121,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(404, NOT_FOUND_BODY)
             return
         self.close_connection = True
+        self.request_version = "HTTP/1.0"  # unparsable request lines default to 0.9, which has no status line
         text = message or self.responses.get(code, ("Error",))[0]
         self._reply(code, json.dumps({"error": text}).encode("utf-8"))
 

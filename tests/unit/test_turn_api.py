@@ -232,7 +232,7 @@ def test_refuses_a_non_loopback_bind_address():
 
 def test_a_malformed_request_gets_a_json_error_and_nothing_on_stderr(server, capfd):
     with socket.create_connection(("127.0.0.1", server.port), timeout=5) as raw:
-        raw.sendall(b"GARBAGE\r\n\r\n")
+        raw.sendall(b"GET /turns HTTP/1.x\r\n\r\n")
         reply = b""
         while chunk := raw.recv(4096):
             reply += chunk
@@ -240,3 +240,7 @@ def test_a_malformed_request_gets_a_json_error_and_nothing_on_stderr(server, cap
     assert head.startswith(b"HTTP/1.0 400")
     assert "error" in json.loads(body)
     assert capfd.readouterr().err == ""
+
+
+def test_the_server_header_is_plain(server):
+    assert request(server.port)[1]["Server"] == "pydt-tray"
