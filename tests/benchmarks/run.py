@@ -1,0 +1,224 @@
+"""On-demand benchmarks of the real-time path. Prints numbers; asserts nothing.
+
+    python -m tests.benchmarks.run                 # all four, default sizes
+    python -m tests.benchmarks.run --turns 50 --idle-seconds 20 --starts 3 --only latency burst
+
+1. publish -> notify latency, end to end (mosquitto over WSS+TLS, simulator, D-Bus), over N turns
+2. fetches caused by a burst of 30 messages in 100 ms
+3. idle footprint of the running `pydt-tray` after 60 s connected: RSS and CPU seconds per minute
+4. process start -> subscribed (the broker sees our SUBSCRIBE)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from tests.benchmarks.stack import BenchStack
+
+PACE_SECONDS = 0.3  # longer than the engine's 250 ms window, so every turn gets a leading-edge fetch
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def run_event_loop_until(condition, timeout: float) -> bool:
+    """Spin the Qt event loop (the app's work happens there) until ``condition`` holds."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    deadline = time.monotonic() + timeout
+    result = {"ok": False}
+
+    def check() -> None:
+        if condition():
+            result["ok"] = True
+            loop.quit()
+        elif time.monotonic() > deadline:
+            loop.quit()
+
+    timer = QTimer()
+    timer.setInterval(1)
+    timer.timeout.connect(check)
+    timer.start()
+    check()
+    if not result["ok"]:
+        loop.exec()
+    timer.stop()
+    return result["ok"]
+
+
+def start_in_process_app(stack: BenchStack):
+    from PySide6.QtWidgets import QApplication
+
+    from pydt_tray.app import PushStatus, TrayApp
+    from pydt_tray.core.context import load_context
+
+    qapp = QApplication.instance() or QApplication([])
+    ctx = load_context(stack.app_env(stack.root / "home-inprocess"))
+    app = TrayApp(qapp, ctx, show_window=False)
+    app.start(token=stack.world.token)
+    ok = run_event_loop_until(
+        lambda: (
+            app.push_status == PushStatus.LIVE
+            and app.engine.fetch_count >= 2
+            and not app.engine.busy
+            and len(stack.notifications.notifications) >= 1
+        ),
+        timeout=20,
+    )
+    if not ok:
+        raise RuntimeError("the app did not connect and sync within 20 s")
+    return app
+
+
+def bench_latency(stack: BenchStack, app, turns: int) -> None:
+    sim, world, server = stack.simulator, stack.world, stack.notifications
+    game = sim.add_game(name="Latency bench", players=[world.me, world.alice], current=world.alice, turn=2)
+    topic = stack.topic(world.me)
+    latencies: list[float] = []
+    for _ in range(turns):
+        sim.advance_turn(game)  # Alice -> me (no hook is installed: we publish ourselves, timed)
+        run_event_loop_until(lambda: False, PACE_SECONDS)
+        seen = len(server.notifications)
+        started = time.perf_counter()
+        stack.broker.publish(topic, b"Hello!")
+        if not run_event_loop_until(lambda seen=seen: len(server.notifications) > seen, timeout=5):
+            raise RuntimeError("no notification within 5 s")
+        latencies.append((server.notifications[-1].received_at - started) * 1000)
+        sim.advance_turn(game)  # me -> Alice
+    print(
+        f"[1] publish -> notify over {turns} turns: p50 {statistics.median(latencies):.1f} ms, "
+        f"p95 {percentile(latencies, 0.95):.1f} ms, max {max(latencies):.1f} ms (goal p50 <= 20, p95 <= 50)"
+    )
+
+
+def bench_burst(stack: BenchStack, app, rounds: int = 10) -> None:
+    sim, world = stack.simulator, stack.world
+    game = sim.add_game(name="Burst bench", players=[world.me, world.alice], current=world.alice, turn=2)
+    topic = stack.topic(world.me)
+    counts: list[int] = []
+    for _ in range(rounds):
+        sim.advance_turn(game)
+        run_event_loop_until(lambda: False, PACE_SECONDS)
+        before = app.engine.fetch_count
+        messages = app.push_messages
+
+        def burst() -> None:
+            for _ in range(30):  # 30 messages spread over ~100 ms, from another thread
+                stack.broker.publish(topic, b"Hello!")
+                time.sleep(0.1 / 30)
+
+        thread = threading.Thread(target=burst)
+        thread.start()
+        run_event_loop_until(lambda messages=messages: app.push_messages - messages >= 30, timeout=10)
+        thread.join()
+        run_event_loop_until(lambda: not app.engine.busy, timeout=5)
+        run_event_loop_until(lambda: False, PACE_SECONDS)  # anything still to come would show now
+        counts.append(app.engine.fetch_count - before)
+        sim.advance_turn(game)
+    print(
+        f"[2] fetches per 30-message burst over {rounds} bursts: median {statistics.median(counts):g}, "
+        f"max {max(counts)} (goal <= 2)"
+    )
+
+
+def read_proc(pid: int) -> tuple[float, float]:
+    """(RSS in MB, CPU seconds used) of a process."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    rss_kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    cpu = (int(fields[11]) + int(fields[12])) / ticks
+    return rss_kb / 1024, cpu
+
+
+def bench_process(stack: BenchStack, starts: int, idle_seconds: int) -> None:
+    program = shutil.which("pydt-tray")
+    if program is None:
+        raise RuntimeError("pydt-tray is not installed: pip install -e .")
+    home = stack.root / "home-process"
+    env = {**os.environ, **stack.keyring_env, **stack.app_env(home), "QT_QPA_PLATFORM": "offscreen"}
+    login = subprocess.run(
+        [program, "login", "--token-stdin"],
+        input=stack.world.token + "\n",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    if login.returncode != 0:
+        raise RuntimeError(f"login failed: {login.stderr}")
+    timings: list[float] = []
+    for attempt in range(starts):
+        subscribes = stack.broker.log_text().count("Received SUBSCRIBE")
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            [program, "--hidden"],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 20
+        while stack.broker.log_text().count("Received SUBSCRIBE") <= subscribes:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("the app did not subscribe within 20 s")
+            time.sleep(0.002)
+        timings.append(time.perf_counter() - started)
+        if attempt < starts - 1:
+            process.terminate()
+            process.wait(timeout=10)
+    print(
+        f"[4] process start -> subscribed over {starts} starts: median {statistics.median(timings):.2f} s, "
+        f"max {max(timings):.2f} s (goal <= 1.5 s)"
+    )
+    time.sleep(5)  # let start-up work settle before the idle window
+    rss0, cpu0 = read_proc(process.pid)
+    time.sleep(idle_seconds)
+    rss1, cpu1 = read_proc(process.pid)
+    per_minute = (cpu1 - cpu0) * 60 / idle_seconds
+    print(
+        f"[3] idle after {idle_seconds} s connected: RSS {rss1:.1f} MB (was {rss0:.1f}), "
+        f"CPU {per_minute:.3f} s per minute (goals <= 80 MB, <= 0.05 s/min)"
+    )
+    process.terminate()
+    code = process.wait(timeout=10)
+    print(f"    exit code after SIGTERM: {code}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--turns", type=int, default=200)
+    parser.add_argument("--idle-seconds", type=int, default=60)
+    parser.add_argument("--starts", type=int, default=5)
+    parser.add_argument("--only", nargs="*", choices=["latency", "burst", "process"], default=None)
+    args = parser.parse_args(argv)
+    chosen = set(args.only or ["latency", "burst", "process"])
+    with BenchStack(keyring="process" in chosen) as stack:
+        if chosen & {"latency", "burst"}:
+            app = start_in_process_app(stack)
+            try:
+                if "latency" in chosen:
+                    bench_latency(stack, app, args.turns)
+                if "burst" in chosen:
+                    bench_burst(stack, app)
+            finally:
+                app.quit()
+        if "process" in chosen:
+            bench_process(stack, args.starts, args.idle_seconds)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
