@@ -1,0 +1,399 @@
+"""Demo mode: the whole product on one machine, no account needed.
+
+One process runs the simulated PYDT service, a local MQTT broker (wss, MQTT 3.1.1), a scripted world
+where simulated opponents play their turns, and the real tray app in a throw-away home folder. The
+keyring is never touched. Quitting (tray menu, SIGTERM, SIGINT) stops everything and deletes every
+temporary file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import random
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from pydt_tray.core.context import AppContext, load_context
+from pydt_tray.core.environment import Endpoints
+from pydt_tray.sandbox.demo_broker import DemoBroker
+from pydt_tray.sandbox.simulator import PydtSimulator
+
+log = logging.getLogger("pydt_tray.sandbox.demo")  # the same name when run with -m
+
+TURN_SECONDS_VARIABLE = "PYDT_DEMO_TURN_SECONDS"
+TITLE_SUFFIX = " (demo)"
+PAYLOAD = b"Hello!"
+USER_ID = "76561190000000100"
+USER_NAME = "You"
+IOT_KEY_ID = "demo"
+IOT_SECRET = "local-broker-accepts-anything"  # redacted from logs like any secret: keep it unlike other words
+OPPONENTS = {"76561190000000101": "Ada", "76561190000000102": "Boudica", "76561190000000103": "Cyrus"}
+SAVE_DIR_SETTINGS = {
+    "CIV6": "save_dir_civ6",
+    "CIV5": "save_dir_civ5",
+    "CIV7": "save_dir_civ7",
+    "OLD_WORLD": "save_dir_old_world",
+}
+
+
+@dataclass(frozen=True)
+class DemoGame:
+    """One scripted game: players in turn order ("" = AI), who plays now, where it stands."""
+
+    name: str
+    game_type: str
+    players: tuple[str, ...]
+    current: str
+    turn: int
+    round: int
+
+
+_A, _B, _C = OPPONENTS
+DEMO_GAMES = (  # the first one is a single opponent move away from being your turn
+    DemoGame("Rivers of Gold", "CIV6", (_A, USER_ID, _B), _A, 31, 11),
+    DemoGame("Iron and Bronze", "CIV5", (_B, _C, USER_ID), _B, 58, 20),
+    DemoGame("Tides of Empire", "OLD_WORLD", (USER_ID, _C, _A, ""), _C, 14, 5),
+    DemoGame("Age of Antiquity", "CIV7", (_C, USER_ID, _A, _B), _C, 9, 3),
+)
+
+
+def parse_turn_seconds(text: str) -> tuple[float, float]:
+    """``"12"`` or ``"10-20"`` -> (low, high) seconds; ValueError for anything else."""
+    low_text, _, high_text = text.strip().partition("-")
+    try:
+        low = float(low_text)
+        high = float(high_text) if high_text else low
+    except ValueError:
+        low = high = -1.0
+    if not 0 < low <= high < float("inf"):
+        raise ValueError(f"{TURN_SECONDS_VARIABLE} must be N or LOW-HIGH seconds with 0 < LOW <= HIGH, got {text!r}")
+    return low, high
+
+
+class DemoWorld:
+    """The scripted players: opponents take their turns on timers; every change is announced by push."""
+
+    def __init__(
+        self,
+        simulator: PydtSimulator,
+        publish: Callable[[str, bytes], None] | None = None,
+        *,
+        stage: str = "prod",
+        seed: int | None = None,
+        turn_interval: tuple[float, float] = (10, 20),
+        first_turn_delay: float = 3.0,
+    ) -> None:
+        self.simulator = simulator
+        self.publish = publish
+        self.endpoints = Endpoints(stage=stage)
+        self.turn_interval = turn_interval
+        self.first_turn_delay = first_turn_delay
+        self.game_ids: dict[str, str] = {}  # game id -> name
+        self._random = random.Random(seed)
+        self._lock = threading.Lock()
+        self._timers: dict[str, threading.Timer] = {}
+        self._fallback: threading.Timer | None = None
+        self._begun = False
+        self._stopped = False
+
+    @property
+    def user_topic(self) -> str:
+        return self.endpoints.topic_for(USER_ID)
+
+    def populate(self) -> str:
+        """Add the players and games to the simulator; returns the demo user's token."""
+        token = self.simulator.add_user(USER_ID, USER_NAME)
+        for steam_id, name in OPPONENTS.items():
+            self.simulator.add_user(steam_id, name)
+        for game in DEMO_GAMES:
+            game_id = self.simulator.add_game(
+                name=game.name,
+                players=list(game.players),
+                current=game.current,
+                game_type=game.game_type,
+                turn=game.turn,
+                round=game.round,
+            )
+            self.game_ids[game_id] = game.name
+        self.simulator.update_game(game_id)  # writes every player's pollUrl object, as the live service has
+        self.simulator.add_change_hook(self._on_change)
+        return token
+
+    def start(self, *, wait_for_subscriber: float | None = 20.0) -> None:
+        """Begin play now, or once the app subscribes to the user's topic (at most ``wait_for_subscriber`` s)."""
+        if wait_for_subscriber is None:
+            self._begin()
+            return
+        fallback = threading.Timer(wait_for_subscriber, self._begin)
+        fallback.daemon = True
+        with self._lock:
+            if self._stopped or self._begun:
+                return
+            self._fallback = fallback
+            fallback.start()
+
+    def on_subscribed(self, _client_id: str, topic: str) -> None:
+        """A broker subscribe listener: the app listens now, so the first turn change will reach it."""
+        if topic == self.user_topic:
+            self._begin()
+
+    def stop(self) -> None:
+        """Cancel every pending move; nothing is scheduled afterwards."""
+        with self._lock:
+            self._stopped = True
+            timers = list(self._timers.values())
+            self._timers.clear()
+            if self._fallback is not None:
+                timers.append(self._fallback)
+                self._fallback = None
+        for timer in timers:
+            timer.cancel()
+        for timer in timers:
+            if timer is not threading.current_thread():
+                timer.join(timeout=5)
+
+    def _begin(self) -> None:
+        with self._lock:
+            if self._begun or self._stopped:
+                return
+            self._begun = True
+            fallback, self._fallback = self._fallback, None
+        if fallback is not None:
+            fallback.cancel()
+        log.info("demo: the opponents start playing")
+        for index, game_id in enumerate(self.game_ids):
+            delay = self.first_turn_delay + (self._interval() if index else 0.0)
+            self._schedule(game_id, delay)
+
+    def _interval(self) -> float:
+        low, high = self.turn_interval
+        return self._random.uniform(low, high)
+
+    def _schedule(self, game_id: str, delay: float) -> None:
+        timer = threading.Timer(delay, self._move, args=(game_id,))
+        timer.daemon = True
+        with self._lock:
+            if self._stopped:
+                return
+            previous = self._timers.pop(game_id, None)
+            self._timers[game_id] = timer
+            timer.start()
+        if previous is not None:
+            previous.cancel()
+
+    def _move(self, game_id: str) -> None:
+        with self._lock:
+            if self._stopped or self._timers.get(game_id) is not threading.current_thread():
+                return
+            del self._timers[game_id]
+        try:
+            before = self.simulator.game(game_id)["currentPlayerSteamId"]
+            after = self.simulator.advance_turn(game_id)["currentPlayerSteamId"]
+        except Exception:
+            log.exception("demo: a scripted turn failed in %s", self.game_ids.get(game_id, game_id))
+            return
+        log.info("demo: %s played in %s; now %s", self._name(before), self.game_ids[game_id], self._name(after))
+
+    def _on_change(self, steam_ids: list[str], game_id: str, new_turn: bool) -> None:
+        """The simulator's change hook: announce by push, then let the next opponent think."""
+        if self.publish is not None:
+            for steam_id in steam_ids:
+                topic = self.endpoints.topic_for(steam_id)
+                log.info("demo: announcing a change in %s on %s", self.game_ids.get(game_id, game_id), topic)
+                try:
+                    self.publish(topic, PAYLOAD)
+                except Exception as error:
+                    log.warning("demo: could not publish to %s: %s", topic, error)
+        if not new_turn or game_id not in self.game_ids:
+            return
+        current = self.simulator.game(game_id).get("currentPlayerSteamId")
+        if current in OPPONENTS:
+            self._schedule(game_id, self._interval())
+
+    @staticmethod
+    def _name(steam_id: str) -> str:
+        return USER_NAME if steam_id == USER_ID else OPPONENTS.get(steam_id, steam_id)
+
+
+def demo_environment(
+    home: Path, api_url: str, broker_port: int, *, stage: str = "prod", ca_file: str | None = None
+) -> dict[str, str]:
+    """The variables :func:`load_context` needs to point the app at the demo's service and broker."""
+    environ = {
+        "PYDT_TRAY_HOME": str(home),
+        "PYDT_API_URL": api_url,
+        "PYDT_STAGE": stage,
+        "PYDT_IOT_ENDPOINT": "127.0.0.1",
+        "PYDT_IOT_PORT": str(broker_port),
+        "PYDT_IOT_REGION": "us-east-1",
+        "PYDT_IOT_ACCESS_KEY_ID": IOT_KEY_ID,
+        "PYDT_IOT_SECRET_ACCESS_KEY": IOT_SECRET,
+    }
+    if ca_file:
+        environ["PYDT_IOT_CA_FILE"] = ca_file
+    return environ
+
+
+class _MemoryTokenStore:
+    """The demo's token lives in memory only: signing in or out never reaches the real keyring."""
+
+    backend_name = "demo (memory only)"
+    is_plaintext = False
+
+    def __init__(self) -> None:
+        self.token: str | None = None
+
+    def load(self) -> str | None:
+        return self.token
+
+    def save(self, token: str) -> None:
+        self.token = token
+
+    def delete(self) -> None:
+        self.token = None
+
+
+@dataclass
+class DemoContext(AppContext):
+    """An app context whose token store is in memory."""
+
+    def __post_init__(self) -> None:
+        self._tokens = _MemoryTokenStore()
+
+    def token_store(self, *, allow_plaintext: bool = False) -> Any:
+        return self._tokens
+
+
+def _configure(ctx: AppContext, home: Path) -> None:
+    """Demo settings: MQTT 3.1.1 (all the local broker speaks), save folders inside the home, no game launch."""
+    settings = ctx.settings
+    settings.set("mqtt_protocol", "mqtt311")
+    settings.set("launch_game", False)
+    endpoints = ctx.endpoints
+    settings.set("iot_endpoint", endpoints.iot_endpoint)
+    settings.set("iot_port", endpoints.iot_port)
+    if endpoints.iot_ca_file:
+        settings.set("iot_ca_file", endpoints.iot_ca_file)
+    for game_type, key in SAVE_DIR_SETTINGS.items():
+        folder = home / "saves" / game_type.lower()
+        folder.mkdir(parents=True, exist_ok=True)
+        settings.set(key, str(folder))
+    settings.save()
+
+
+class DemoSession:
+    """Everything of a demo except the GUI: temp home, simulator, broker, world and the app context."""
+
+    def __init__(
+        self, *, seed: int | None = None, turn_interval: tuple[float, float] = (10, 20), stage: str = "prod"
+    ) -> None:
+        self.home = Path(tempfile.mkdtemp(prefix="pydt-tray-demo-"))
+        self.simulator = PydtSimulator()
+        self.broker = DemoBroker(tls=True, cert_dir=self.home / "certs")
+        self.world = DemoWorld(self.simulator, self.broker.publish, stage=stage, seed=seed, turn_interval=turn_interval)
+        self.stage = stage
+        self.token = ""
+        self.environ: dict[str, str] = {}
+        self.ctx: DemoContext | None = None
+
+    def open(self) -> DemoSession:
+        """Start the service and broker, fill the world and write the demo settings (call close() after)."""
+        try:
+            self.simulator.start()
+            self.broker.start()
+            self.broker.add_subscribe_listener(self.world.on_subscribed)
+            self.token = self.world.populate()
+            self.environ = demo_environment(
+                self.home, self.simulator.base_url, self.broker.port, stage=self.stage, ca_file=self.broker.ca_file
+            )
+            base = load_context(self.environ)
+            self.ctx = DemoContext(**{f.name: getattr(base, f.name) for f in fields(AppContext)})
+            _configure(self.ctx, self.home)
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def close(self) -> None:
+        """Stop the timers, the broker and the service; delete the temp home (certificates included)."""
+        self.world.stop()
+        self.broker.stop()
+        self.simulator.stop()
+        shutil.rmtree(self.home, ignore_errors=True)
+
+    def __enter__(self) -> DemoSession:
+        return self.open()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class _Interrupted(Exception):
+    """SIGTERM arrived before the app took over the signals."""
+
+
+def _raise_interrupted(_signum: int, _frame: object) -> None:
+    raise _Interrupted
+
+
+def _turn_interval(default: tuple[float, float], environ: Mapping[str, str]) -> tuple[float, float]:
+    text = environ.get(TURN_SECONDS_VARIABLE, "").strip()
+    return parse_turn_seconds(text) if text else default
+
+
+def run_demo(
+    *, hidden: bool = False, seed: int | None = None, turn_interval: tuple[float, float] = (10, 20), debug: bool = False
+) -> int:
+    """Run the demo until the app quits; returns the exit code. Leaves no file behind."""
+    from pydt_tray.core.logs import setup_logging, teardown_logging
+    from pydt_tray.gui import run_gui
+
+    try:
+        turn_interval = _turn_interval(turn_interval, os.environ)
+    except ValueError as error:
+        print(f"pydt-tray demo: {error}", file=sys.stderr)
+        return 2
+    previous_term = signal.signal(signal.SIGTERM, _raise_interrupted)
+    saved_environ = dict(os.environ)
+    session = DemoSession(seed=seed, turn_interval=turn_interval)
+    try:
+        print(f"pydt-tray demo: home={session.home}", flush=True)
+        session.open()
+        assert session.ctx is not None
+        setup_logging(session.ctx.paths.log_dir, debug=debug)
+        # the app re-reads endpoints from the process environment when a connection setting changes
+        os.environ.update(session.environ)
+        session.world.start()
+        log.info("demo: service at %s, broker at %s", session.simulator.base_url, session.broker.ws_url)
+        return run_gui(session.ctx, hidden=hidden, title_suffix=TITLE_SUFFIX, token=session.token)
+    except (_Interrupted, KeyboardInterrupt):
+        return 0
+    finally:
+        session.close()
+        teardown_logging()
+        os.environ.clear()
+        os.environ.update(saved_environ)
+        signal.signal(signal.SIGTERM, previous_term)
+        print("pydt-tray demo: stopped, temporary files removed", flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="pydt-tray demo", description="Try pydt-tray with simulated games.")
+    parser.add_argument("--hidden", action="store_true", help="start in the tray without opening the window")
+    parser.add_argument("--debug", action="store_true", help="also log to the console, in detail")
+    parser.add_argument("--seed", type=int, default=None, help="make the opponents' timing repeatable")
+    args = parser.parse_args(argv)
+    return run_demo(hidden=args.hidden, seed=args.seed, debug=args.debug)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

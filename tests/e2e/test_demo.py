@@ -1,0 +1,105 @@
+"""``pydt-tray demo`` end to end: a child process shows a push-driven notification and cleans up after itself."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO
+
+import pytest
+
+from pydt_tray.sandbox.demo import DEMO_GAMES, USER_ID
+from tests.helpers.notification_server import FakeNotificationServer
+
+pytestmark = pytest.mark.e2e
+
+USER_TOPIC = f"/pydt/prod/user/{USER_ID}/gameupdate"
+ANNOUNCE = re.compile(r"demo: announcing a change in (.+) on " + re.escape(USER_TOPIC) + "$")
+HOME_LINE = re.compile(r"^pydt-tray demo: home=(.+)$")
+
+
+class Lines:
+    """Collects the lines of a child's pipe on a thread, so the pipe never fills up."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.lines: list[str] = []
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream: IO[str]) -> None:
+        for line in stream:
+            with self._cond:
+                self.lines.append(line.rstrip("\n"))
+                self._cond.notify_all()
+
+    def snapshot(self) -> list[str]:
+        with self._cond:
+            return list(self.lines)
+
+    def wait_for(self, found: Callable[[list[str]], bool], what: str, timeout: float) -> list[str]:
+        with self._cond:
+            if not self._cond.wait_for(lambda: found(self.lines), timeout):
+                tail = "\n".join(self.lines[-40:])
+                raise AssertionError(f"{what} not seen within {timeout}s; last lines:\n{tail}")
+            return list(self.lines)
+
+    def join(self, timeout: float) -> None:
+        self._thread.join(timeout)
+
+
+def first_push_fetch_after_announcement(lines: list[str]) -> tuple[str, str] | None:
+    """(game announced to the user, the first fetch line after that announcement), once both were logged."""
+    for index, line in enumerate(lines):
+        match = ANNOUNCE.search(line)
+        if match:
+            fetch = next((later for later in lines[index + 1 :] if "pydt_tray.core.sync: fetch #" in later), None)
+            return (match.group(1), fetch) if fetch else None
+    return None
+
+
+def test_demo_notifies_through_push_and_leaves_nothing_behind(notification_server: FakeNotificationServer) -> None:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYDT_DEMO_TURN_SECONDS": "2-4", "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-m", "pydt_tray.sandbox.demo", "--debug", "--hidden", "--seed", "7"]
+    home: Path | None = None
+    with subprocess.Popen(
+        command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as proc:
+        out, err = Lines(proc.stdout), Lines(proc.stderr)  # type: ignore[arg-type]
+        try:
+            lines = out.wait_for(lambda ls: any(HOME_LINE.match(x) for x in ls), "the home line", 30)
+            home = Path(next(m.group(1) for m in map(HOME_LINE.match, lines) if m))
+            assert home.is_dir()
+
+            notes = notification_server.wait_for(1, timeout=30)
+            stderr = err.wait_for(lambda ls: first_push_fetch_after_announcement(ls) is not None, "a push fetch", 10)
+            game, fetch = first_push_fetch_after_announcement(stderr) or ("", "")
+            assert game in {g.name for g in DEMO_GAMES}
+            assert "for push" in fetch, f"the first fetch after the announcement was not push-driven: {fetch}"
+            assert notes[0].summary == f"Your turn: {game}"
+            assert "push: connected and subscribed" in "\n".join(stderr)
+
+            proc.send_signal(signal.SIGTERM)
+            started = time.monotonic()
+            code = proc.wait(timeout=10)
+            assert code == 0, "\n".join(err.snapshot()[-40:])
+            assert time.monotonic() - started < 10
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=10)
+            out.join(5)
+            err.join(5)
+            leftover = home is not None and home.exists()
+            if leftover:
+                shutil.rmtree(home, ignore_errors=True)
+    assert not leftover, f"the demo left its home folder {home} behind"
+    assert out.snapshot()[-1] == "pydt-tray demo: stopped, temporary files removed"
