@@ -161,6 +161,11 @@ def test_windows_without_known_folder_or_appdata(tmp_path: Path) -> None:
     assert found == BaseDirs(tmp_path / "Documents", tmp_path / "AppData" / "Roaming", tmp_path)
 
 
+def test_windows_known_folder_lookup_is_skipped_when_not_on_windows(tmp_path: Path) -> None:
+    found = base_dirs("win32", {"APPDATA": str(tmp_path / "Roaming")}, home=tmp_path)
+    assert found.documents == tmp_path / "Documents"
+
+
 def test_macos_base_folders(tmp_path: Path) -> None:
     found = base_dirs("darwin", {"HOME": str(tmp_path)})
     assert found == BaseDirs(tmp_path / "Documents", tmp_path / "Library" / "Application Support", tmp_path)

@@ -1,0 +1,185 @@
+"""Command-line turns without the tray: ``download GAME_ID [--to DIR]`` and ``submit GAME_ID SAVE_FILE``.
+
+Exit codes: 0 done, 1 failed, 2 usage, 3 token refused or missing, 4 service unreachable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_AUTH = 3
+EXIT_NETWORK = 4
+
+
+def add_turn_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``download`` and ``submit`` to a sub-command set (each sets ``turn_command`` to its handler)."""
+    download = subparsers.add_parser("download", help="download the save of a game where it is your turn")
+    download.add_argument("game_id", metavar="GAME_ID", help="the game's id (see `games --json`)")
+    download.add_argument(
+        "--to", metavar="DIR", help="write the save into this folder instead of the game's save folder"
+    )
+    download.set_defaults(turn_command=cmd_download)
+
+    submit = subparsers.add_parser("submit", help="upload your save and end your turn")
+    submit.add_argument("game_id", metavar="GAME_ID", help="the game's id (see `games --json`)")
+    submit.add_argument("save_file", metavar="SAVE_FILE", help="the save you made at the end of your turn")
+    submit.set_defaults(turn_command=cmd_submit)
+
+
+def _fail(message: str, code: int = EXIT_FAILURE) -> int:
+    print(f"pydt-tray: {message}", file=sys.stderr)
+    return code
+
+
+class _Abort(Exception):
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def _run(ctx, action: Callable[[object], int]) -> int:
+    """Load the token, build a client, run ``action(client)`` and map every error to its exit code."""
+    from pydt_tray.core.api import ApiError, AuthError, NetworkError, PydtError
+    from pydt_tray.core.credentials import CredentialError
+    from pydt_tray.core.saves import SaveFolderError
+    from pydt_tray.core.transfer import TransferError
+
+    try:
+        token = ctx.token_store().load()
+    except CredentialError as error:
+        return _fail(error.user_message)
+    if not token:
+        return _fail("not signed in: run `pydt-tray login` first", EXIT_AUTH)
+    client = ctx.make_client(token)
+    try:
+        return action(client)
+    except _Abort as abort:
+        return abort.code
+    except AuthError:
+        return _fail("the stored token was refused: run `pydt-tray login` again", EXIT_AUTH)
+    except NetworkError as error:
+        return _fail(f"could not reach the PYDT service: {error.user_message}", EXIT_NETWORK)
+    except ApiError as error:
+        return _fail(error.error_message)  # the service's words, newlines and all
+    except (PydtError, TransferError, SaveFolderError) as error:
+        return _fail(error.user_message)
+    finally:
+        client.close()
+
+
+def _find_game(client, game_id: str):
+    """The game and its metadata entry, or an :class:`_Abort` after explaining what is wrong."""
+    game = next((g for g in client.get_games() if g.game_id == game_id), None)
+    if game is None:
+        raise _Abort(_fail(f"no game {game_id!r} among your active games (`pydt-tray games --json` lists them)"))
+    civ_game = client.get_metadata().civ_game(game.game_type)
+    if civ_game is None:
+        raise _Abort(_fail(f"{game.display_name} is a {game.game_type} game, which this version does not know"))
+    return game, civ_game
+
+
+def _progress(label: str) -> Callable[[int, int | None], None] | None:
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int | None) -> None:
+        total_text = f" / {total // 1024} K" if total else ""
+        print(f"\r{label} {done // 1024} K{total_text}", end="", file=sys.stderr, flush=True)
+
+    return show
+
+
+def cmd_download(ctx, args) -> int:
+    from pydt_tray.core.saves import ensure_save_dir, save_dir_for
+    from pydt_tray.core.transfer import download_turn
+
+    def action(client) -> int:
+        game, civ_game = _find_game(client, args.game_id)
+        folder = Path(args.to).expanduser() if args.to else save_dir_for(civ_game, ctx.settings)
+        ensure_save_dir(folder)
+        progress = _progress("Downloading")
+        path = download_turn(client, game, civ_game, folder, progress=progress)
+        if progress is not None:
+            print(file=sys.stderr)
+        print(path)
+        return EXIT_OK
+
+    return _run(ctx, action)
+
+
+def _in_folder(path: Path, folder: Path) -> bool:
+    """True when ``path`` is a file directly in ``folder`` (where the game writes its saves)."""
+    try:
+        return path.resolve().parent == folder.resolve()
+    except OSError:
+        return False
+
+
+def cmd_submit(ctx, args) -> int:
+    from pydt_tray.core.saves import SaveFolderError, save_dir_for
+    from pydt_tray.core.transfer import TransferError, archive_after_submit, submit_turn
+
+    save_file = Path(args.save_file).expanduser()
+    if not save_file.is_file():
+        return _fail(f"{save_file} is not a file", EXIT_USAGE)
+
+    def action(client) -> int:
+        game, civ_game = _find_game(client, args.game_id)
+        try:
+            folder: Path | None = save_dir_for(civ_game, ctx.settings)
+        except SaveFolderError:
+            folder = None
+        progress = _progress("Uploading")
+        updated = submit_turn(client, game.game_id, save_file, progress=progress)
+        if progress is not None:
+            print(file=sys.stderr)
+        turn, round_ = updated.game_turn_range_key, updated.round
+        print(f"Turn submitted: {updated.display_name} is now on turn {turn}, round {round_}")
+        if folder is not None and _in_folder(save_file, folder):
+            try:
+                archived = archive_after_submit(
+                    game.game_id,
+                    save_file,
+                    folder,
+                    int(ctx.settings.get("archive_count")),
+                    extension=civ_game.save_extension,
+                )
+                print(f"Archived the save as {archived}")
+            except TransferError as error:
+                print(f"pydt-tray: warning: {error.user_message}", file=sys.stderr)
+        return EXIT_OK
+
+    return _run(ctx, action)
+
+
+TURN_COMMANDS = {"download": cmd_download, "submit": cmd_submit}
+
+
+def build_test_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pydt-tray")
+    parser.add_argument("--debug", action="store_true")
+    add_turn_commands(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
+    return parser
+
+
+def main_for_tests(argv: Sequence[str] | None = None) -> int:
+    """Run only the turn commands, set up as ``pydt-tray`` sets itself up (tests, before wiring)."""
+    args = build_test_parser().parse_args(argv)
+    from pydt_tray.core.context import load_context
+    from pydt_tray.core.logs import setup_logging
+
+    try:
+        ctx = load_context()
+    except ValueError as error:
+        return _fail(str(error), EXIT_USAGE)
+    setup_logging(ctx.paths.log_dir, debug=args.debug)
+    return args.turn_command(ctx, args)
