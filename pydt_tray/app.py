@@ -82,7 +82,7 @@ class TrayApp(QObject):
         qapp.setWindowIcon(app_icon())
 
         self.tray = Tray(self)
-        self.window = GamesWindow(self._title("games"))
+        self._window: GamesWindow | None = None  # built on first use: a hidden tray app never pays for it
         self.notifier = pick_notifier(self.tray.icon, self)
         log.info("Notifications through %s", self.notifier.name)
         self.notifier.activated.connect(lambda _key: self.show_games())
@@ -114,8 +114,6 @@ class TrayApp(QObject):
         self.tray.sign_in_requested.connect(self.ask_for_token)
         self.tray.sign_out_requested.connect(self.sign_out)
         self.tray.quit_requested.connect(self.quit)
-        self.window.refresh_requested.connect(lambda: self.request("user refresh", full=True))
-        self.window.open_game.connect(self.open_game_page)
         ctx.settings.add_listener(self._on_setting_changed)
         self._signal_sockets: tuple[socket.socket, socket.socket] | None = None
         self._previous_handlers: dict[int, object] = {}
@@ -190,7 +188,8 @@ class TrayApp(QObject):
         self._save_state()
         self.notifier.close()
         self.tray.hide()
-        self.window.close()
+        if self._window is not None:
+            self._window.close()
         self.qapp.quit()
 
     def install_signal_handlers(self) -> None:
@@ -380,6 +379,15 @@ class TrayApp(QObject):
 
     # ----- presentation -----------------------------------------------------------------------------
 
+    @property
+    def window(self) -> GamesWindow:
+        if self._window is None:
+            self._window = GamesWindow(self._title("games"))
+            self._window.refresh_requested.connect(lambda: self.request("user refresh", full=True))
+            self._window.open_game.connect(self.open_game_page)
+            self._window.render(self.snapshot(), self.status_text(), self.names.get)
+        return self._window
+
     def snapshot(self) -> Snapshot | None:
         return self.engine.snapshot if self.engine is not None else None
 
@@ -421,7 +429,8 @@ class TrayApp(QObject):
                 connection=self.push_status,
             )
         )
-        self.window.render(snapshot, self.status_text(), self.names.get)
+        if self._window is not None:
+            self._window.render(snapshot, self.status_text(), self.names.get)
 
     def show_games(self) -> None:
         self.window.bring_to_front()
