@@ -244,3 +244,12 @@ def test_a_malformed_request_gets_a_json_error_and_nothing_on_stderr(server, cap
 
 def test_the_server_header_is_plain(server):
     assert request(server.port)[1]["Server"] == "pydt-tray"
+
+
+def test_two_host_headers_are_refused(server):
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as raw:
+        raw.sendall(b"GET /turns HTTP/1.1\r\nHost: localhost\r\nHost: evil.example\r\n\r\n")
+        reply = b""
+        while chunk := raw.recv(4096):
+            reply += chunk
+    assert reply.startswith(b"HTTP/1.0 403")
