@@ -370,9 +370,11 @@ class TrayApp(QObject):
 
     def _on_setting_changed(self, key: str, _value: object) -> None:
         if key in {"iot_keepalive_seconds", "mqtt_protocol", "iot_endpoint", "iot_port", "iot_region", "iot_ca_file"}:
-            from pydt_tray.core.environment import resolve_endpoints
-
-            self.ctx.endpoints = resolve_endpoints(self.ctx.settings)
+            try:
+                self.ctx.refresh_endpoints()
+            except ValueError as error:
+                log.error("Connection settings not applied: %s", error)
+                return
             self.restart_push()
         elif key == "poll_interval_seconds" and self.engine is not None:
             self._arm_backstop()

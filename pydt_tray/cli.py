@@ -54,6 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
     set_.add_argument("key")
     set_.add_argument("value")
     config_commands.add_parser("path", help="where the settings file is")
+
+    from pydt_tray.turn_cli import add_turn_commands
+
+    add_turn_commands(commands)
+
+    demo = commands.add_parser("demo", help="try pydt-tray with simulated games: no account or game needed")
+    demo.add_argument("--seed", type=int, default=None, help="make the opponents' timing repeatable")
     return parser
 
 
@@ -64,6 +71,11 @@ def fail(message: str, code: int = EXIT_FAILURE) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "demo":  # its own temporary home, logging and token: nothing of the user's is touched
+        from pydt_tray.sandbox.demo import run_demo
+
+        return run_demo(hidden=args.hidden, seed=args.seed, debug=args.debug)
+
     from pydt_tray.core.context import load_context
     from pydt_tray.core.logs import install_excepthook, setup_logging
 
@@ -71,18 +83,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         ctx = load_context()
     except ValueError as error:  # a bad environment variable
         return fail(str(error), EXIT_USAGE)
+    except OSError as error:
+        where = error.filename or "its folders"
+        return fail(f"cannot use {where}: {error.strerror or error}", EXIT_FAILURE)
     setup_logging(ctx.paths.log_dir, debug=args.debug)
-    install_excepthook()
     for problem in ctx.problems:
-        print(f"pydt-tray: {problem}", file=sys.stderr)
+        log.warning("%s", problem)
+        if not args.debug:  # with --debug the console handler already shows it
+            print(f"pydt-tray: {problem}", file=sys.stderr)
 
     command = args.command or "run"
     if command == "run":
         from pydt_tray.gui import run_gui
 
+        install_excepthook()
         return run_gui(ctx, hidden=args.hidden or bool(ctx.settings.get("start_hidden")))
-    handler = {"login": cmd_login, "logout": cmd_logout, "games": cmd_games, "config": cmd_config}[command]
-    return handler(ctx, args)
+    handler = (
+        getattr(args, "turn_command", None)
+        or {
+            "login": cmd_login,
+            "logout": cmd_logout,
+            "games": cmd_games,
+            "config": cmd_config,
+        }[command]
+    )
+    try:
+        return handler(ctx, args)
+    except Exception:  # a bug: one line for the user, the details in the log
+        log.exception("unexpected error in `pydt-tray %s`", command)
+        return fail(f"unexpected error (details in {ctx.paths.log_dir})")
 
 
 def read_token(from_stdin: bool) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -162,24 +162,3 @@ def cmd_submit(ctx, args) -> int:
 
 
 TURN_COMMANDS = {"download": cmd_download, "submit": cmd_submit}
-
-
-def build_test_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pydt-tray")
-    parser.add_argument("--debug", action="store_true")
-    add_turn_commands(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
-    return parser
-
-
-def main_for_tests(argv: Sequence[str] | None = None) -> int:
-    """Run only the turn commands, set up as ``pydt-tray`` sets itself up (tests, before wiring)."""
-    args = build_test_parser().parse_args(argv)
-    from pydt_tray.core.context import load_context
-    from pydt_tray.core.logs import setup_logging
-
-    try:
-        ctx = load_context()
-    except ValueError as error:
-        return _fail(str(error), EXIT_USAGE)
-    setup_logging(ctx.paths.log_dir, debug=args.debug)
-    return args.turn_command(ctx, args)

@@ -370,6 +370,8 @@ class PydtClient:
             token = self.token
             if not token:
                 raise AuthError("No PYDT token is set. Please enter your token.")
+            if not token.isascii() or not token.isprintable():
+                raise AuthError("This is not a PYDT token: it contains characters a token never has.")
             all_headers["Authorization"] = token
         attempts = 1 + (self._retries if retry else 0)
         safe_path = urlsplit(url).path

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,8 +14,6 @@ from pydt_tray.core.paths import AppPaths, app_paths
 from pydt_tray.core.settings import Settings
 from pydt_tray.core.state import State
 
-log = logging.getLogger(__name__)
-
 PLAINTEXT_TOKEN_FILE = "token.plaintext"
 
 
@@ -27,6 +24,12 @@ class AppContext:
     state: State
     endpoints: Endpoints
     problems: list[str] = field(default_factory=list)
+    environ: dict[str, str] = field(default_factory=dict)
+
+    def refresh_endpoints(self) -> Endpoints:
+        """Resolve the endpoints again after a setting changed (same environment as at start)."""
+        self.endpoints = resolve_endpoints(self.settings, self.environ)
+        return self.endpoints
 
     def token_store(self, *, allow_plaintext: bool = False) -> TokenStore:
         plaintext = self.paths.config_dir / PLAINTEXT_TOKEN_FILE
@@ -45,7 +48,8 @@ class AppContext:
 def load_context(environ: Mapping[str, str] = os.environ) -> AppContext:
     """Read settings and state (reporting, never raising, on broken files) and resolve endpoints.
 
-    Raises ``ValueError`` only for a bad environment variable, which the caller reports and exits on.
+    Raises ``ValueError`` for a bad environment variable and ``OSError`` for folders that cannot be
+    created; the caller reports either and exits. Problems with the files are returned in ``problems``.
     """
     paths = app_paths(environ)
     paths.ensure()
@@ -53,6 +57,4 @@ def load_context(environ: Mapping[str, str] = os.environ) -> AppContext:
     state, state_problems = State.load(paths.state_dir / "state.json")
     endpoints = resolve_endpoints(settings, environ)
     problems = [*settings_problems, *state_problems]
-    for problem in problems:
-        log.warning("%s", problem)
-    return AppContext(paths, settings, state, endpoints, problems)
+    return AppContext(paths, settings, state, endpoints, problems, dict(environ))

@@ -121,7 +121,10 @@ def _port(value: Any, where: str) -> int:
 
 
 def _api_url(value: str, where: str) -> str:
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError as error:
+        raise EnvironmentConfigError(f"{where}: must be an http:// or https:// URL, got {value!r} ({error})") from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise EnvironmentConfigError(f"{where}: must be an http:// or https:// URL, got {value!r}")
     return value.rstrip("/")

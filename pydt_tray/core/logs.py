@@ -103,8 +103,11 @@ def setup_logging(log_dir: str | Path, *, debug: bool = False) -> logging.Logger
         _remove_handlers()
         if _previous_root_level is None:
             _previous_root_level = logging.getLogger().level
+        log_path = folder / LOG_FILE_NAME
+        log_path.touch(mode=0o600, exist_ok=True)
+        log_path.chmod(0o600)
         file_handler = logging.handlers.RotatingFileHandler(
-            folder / LOG_FILE_NAME, maxBytes=MAX_LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
+            log_path, maxBytes=MAX_LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
         )
         new_handlers: list[logging.Handler] = [file_handler]
         if debug:

@@ -310,10 +310,9 @@ def _gui_output(cli: CliRunner) -> str:
     return "".join((cli.root / name).read_text(errors="replace") for name in ("gui.stdout", "gui.stderr"))
 
 
-# --- known bugs: these flip to XPASS (and fail, being strict) once the code is fixed ----------------------
+# --- bad input at the edges ---------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="cli.main catches only ValueError from load_context; mkdir's OSError escapes")
 def test_an_unusable_home_folder_is_reported_without_a_traceback(cli: CliRunner, tmp_path: Path) -> None:
     not_a_folder = tmp_path / "a-file"
     not_a_folder.write_text("")
@@ -323,7 +322,6 @@ def test_an_unusable_home_folder_is_reported_without_a_traceback(cli: CliRunner,
     assert str(not_a_folder) in one_line(result.stderr)
 
 
-@pytest.mark.xfail(strict=True, reason="a non-Latin-1 token raises UnicodeEncodeError in requests; no message at all")
 def test_a_token_that_cannot_be_sent_is_refused_with_a_message(keyring_cli: CliRunner) -> None:
     result = keyring_cli.run("login", "--token-stdin", stdin="\u20acuro-token\n")
     assert result.returncode in (EXIT_USAGE, EXIT_AUTH)
@@ -331,7 +329,6 @@ def test_a_token_that_cannot_be_sent_is_refused_with_a_message(keyring_cli: CliR
     assert stored_token() is None
 
 
-@pytest.mark.xfail(strict=True, reason="load_context logs the problems before logging is set up: printed twice")
 def test_settings_problems_are_printed_once(cli: CliRunner) -> None:
     cli.settings_file.parent.mkdir(parents=True)
     cli.settings_file.write_bytes(b"version = 1\nreminder_minutes = = 30\n")
@@ -340,7 +337,6 @@ def test_settings_problems_are_printed_once(cli: CliRunner) -> None:
     assert result.stderr.count("settings.toml line 2") == 1
 
 
-@pytest.mark.xfail(strict=True, reason="urlsplit's ValueError escapes _api_url without the variable's name")
 def test_a_malformed_api_url_names_the_variable(cli: CliRunner) -> None:
     result = cli.run("config", "list", env={"PYDT_API_URL": "http://[::1"})
     assert result.returncode == EXIT_USAGE

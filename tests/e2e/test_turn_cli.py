@@ -19,7 +19,6 @@ from tests.helpers.simulator_fixtures import World
 
 pytestmark = pytest.mark.e2e
 
-RUNNER = "import sys; from pydt_tray.turn_cli import main_for_tests; sys.exit(main_for_tests(sys.argv[1:]))"
 PLAY_THIS = "(PYDT) Play This One!.Civ6Save"
 DLC_MESSAGE = (
     "DLC mismatch!  Please ensure that you have the correct DLC enabled (or disabled)!\n"
@@ -57,7 +56,12 @@ def save_dir(home: Path) -> Path:
 
 def run(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", RUNNER, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+        [sys.executable, "-m", "pydt_tray", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 
@@ -177,7 +181,7 @@ def test_a_kill_during_the_upload_leaves_the_save_intact(
     before = save.stat()
     simulator.set_latency("upload", 60)
     child = subprocess.Popen(
-        [sys.executable, "-c", RUNNER, "submit", world.my_turn_game, str(save)],
+        [sys.executable, "-m", "pydt_tray", "submit", world.my_turn_game, str(save)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
