@@ -9,7 +9,7 @@ import webbrowser
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QSocketNotifier, QTimer, Signal
-from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit
+from PySide6.QtWidgets import QApplication
 
 from pydt_tray.core.api import AuthError, PydtError
 from pydt_tray.core.context import AppContext
@@ -25,6 +25,9 @@ from pydt_tray.push.connection import PushConfig, PushConnection, make_client_id
 from pydt_tray.ui.bridge import BackgroundWorker, MainThreadInvoker, PushBridge
 from pydt_tray.ui.games_window import GamesWindow
 from pydt_tray.ui.icons import TrayStatus, app_icon
+from pydt_tray.ui.services import AutostartService, TurnApiService
+from pydt_tray.ui.settings_window import SettingsWindow
+from pydt_tray.ui.sign_in_dialog import SignInDialog
 from pydt_tray.ui.tray import Tray, TrayModel
 
 log = logging.getLogger(__name__)
@@ -83,9 +86,14 @@ class TrayApp(QObject):
 
         self.tray = Tray(self)
         self._window: GamesWindow | None = None  # built on first use: a hidden tray app never pays for it
+        self._settings_window: SettingsWindow | None = None
+        self._sign_in: SignInDialog | None = None
+        self.user_name = ""
+        self.turn_api = TurnApiService(ctx.settings)
+        self.autostart = AutostartService(ctx.settings)
         self.notifier = pick_notifier(self.tray.icon, self)
         log.info("Notifications through %s", self.notifier.name)
-        self.notifier.activated.connect(lambda _key: self.show_games())
+        self.notifier.activated.connect(self._on_notification_clicked)
 
         self.policy = NotificationPolicy(
             ctx.state,
@@ -111,7 +119,8 @@ class TrayApp(QObject):
         self.tray.show_window.connect(self.show_games)
         self.tray.refresh_requested.connect(lambda: self.request("user refresh", full=True))
         self.tray.open_game.connect(self.open_game_page)
-        self.tray.sign_in_requested.connect(self.ask_for_token)
+        self.tray.sign_in_requested.connect(self.show_sign_in)
+        self.tray.action_requested.connect(self._on_tray_action)
         self.tray.sign_out_requested.connect(self.sign_out)
         self.tray.quit_requested.connect(self.quit)
         ctx.settings.add_listener(self._on_setting_changed)
@@ -127,6 +136,9 @@ class TrayApp(QObject):
         """Sign in with ``token``, or with the stored one when none is given."""
         self.wake.start()
         self.reminder_timer.start()
+        self.turn_api.apply()
+        if not self.autostart.in_step():
+            self.autostart.apply()
         if token is None:
             try:
                 token = self.token_store.load()
@@ -136,7 +148,9 @@ class TrayApp(QObject):
         if token:
             self.sign_in(token)
         self.render()
-        if self.show_window_at_start or (not self.tray.available and not token):
+        if not token and (self.show_window_at_start or not self.tray.available):
+            self.show_sign_in()
+        elif self.show_window_at_start:
             self.show_games()
 
     def sign_in(self, token: str) -> None:
@@ -184,12 +198,14 @@ class TrayApp(QObject):
         if self.engine is not None:
             self.engine.stop()
         self.stop_push()
+        self.turn_api.stop()
         self.worker.shutdown()
         self._save_state()
         self.notifier.close()
         self.tray.hide()
-        if self._window is not None:
-            self._window.close()
+        for window in (self._window, self._settings_window, self._sign_in):
+            if window is not None:
+                window.close()
         self.qapp.quit()
 
     def install_signal_handlers(self) -> None:
@@ -247,13 +263,16 @@ class TrayApp(QObject):
             self.last_error = ""
             self._error_streak = 0
             self._arm_backstop()
-            if outcome.user is not None and self.push is None:
-                self.start_push(outcome.user.steam_id)
+            if outcome.user is not None:
+                self.user_name = outcome.user.display_name
+                if self.push is None:
+                    self.start_push(outcome.user.steam_id)
             if result.snapshot is not None:
                 note = self.policy.on_events(result.events, result.snapshot, self.names.get)
                 if note is not None:
                     self._show(note)
             self._remember_poll_state()
+        self.turn_api.update(result.snapshot)
         self.render()
         self.synced.emit(result)
 
@@ -288,8 +307,10 @@ class TrayApp(QObject):
         self._drop_session()
         self.auth_failed = True
         self.last_error = "The token no longer works: sign in again with the one from your PYDT profile page."
+        self.turn_api.update(None)
         self.notifier.notify("pydt-tray: sign in again", self.last_error, key="sign-in")
         self.render()
+        self.show_sign_in()
 
     def _arm_backstop(self, seconds: int | None = None) -> None:
         if seconds is None:
@@ -378,6 +399,12 @@ class TrayApp(QObject):
             self.restart_push()
         elif key == "poll_interval_seconds" and self.engine is not None:
             self._arm_backstop()
+        elif key in {"turn_api_enabled", "turn_api_port"}:
+            self.turn_api.apply()
+            self.render()
+        elif key == "start_at_login":
+            self.autostart.apply()
+            self.render()
 
     # ----- presentation -----------------------------------------------------------------------------
 
@@ -403,8 +430,9 @@ class TrayApp(QObject):
             count = len(snapshot.my_turns())
             head = f"{count} turn{'s' if count != 1 else ''} waiting" if count else "no turns waiting"
         text = f"{head} · {self.push_status}"
-        if self.last_error:
-            text += f" · {self.last_error}"
+        for problem in (self.last_error, self.turn_api.problem, self.autostart.problem):
+            if problem:
+                text += f" · {problem}"
         return text
 
     def render(self) -> None:
@@ -429,48 +457,110 @@ class TrayApp(QObject):
                 others=tuple(snapshot.others()) if snapshot else (),
                 signed_in=self.token is not None,
                 connection=self.push_status,
+                extra_actions=(
+                    ("settings", "Settings…"),
+                    ("autostart", ("✓ " if self.ctx.settings.get("start_at_login") else "") + "Start at login"),
+                ),
             )
         )
         if self._window is not None:
             self._window.render(snapshot, self.status_text(), self.names.get)
 
     def show_games(self) -> None:
+        log.info("Showing the game list")
         self.window.bring_to_front()
 
     def open_game_page(self, game_id: str) -> None:
         webbrowser.open(f"{WEBSITE_URL}/game/{game_id}")
 
-    def ask_for_token(self) -> None:
-        token, ok = QInputDialog.getText(
-            None,
-            "Sign in to PYDT",
-            "Paste the client token from your profile page on the PYDT website:",
-            QLineEdit.EchoMode.Password,
-        )
-        if ok and token.strip():
-            self.validate_and_store(token.strip(), self._after_validation)
+    def _on_notification_clicked(self, key: str) -> None:
+        if key == "sign-in":
+            self.show_sign_in()
+        else:
+            self.show_games()
 
-    def validate_and_store(self, token: str, done: Callable[[str | None], None]) -> None:
-        """Check ``token`` with /user/getCurrent off the GUI thread, store it, then call ``done(error)``."""
+    def _on_tray_action(self, key: str) -> None:
+        if key == "settings":
+            self.show_settings()
+        elif key == "autostart":
+            self.ctx.settings.set("start_at_login", not self.ctx.settings.get("start_at_login"))
+            self._save_settings()
+
+    def _save_settings(self) -> None:
+        try:
+            self.ctx.settings.save()
+        except OSError as error:
+            log.error("Could not save the settings file (%s); the change lasts until pydt-tray quits", error)
+
+    def show_settings(self) -> None:
+        if self._settings_window is None:
+            self._settings_window = SettingsWindow(self.ctx.settings)
+            self._settings_window.setWindowTitle(self._title("settings"))
+        self._settings_window.show()
+        self._settings_window.raise_()
+        self._settings_window.activateWindow()
+
+    def sign_in_dialog(self) -> SignInDialog:
+        if self._sign_in is None:
+            dialog = SignInDialog()
+            dialog.setWindowTitle(self._title("sign in"))
+            dialog.submitted.connect(self._on_token_submitted)
+            dialog.sign_out_requested.connect(self._on_dialog_sign_out)
+            self._sign_in = dialog
+        return self._sign_in
+
+    def show_sign_in(self) -> None:
+        dialog = self.sign_in_dialog()
+        if self.token is not None:
+            dialog.show_signed_in(self.user_name or "your PYDT account")
+        else:
+            dialog.show_signed_out(self.last_error if self.auth_failed else "")
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+
+    def _on_token_submitted(self, token: str) -> None:
+        self.sign_in_dialog().set_busy(True)
+        self.validate_and_store(token, self._after_validation)
+
+    def _on_dialog_sign_out(self) -> None:
+        self.sign_out()
+        self.sign_in_dialog().show_signed_out()
+
+    def validate_and_store(self, token: str, done: Callable[[str | None, str], None]) -> None:
+        """Check ``token`` with /user/getCurrent off the GUI thread, store it, then call ``done(error, name)``."""
         register_secret(token)
 
         def job() -> None:
             error: str | None = None
+            name = ""
             try:
                 client = self.ctx.make_client(token)
                 try:
-                    client.get_current_user()
+                    name = client.get_current_user().display_name
                 finally:
                     client.close()
                 self.token_store.save(token)
+            except AuthError:
+                error = "PYDT refused this token. Copy it again from your profile page on the website."
             except (PydtError, CredentialError) as failure:
                 error = failure.user_message
-            self.invoker.call_soon(lambda: done(error) if error else (self.sign_in(token), done(None)))
+
+            def finish() -> None:
+                if error is None:
+                    self._drop_session()
+                    self.user_name = name
+                    self.sign_in(token)
+                done(error, name)
+
+            self.invoker.call_soon(finish)
 
         self.worker.submit(job)
 
-    def _after_validation(self, error: str | None) -> None:
+    def _after_validation(self, error: str | None, name: str) -> None:
+        dialog = self.sign_in_dialog()
         if error:
-            self.last_error = error
-            self.notifier.notify("pydt-tray: sign-in failed", error, key="sign-in")
+            dialog.show_error(error)
+        else:
+            dialog.show_signed_in(name)
         self.render()

@@ -16,12 +16,18 @@ def run_gui(ctx: AppContext, *, hidden: bool, title_suffix: str = "", token: str
     from PySide6.QtWidgets import QApplication
 
     from pydt_tray.app import TrayApp
+    from pydt_tray.platform.single_instance import SingleInstance, instance_key
 
     qapp = QApplication.instance() or QApplication(sys.argv[:1])
     qapp.setApplicationName(APP_NAME)
     qapp.setApplicationVersion(__version__)
     qapp.setDesktopFileName("pydt-tray")
+    instance = SingleInstance(instance_key(ctx.paths.config_dir))
+    if not instance.acquire():
+        log.info("pydt-tray is already running: asked it to show its window")
+        return 0
     app = TrayApp(qapp, ctx, show_window=not hidden, title_suffix=title_suffix)
+    instance.show_requested.connect(app.show_games)
     app.install_signal_handlers()
     app.start(token=token)
     log.info("pydt-tray %s running (%s)", __version__, "hidden" if hidden else "window shown")
@@ -29,4 +35,5 @@ def run_gui(ctx: AppContext, *, hidden: bool, title_suffix: str = "", token: str
         return qapp.exec()
     finally:
         app.remove_signal_handlers()
+        instance.close()
         log.info("pydt-tray stopped")

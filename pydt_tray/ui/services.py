@@ -1,0 +1,76 @@
+"""Settings-driven desktop services of the running app: the local turn API and start at login."""
+
+from __future__ import annotations
+
+import logging
+
+from pydt_tray.core.diff import Snapshot
+from pydt_tray.core.settings import Settings
+from pydt_tray.core.turn_api import TurnApiError, TurnApiServer
+from pydt_tray.platform.autostart import Autostart, AutostartError, apply_autostart, pick_autostart
+
+log = logging.getLogger(__name__)
+
+
+class TurnApiService:
+    """Runs the ``/turns`` server while ``turn_api_enabled`` is on, on ``turn_api_port``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.server: TurnApiServer | None = None
+        self.problem = ""
+        self._snapshot: Snapshot | None = None
+
+    def apply(self) -> None:
+        """Start, stop or move the server to match the settings. A port in use is reported, not raised."""
+        enabled = bool(self.settings.get("turn_api_enabled"))
+        port = int(self.settings.get("turn_api_port"))
+        if self.server is not None and (not enabled or self.server.port != port):
+            self.server.stop()
+            self.server = None
+        self.problem = ""
+        if enabled and self.server is None:
+            server = TurnApiServer(port)
+            try:
+                server.start()
+            except TurnApiError as error:
+                self.problem = error.user_message
+                log.error("Turn API not started: %s", error.user_message)
+                return
+            server.update(self._snapshot)
+            self.server = server
+            log.info("Turn API listening on http://127.0.0.1:%d/turns", server.port)
+
+    def update(self, snapshot: Snapshot | None) -> None:
+        self._snapshot = snapshot
+        if self.server is not None:
+            self.server.update(snapshot)
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+
+class AutostartService:
+    """Keeps the start-at-login entry in step with the ``start_at_login`` setting."""
+
+    def __init__(self, settings: Settings, autostart: Autostart | None = None) -> None:
+        self.settings = settings
+        self.autostart = autostart or pick_autostart()
+        self.problem = ""
+
+    def apply(self) -> None:
+        self.problem = ""
+        try:
+            apply_autostart(self.autostart, bool(self.settings.get("start_at_login")))
+        except AutostartError as error:
+            self.problem = error.user_message
+            log.error("Start at login: %s", error.user_message)
+
+    def in_step(self) -> bool:
+        """Whether the entry on disk (or in the registry) matches the setting."""
+        try:
+            return self.autostart.is_enabled() == bool(self.settings.get("start_at_login"))
+        except AutostartError:
+            return False

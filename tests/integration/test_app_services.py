@@ -1,0 +1,99 @@
+"""The running app's desktop services: turn API, start at login, live settings, the sign-in dialog."""
+
+from __future__ import annotations
+
+import json
+import socket
+import urllib.error
+import urllib.request
+
+import pytest
+
+from tests.helpers.mosquitto import free_port
+from tests.integration.app_harness import WAIT_MS
+
+pytestmark = pytest.mark.integration
+
+
+def get_turns(port: int) -> dict:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/turns", timeout=5) as reply:
+        return json.loads(reply.read())
+
+
+def test_turn_api_follows_the_settings_and_the_games(app_factory, world):
+    port = free_port()
+    app = app_factory.start()
+    app_factory.wait_synced(app)
+    assert app.turn_api.server is None, "off by default"
+    app.ctx.settings.set("turn_api_port", port)
+    app.ctx.settings.set("turn_api_enabled", True)
+    body = get_turns(port)
+    assert body["ready"] is True and body["count"] == 2
+    assert {g["id"] for g in body["games"]} == {world.my_turn_game, world.first_turn_game}
+
+    moved = free_port()
+    app.ctx.settings.set("turn_api_port", moved)
+    assert get_turns(moved)["count"] == 2
+    with pytest.raises(urllib.error.URLError):
+        get_turns(port)
+    app.ctx.settings.set("turn_api_enabled", False)
+    with pytest.raises(urllib.error.URLError):
+        get_turns(moved)
+
+
+def test_turn_api_port_in_use_is_reported_and_the_app_runs_on(app_factory):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        app = app_factory.start()
+        app_factory.wait_synced(app)
+        app.ctx.settings.set("turn_api_port", port)
+        app.ctx.settings.set("turn_api_enabled", True)
+        assert str(port) in app.turn_api.problem
+        assert app.turn_api.problem in app.tray.model.tooltip
+        assert app.snapshot() is not None
+
+
+def test_start_at_login_from_the_tray_writes_and_removes_the_entry(app_factory, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    entry = tmp_path / "xdg" / "autostart" / "pydt-tray.desktop"
+    app = app_factory.start()
+    assert "Start at login" in app.tray.action_texts()
+    assert app.tray.trigger("Start at login")
+    assert entry.exists() and "--hidden" in entry.read_text()
+    assert "✓ Start at login" in app.tray.action_texts()
+    assert app.tray.trigger("✓ Start at login")
+    assert not entry.exists()
+    assert app.ctx.settings.get("start_at_login") is False
+
+
+def test_keepalive_change_reconnects_with_the_new_value(app_factory, mosquitto):
+    app = app_factory.start()
+    app_factory.wait_live(app)
+    mark = mosquitto.log_mark()
+    app.ctx.settings.set("iot_keepalive_seconds", 300)
+    mosquitto.wait_for_log("k300", since=mark, timeout=10)
+    app_factory.wait_live(app)
+
+
+def test_sign_in_dialog_checks_the_token_and_signs_in(app_factory, simulator, world, qtbot, secret_service):
+    app = app_factory.start()
+    app_factory.wait_synced(app)
+    app.sign_out()
+    assert app.token is None
+    dialog = app.sign_in_dialog()
+    app.show_sign_in()
+    dialog.submitted.emit("not-a-real-token")
+    qtbot.waitUntil(lambda: "refused" in dialog_text(dialog), timeout=WAIT_MS)
+    assert app.token is None
+    fresh = simulator.token(world.me)
+    dialog.submitted.emit(fresh)
+    qtbot.waitUntil(lambda: app.token == fresh and app.snapshot() is not None, timeout=WAIT_MS)
+    assert "Me Myself" in dialog_text(dialog)
+
+
+def dialog_text(dialog) -> str:
+    from PySide6.QtWidgets import QLabel
+
+    return " ".join(label.text() for label in dialog.findChildren(QLabel) if label.isVisibleTo(dialog))
