@@ -143,6 +143,16 @@ def read_proc(pid: int) -> tuple[float, float]:
     return rss_kb / 1024, cpu
 
 
+def memory_breakdown(pid: int) -> str:
+    """PSS and private (unshared) memory: what the process costs beyond libraries other programs share."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        name, value = line.split(":", 1)
+        fields[name.strip()] = int(value.split()[0]) / 1024
+    private = fields.get("Private_Clean", 0) + fields.get("Private_Dirty", 0)
+    return f"PSS {fields.get('Pss', 0):.1f} MB, private {private:.1f} MB, anonymous {fields.get('Anonymous', 0):.1f} MB"
+
+
 def bench_process(stack: BenchStack, starts: int, idle_seconds: int) -> None:
     program = shutil.which("pydt-tray")
     if program is None:
