@@ -202,6 +202,7 @@ def bench_process(stack: BenchStack, starts: int, idle_seconds: int) -> None:
         f"[3] idle after {idle_seconds} s connected: RSS {rss1:.1f} MB (was {rss0:.1f}), "
         f"CPU {per_minute:.3f} s per minute (goals <= 80 MB, <= 0.05 s/min)"
     )
+    print(f"    {memory_breakdown(process.pid)}")
     process.terminate()
     code = process.wait(timeout=10)
     print(f"    exit code after SIGTERM: {code}")
