@@ -24,7 +24,7 @@ import sys
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,8 +45,20 @@ class Notifier(QObject):
     activated = Signal(str)
     name = "none"
 
-    def notify(self, title: str, body: str, *, key: str = "games", replace_group: str | None = None) -> None:
-        """Show ``title``/``body``; a newer notification of the same ``replace_group`` replaces the older one."""
+    def notify(
+        self,
+        title: str,
+        body: str,
+        *,
+        key: str = "games",
+        replace_group: str | None = None,
+        actions: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        """Show ``title``/``body``; a newer notification of the same ``replace_group`` replaces the older one.
+
+        ``actions`` are extra buttons as ``(action key, label)``: choosing one emits ``activated(action key)``
+        instead of ``activated(key)``. Backends that cannot show buttons ignore them (a click still gives ``key``).
+        """
         raise NotImplementedError
 
     def close(self) -> None:
@@ -58,7 +70,15 @@ class LogNotifier(Notifier):
 
     name = "log"
 
-    def notify(self, title: str, body: str, *, key: str = "games", replace_group: str | None = None) -> None:
+    def notify(
+        self,
+        title: str,
+        body: str,
+        *,
+        key: str = "games",
+        replace_group: str | None = None,
+        actions: Sequence[tuple[str, str]] = (),
+    ) -> None:
         log.info("Notification (not shown, no notification service): %s: %s", title, body)
 
 
@@ -73,7 +93,15 @@ class TrayNotifier(Notifier):
         self._last_key = "games"
         tray.messageClicked.connect(self._on_message_clicked)
 
-    def notify(self, title: str, body: str, *, key: str = "games", replace_group: str | None = None) -> None:
+    def notify(
+        self,
+        title: str,
+        body: str,
+        *,
+        key: str = "games",
+        replace_group: str | None = None,
+        actions: Sequence[tuple[str, str]] = (),
+    ) -> None:
         self._last_key = key
         if self._tray is None:
             log.info("Notification after close: %s: %s", title, body)
@@ -135,12 +163,20 @@ class FreedesktopNotifier(Notifier):
         """Is ``org.freedesktop.Notifications`` owned or activatable on the session bus? Never raises."""
         return _service_available(timeout)
 
-    def notify(self, title: str, body: str, *, key: str = "games", replace_group: str | None = None) -> None:
+    def notify(
+        self,
+        title: str,
+        body: str,
+        *,
+        key: str = "games",
+        replace_group: str | None = None,
+        actions: Sequence[tuple[str, str]] = (),
+    ) -> None:
         if self._worker is None:
             log.info("Notification after close: %s: %s", title, body)
             return
         try:
-            self._worker.submit(_Request(title, body, key, replace_group))
+            self._worker.submit(_Request(title, body, key, replace_group, tuple((str(k), str(v)) for k, v in actions)))
         except Exception:
             log.warning("Could not hand a notification to the D-Bus worker", exc_info=True)
             self._on_bus_failed(title, body, key)
@@ -221,6 +257,14 @@ class _Request:
     body: str
     key: str
     group: str | None
+    actions: tuple[tuple[str, str], ...] = ()
+
+    def key_for(self, action: str) -> str:
+        """The key to emit when the user chose ``action``: an extra action's own key, else ``key``."""
+        for action_key, _label in self.actions:
+            if action_key == action and action != "default":
+                return action_key
+        return self.key
 
 
 @dataclass
@@ -292,7 +336,7 @@ class _NotifyBusWorker:
         self._waiting: deque[_Request] = deque()
         self._calls: dict[int, _Call] = {}
         self._sending = False
-        self._keys: OrderedDict[int, str] = OrderedDict()  # notification id -> key
+        self._keys: OrderedDict[int, _Request] = OrderedDict()  # notification id -> what was shown
         self._groups: dict[str, int] = {}  # replace group -> id of its latest notification
 
     def submit(self, request: _Request) -> None:
@@ -402,7 +446,11 @@ class _NotifyBusWorker:
         from jeepney import new_method_call
 
         request = self._waiting.popleft()
-        actions = ["default", self._action_label] if "actions" in self._capabilities else []
+        actions: list[str] = []
+        if "actions" in self._capabilities:
+            actions = ["default", self._action_label]
+            for action_key, label in request.actions:
+                actions += [action_key, label]
         body = html.escape(request.body, quote=False) if "body-markup" in self._capabilities else request.body
         replaces_id = self._groups.get(request.group, 0) if request.group else 0
         hints = {"urgency": ("y", URGENCY_NORMAL), "desktop-entry": ("s", APP_NAME)}
@@ -450,7 +498,7 @@ class _NotifyBusWorker:
         self._sending = False
         if request is None:
             return
-        self._keys[notification_id] = request.key
+        self._keys[notification_id] = request
         self._keys.move_to_end(notification_id)
         while len(self._keys) > MAX_REMEMBERED_IDS:
             self._keys.popitem(last=False)
@@ -488,7 +536,8 @@ class _NotifyBusWorker:
             log.debug("Ignoring a malformed %s signal: %r", member, msg.body)
             return
         if member == "ActionInvoked" and notification_id in self._keys:
-            self._on_activated(self._keys[notification_id])
+            action = str(msg.body[1]) if len(msg.body) > 1 else "default"
+            self._on_activated(self._keys[notification_id].key_for(action))
         elif member == "NotificationClosed":
             self._groups = {group: nid for group, nid in self._groups.items() if nid != notification_id}
 

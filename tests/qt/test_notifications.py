@@ -199,6 +199,46 @@ def test_click_on_a_foreign_notification_is_ignored(make_notifier, notification_
     assert keys == ["mine"]
 
 
+def test_extra_actions_are_offered_and_emit_their_own_key(make_notifier, notification_server, qtbot):
+    notifier = make_notifier()
+    notifier.notify("Submit this save?", "turn.Civ6Save", key="turn:g1", actions=[("submit:g1", "Submit")])
+    (seen,) = notification_server.wait_for(1)
+    assert seen.actions == ["default", DEFAULT_ACTION_LABEL, "submit:g1", "Submit"]
+    with qtbot.waitSignal(notifier.activated, timeout=5000) as blocker:
+        notification_server.click(seen.id, action="submit:g1")
+    assert blocker.args == ["submit:g1"]
+
+
+@pytest.mark.parametrize("action", ["default", "something-else"])
+def test_other_actions_of_a_notification_with_extras_emit_its_key(make_notifier, notification_server, qtbot, action):
+    notifier = make_notifier()
+    notifier.notify("Submit this save?", "turn.Civ6Save", key="turn:g1", actions=[("submit:g1", "Submit")])
+    (seen,) = notification_server.wait_for(1)
+    with qtbot.waitSignal(notifier.activated, timeout=5000) as blocker:
+        notification_server.click(seen.id, action=action)
+    assert blocker.args == ["turn:g1"]
+
+
+def test_extra_actions_are_left_out_when_the_server_has_no_actions(make_notifier, notification_server):
+    notification_server.capabilities = ["body"]
+    make_notifier().notify("Submit this save?", "x", key="k", actions=[("submit:g1", "Submit")])
+    (seen,) = notification_server.wait_for(1)
+    assert seen.actions == []
+
+
+def test_tray_and_log_notifiers_accept_actions(qapp, qtbot, caplog):
+    tray = QSystemTrayIcon()
+    notifier = TrayNotifier(tray)
+    notifier.notify("Submit this save?", "x", key="turn:g1", actions=[("submit:g1", "Submit")])
+    with qtbot.waitSignal(notifier.activated, timeout=1000) as blocker:
+        tray.messageClicked.emit()
+    assert blocker.args == ["turn:g1"]  # a balloon has no buttons: a click only shows the window
+    notifier.close()
+    with caplog.at_level(logging.INFO, logger=notifications.__name__):
+        LogNotifier().notify("Submit this save?", "y", actions=[("submit:g1", "Submit")])
+    assert "Submit this save?: y" in caplog.text
+
+
 CHILD_SCRIPT = textwrap.dedent(
     """
     from PySide6.QtCore import QCoreApplication, QTimer
