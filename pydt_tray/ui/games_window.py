@@ -1,17 +1,23 @@
-"""The game list window: rendered from the same snapshot the tray uses (no API calls of its own)."""
+"""The game list window: rendered from the same snapshot the tray uses (no API calls of its own).
+
+Your turns come first, then the other games, each as a card with its name, game type, round, whose turn
+it is, the last-turn or turn-timer text, badges and buttons. A play-turn panel (owned by the turn player)
+sits above the list while a turn is in play.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
+    QFrame,
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QTreeWidget,
-    QTreeWidgetItem,
+    QScrollArea,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -19,17 +25,33 @@ from PySide6.QtWidgets import (
 from pydt_tray.core.diff import Snapshot
 from pydt_tray.core.models import Game
 
-COLUMNS = ("Game", "Type", "Round", "Whose turn", "Last turn")
+CONGRESS_FLAG = "CIV6_CONGRESS_TURN"
+FIRST_TURN_TEXT = "upload the first save on the website"
+CLOCK_REFRESH_MS = 30_000
+NamesLookup = Callable[[str], "str | None"]
+
+STYLE = """
+#gameList { background: palette(base); }
+QFrame#card { border: 1px solid palette(mid); border-radius: 8px; background: palette(window); }
+QFrame#card[mine="true"] { border: 1px solid #2f7d4a; border-left: 5px solid #2f7d4a; background: #eef7f0; }
+QLabel#cardTitle { font-size: 12pt; font-weight: 600; }
+QLabel#cardDetail { color: #505050; }
+QLabel#section { font-weight: 600; color: #404040; padding: 6px 2px 0 2px; }
+QLabel#empty { color: #606060; padding: 24px; }
+QLabel.badge { border-radius: 6px; padding: 1px 7px; font-size: 8pt; font-weight: 600; }
+QLabel#badge-congress { background: #f3d36b; color: #4a3a00; }
+QLabel#badge-first { background: #d9e6f7; color: #1d3f6e; }
+QLabel#badge-flag { background: #e3e3e3; color: #333333; }
+QPushButton#play { background: #2f7d4a; color: white; border: none; border-radius: 5px; padding: 5px 14px;
+                   font-weight: 600; }
+QPushButton#play:hover { background: #276a3e; }
+QPushButton#page { padding: 5px 10px; }
+"""
 
 
-def ago(moment: datetime | None, now: datetime | None = None) -> str:
-    """'3 hours and 12 minutes ago'-style text, at most two units."""
-    if moment is None:
-        return "never"
-    now = now or datetime.now(UTC)
-    seconds = int((now - moment).total_seconds())
-    if seconds < 60:
-        return "just now"
+def span(seconds: float) -> str:
+    """'3 hours and 12 minutes'-style text, at most two units, at least one minute."""
+    seconds = max(60, int(seconds))
     units = (("year", 365 * 86400), ("month", 30 * 86400), ("day", 86400), ("hour", 3600), ("minute", 60))
     parts: list[str] = []
     for name, size in units:
@@ -38,63 +60,274 @@ def ago(moment: datetime | None, now: datetime | None = None) -> str:
             parts.append(f"{count} {name}{'s' if count != 1 else ''}")
         if len(parts) == 2:
             break
-    return " and ".join(parts) + " ago"
+    return " and ".join(parts)
+
+
+def ago(moment: datetime | None, now: datetime | None = None) -> str:
+    """'3 hours and 12 minutes ago'-style text; 'just now' under a minute, 'never' without a date."""
+    if moment is None:
+        return "never"
+    now = now or datetime.now(UTC)
+    seconds = (now - moment).total_seconds()
+    if seconds < 60:
+        return "just now"
+    return span(seconds) + " ago"
+
+
+def timer_deadline(game: Game) -> datetime | None:
+    """When the game's turn timer runs out: (last turn end or last update) + turnTimerMinutes."""
+    start = game.last_activity
+    if not game.turn_timer_minutes or start is None:
+        return None
+    return start + timedelta(minutes=game.turn_timer_minutes)
+
+
+def time_text(game: Game, now: datetime | None = None) -> str:
+    """'timer expires in …' / 'timer expires soon' when the game has a turn timer, else 'last turn … ago'."""
+    now = now or datetime.now(UTC)
+    deadline = timer_deadline(game)
+    if deadline is not None:
+        left = (deadline - now).total_seconds()
+        return f"timer expires in {span(left)}" if left > 0 else "timer expires soon"
+    if game.last_activity is None:
+        return "no turn played yet"
+    return f"last turn {ago(game.last_activity, now)}"
+
+
+def badges_of(game: Game, mine: bool) -> list[tuple[str, str]]:
+    """(object name, text) of each badge: congress turn, other flags raw, the first-turn hint."""
+    badges: list[tuple[str, str]] = []
+    for flag in game.flags:
+        if flag == CONGRESS_FLAG:
+            badges.append(("badge-congress", "congress turn"))
+        else:
+            badges.append(("badge-flag", flag))
+    if mine and game.is_first_turn:
+        badges.append(("badge-first", FIRST_TURN_TEXT))
+    return badges
+
+
+class GameCard(QFrame):
+    """One game: title and badges, a detail line, and its buttons."""
+
+    def __init__(
+        self,
+        game: Game,
+        *,
+        mine: bool,
+        type_name: str,
+        whose: str,
+        now: datetime,
+        on_play: Callable[[str], None],
+        on_page: Callable[[str], None],
+    ) -> None:
+        super().__init__()
+        self.setObjectName("card")
+        self.setProperty("mine", "true" if mine else "false")
+        self.game_id = game.game_id
+        self.mine = mine
+        self.title = game.display_name
+        self.type_name = type_name
+        self.round_text = f"Round {game.round}"
+        self.whose = whose
+        self.time = time_text(game, now) if not game.is_first_turn else "no save uploaded yet"
+        self.badges = [text for _, text in badges_of(game, mine)]
+
+        title = QLabel(game.display_name)
+        title.setObjectName("cardTitle")
+        title.setTextFormat(Qt.TextFormat.PlainText)
+        head = QHBoxLayout()
+        head.setSpacing(6)
+        head.addWidget(title)
+        for name, text in badges_of(game, mine):
+            badge = QLabel(text)
+            badge.setObjectName(name)
+            badge.setProperty("class", "badge")
+            head.addWidget(badge)
+        head.addStretch(1)
+
+        self.detail = QLabel(" · ".join([type_name, self.round_text, whose, self.time]))
+        self.detail.setObjectName("cardDetail")
+        self.detail.setTextFormat(Qt.TextFormat.PlainText)
+        self.detail.setWordWrap(True)
+        text = QVBoxLayout()
+        text.setSpacing(3)
+        text.addLayout(head)
+        text.addWidget(self.detail)
+
+        self.buttons: list[QPushButton] = []
+        row = QHBoxLayout(self)
+        row.setContentsMargins(12, 9, 10, 9)
+        row.addLayout(text, 1)
+        if mine and not game.is_first_turn:
+            play = QPushButton("Play turn")
+            play.setObjectName("play")
+            play.setCursor(Qt.CursorShape.PointingHandCursor)
+            play.clicked.connect(lambda: on_play(self.game_id))
+            row.addWidget(play)
+            self.buttons.append(play)
+        page = QPushButton("Open game page")
+        page.setObjectName("page")
+        page.clicked.connect(lambda: on_page(self.game_id))
+        row.addWidget(page)
+        self.buttons.append(page)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+
+    def button(self, text: str) -> QPushButton | None:
+        return next((button for button in self.buttons if button.text() == text), None)
+
+    def row(self) -> list[str]:
+        return [self.title, self.type_name, self.round_text, self.whose, self.time, ", ".join(self.badges)]
 
 
 class GamesWindow(QWidget):
+    """The list of games; ``play_requested(game_id)`` and ``open_game(game_id)`` come from the cards."""
+
     refresh_requested = Signal()
     open_game = Signal(str)
+    play_requested = Signal(str)
 
     def __init__(self, title: str = "pydt-tray", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
-        self.resize(720, 360)
+        self.resize(760, 560)
+        self.setStyleSheet(STYLE)
+        self.type_names: dict[str, str] = {}
+        self.cards: list[GameCard] = []
+        self._last: tuple[Snapshot | None, str, NamesLookup] | None = None
+
         self.status = QLabel("Not signed in")
         self.status.setObjectName("status")
-        refresh = QPushButton("Refresh")
-        refresh.clicked.connect(self.refresh_requested.emit)
+        self.status.setWordWrap(True)
+        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.clicked.connect(self.refresh_requested.emit)
         top = QHBoxLayout()
         top.addWidget(self.status, 1)
-        top.addWidget(refresh)
-        self.tree = QTreeWidget()
-        self.tree.setHeaderLabels(list(COLUMNS))
-        self.tree.setRootIsDecorated(False)
-        self.tree.itemActivated.connect(lambda item, _col: self.open_game.emit(item.data(0, Qt.ItemDataRole.UserRole)))
+        top.addWidget(self.refresh_button)
+
+        self.panel_slot = QVBoxLayout()  # the play-turn panel goes here
+        self.list_widget = QWidget()
+        self.list_widget.setObjectName("gameList")
+        self.list_layout = QVBoxLayout(self.list_widget)
+        self.list_layout.setContentsMargins(8, 4, 8, 8)
+        self.list_layout.setSpacing(8)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.list_widget)
+
         layout = QVBoxLayout(self)
         layout.addLayout(top)
-        layout.addWidget(self.tree)
+        layout.addLayout(self.panel_slot)
+        layout.addWidget(scroll, 1)
 
-    def render(self, snapshot: Snapshot | None, status: str, names: Callable[[str], str | None]) -> None:
+        self.clock = QTimer(self)  # keeps "… ago" and the countdowns current while the window is open
+        self.clock.setInterval(CLOCK_REFRESH_MS)
+        self.clock.timeout.connect(self._refresh_clock)
+
+    # ----- content ----------------------------------------------------------------------------------
+
+    def set_panel(self, panel: QWidget) -> None:
+        """Place the play-turn panel above the list (once)."""
+        if self.panel_slot.indexOf(panel) < 0:
+            self.panel_slot.addWidget(panel)
+
+    def set_type_names(self, names: Mapping[str, str]) -> None:
+        """Game type id -> display name (from the cached metadata); re-renders when it changes."""
+        if dict(names) != self.type_names:
+            self.type_names = dict(names)
+            self._rerender()
+
+    def render(
+        self, snapshot: Snapshot | None, status: str, names: NamesLookup, *, now: datetime | None = None
+    ) -> None:
+        self._last = (snapshot, status, names)
         self.status.setText(status)
-        self.tree.clear()
+        self._clear()
+        now = now or datetime.now(UTC)
         if snapshot is None:
+            self._empty("Sign in to see your games." if status.startswith("signed out") else "Loading your games…")
             return
-        for game in snapshot.games:
-            self.tree.addTopLevelItem(self._item(game, game.is_your_turn(snapshot.steam_id), names))
-        for column in range(len(COLUMNS)):
-            self.tree.resizeColumnToContents(column)
+        if not snapshot.games:
+            self._empty("You have no games.")
+            return
+        mine = snapshot.my_turns()
+        others = snapshot.others()
+        if mine:
+            self._section(f"Your turn ({len(mine)})")
+            for game in mine:
+                self._add(game, True, names, now)
+        if others:
+            self._section(f"Other games ({len(others)})")
+            for game in others:
+                self._add(game, False, names, now)
+        self.list_layout.addStretch(1)
 
-    def _item(self, game: Game, mine: bool, names: Callable[[str], str | None]) -> QTreeWidgetItem:
-        title = game.display_name + (" (congress turn)" if "CIV6_CONGRESS_TURN" in game.flags else "")
+    def _add(self, game: Game, mine: bool, names: NamesLookup, now: datetime) -> None:
         if mine:
-            whose = "You — upload the first save on the website" if game.is_first_turn else "You"
+            whose = "your turn"
         else:
-            whose = names(game.current_player_steam_id) or game.current_player_steam_id or "—"
-        item = QTreeWidgetItem([title, game.game_type, str(game.round), whose, ago(game.last_activity)])
-        item.setData(0, Qt.ItemDataRole.UserRole, game.game_id)
-        if mine:
-            font = item.font(0)
-            font.setBold(True)
-            for column in range(len(COLUMNS)):
-                item.setFont(column, font)
-        return item
+            player = game.current_player_steam_id
+            whose = f"{names(player) or player}'s turn" if player else "nobody's turn"
+        card = GameCard(
+            game,
+            mine=mine,
+            type_name=self.type_names.get(game.game_type, game.game_type),
+            whose=whose,
+            now=now,
+            on_play=self.play_requested.emit,
+            on_page=self.open_game.emit,
+        )
+        self.cards.append(card)
+        self.list_layout.addWidget(card)
+
+    def _section(self, text: str) -> None:
+        label = QLabel(text)
+        label.setObjectName("section")
+        self.list_layout.addWidget(label)
+
+    def _empty(self, text: str) -> None:
+        label = QLabel(text)
+        label.setObjectName("empty")
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.list_layout.addWidget(label)
+        self.list_layout.addStretch(1)
+
+    def _clear(self) -> None:
+        self.cards = []
+        while self.list_layout.count():
+            item = self.list_layout.takeAt(0)
+            widget = item.widget()
+            if widget is not None:
+                widget.hide()
+                widget.deleteLater()
+
+    def _rerender(self) -> None:
+        if self._last is not None:
+            self.render(*self._last)
+
+    def _refresh_clock(self) -> None:
+        if self.isVisible():
+            self._rerender()
+
+    # ----- queries (tests, screenshots) -------------------------------------------------------------
 
     def rows(self) -> list[list[str]]:
-        """The table as text (tests, screenshots)."""
-        return [
-            [self.tree.topLevelItem(i).text(c) for c in range(len(COLUMNS))]
-            for i in range(self.tree.topLevelItemCount())
-        ]
+        """Each card as text: name, type, round, whose turn, time text, badges."""
+        return [card.row() for card in self.cards]
+
+    def card(self, game_id: str) -> GameCard | None:
+        return next((card for card in self.cards if card.game_id == game_id), None)
+
+    # ----- window -----------------------------------------------------------------------------------
+
+    def showEvent(self, event) -> None:
+        self.clock.start()
+        self._rerender()
+        super().showEvent(event)
+
+    def hideEvent(self, event) -> None:
+        self.clock.stop()
+        super().hideEvent(event)
 
     def bring_to_front(self) -> None:
         self.show()

@@ -1,0 +1,142 @@
+"""The game list window: order, texts, badges, countdowns and buttons, rendered from a snapshot."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from pydt_tray.core.diff import Snapshot
+from pydt_tray.core.models import Game
+from pydt_tray.ui.games_window import GamesWindow, ago, time_text
+
+ME, ALICE, BOB = "1001", "1002", "1003"
+NOW = datetime(2026, 8, 10, 12, 0, tzinfo=UTC)
+NAMES = {ALICE: "Alice", BOB: "Bob"}
+
+
+def game(game_id: str, current: str, *, minutes_ago: float = 60, turn: int = 5, **fields) -> Game:
+    moment = NOW - timedelta(minutes=minutes_ago)
+    base = dict(
+        game_id=game_id,
+        display_name=f"Game {game_id}",
+        current_player_steam_id=current,
+        in_progress=True,
+        round=turn + 10,
+        game_turn_range_key=turn,
+        updated_at=moment,
+        last_turn_end_date=moment if turn > 1 else None,
+    )
+    base.update(fields)
+    return Game(**base)
+
+
+@pytest.fixture
+def window(qtbot):
+    widget = GamesWindow("games")
+    qtbot.addWidget(widget)
+    return widget
+
+
+def snapshot() -> Snapshot:
+    return Snapshot.build(
+        ME,
+        [
+            game("old-mine", ME, minutes_ago=600),
+            game("theirs", ALICE, minutes_ago=5),
+            game("congress", ME, minutes_ago=900, flags=("CIV6_CONGRESS_TURN",)),
+            game("first", ME, minutes_ago=1, turn=1),
+            game("timer", BOB, minutes_ago=30, turn_timer_minutes=120, game_type="CIV7"),
+            game("late", BOB, minutes_ago=300, turn_timer_minutes=60),
+        ],
+    )
+
+
+def test_order_texts_and_badges(window):
+    window.render(snapshot(), "3 turns waiting · live", NAMES.get, now=NOW)
+    rows = window.rows()
+    assert [row[0] for row in rows] == [
+        "Game congress",  # mine, more flags first
+        "Game first",  # mine, most recently updated
+        "Game old-mine",
+        "Game theirs",  # then the others, most recently updated first
+        "Game timer",
+        "Game late",
+    ]
+    assert rows[0] == ["Game congress", "CIV6", "Round 15", "your turn", "last turn 15 hours ago", "congress turn"]
+    assert rows[1][4:] == ["no save uploaded yet", "upload the first save on the website"]
+    assert rows[3][3:5] == ["Alice's turn", "last turn 5 minutes ago"]
+    assert rows[4][1:5] == ["CIV7", "Round 15", "Bob's turn", "timer expires in 1 hour and 30 minutes"]
+    assert rows[5][4] == "timer expires soon"
+    assert window.status.text() == "3 turns waiting · live"
+
+
+def test_buttons_and_signals(window, qtbot):
+    window.render(snapshot(), "", NAMES.get, now=NOW)
+    texts = {card.game_id: [b.text() for b in card.buttons] for card in window.cards}
+    assert texts["congress"] == ["Play turn", "Open game page"]
+    assert texts["first"] == ["Open game page"]  # turn 1: the save is uploaded on the website
+    assert texts["theirs"] == ["Open game page"]
+    with qtbot.waitSignal(window.play_requested, timeout=1000) as played:
+        window.card("old-mine").button("Play turn").click()
+    assert played.args == ["old-mine"]
+    with qtbot.waitSignal(window.open_game, timeout=1000) as opened:
+        window.card("theirs").button("Open game page").click()
+    assert opened.args == ["theirs"]
+    with qtbot.waitSignal(window.refresh_requested, timeout=1000):
+        window.refresh_button.click()
+
+
+def test_sections_and_highlight(window):
+    window.render(snapshot(), "", NAMES.get, now=NOW)
+    from PySide6.QtWidgets import QLabel
+
+    sections = [label.text() for label in window.list_widget.findChildren(QLabel, "section")]
+    assert sections == ["Your turn (3)", "Other games (3)"]
+    assert [card.property("mine") for card in window.cards] == ["true"] * 3 + ["false"] * 3
+
+
+def test_type_names_and_unknown_player(window):
+    snap = Snapshot.build(ME, [game("x", "9999", game_type="CIV6")])
+    window.render(snap, "", NAMES.get, now=NOW)
+    assert window.rows()[0][1:4] == ["CIV6", "Round 15", "9999's turn"]
+    window.set_type_names({"CIV6": "Civilization 6"})
+    assert window.rows()[0][1] == "Civilization 6"
+
+
+@pytest.mark.parametrize(
+    ("snap", "status", "expected"),
+    [
+        (None, "signed out", "Sign in to see your games."),
+        (None, "loading games…", "Loading your games…"),
+        (Snapshot.build(ME, []), "no turns waiting", "You have no games."),
+    ],
+)
+def test_empty_states(window, snap, status, expected):
+    from PySide6.QtWidgets import QLabel
+
+    window.render(snap, status, NAMES.get, now=NOW)
+    assert window.rows() == []
+    assert [label.text() for label in window.list_widget.findChildren(QLabel, "empty")] == [expected]
+
+
+def test_rerender_replaces_the_cards(window, qtbot):
+    window.render(snapshot(), "", NAMES.get, now=NOW)
+    window.render(Snapshot.build(ME, [game("only", ALICE)]), "", NAMES.get, now=NOW)
+    assert [row[0] for row in window.rows()] == ["Game only"]
+    qtbot.waitUntil(lambda: len(window.list_widget.findChildren(type(window.cards[0]))) == 1, timeout=2000)
+
+
+def test_time_texts():
+    assert ago(None, NOW) == "never"
+    assert ago(NOW - timedelta(seconds=30), NOW) == "just now"
+    assert ago(NOW - timedelta(days=3, hours=4, minutes=5), NOW) == "3 days and 4 hours ago"
+    assert ago(NOW - timedelta(days=400), NOW) == "1 year and 1 month ago"
+    assert time_text(game("a", ME, minutes_ago=0.5), NOW) == "last turn just now"
+    no_dates = Game(game_id="b", display_name="b", updated_at=None)
+    assert time_text(no_dates, NOW) == "no turn played yet"
+    timer = game("c", ME, minutes_ago=10, turn_timer_minutes=24 * 60)
+    assert time_text(timer, NOW) == "timer expires in 23 hours and 50 minutes"
+    # without lastTurnEndDate the timer runs from updatedAt
+    from_update = game("d", ME, minutes_ago=10, turn_timer_minutes=20, last_turn_end_date=None)
+    assert time_text(from_update, NOW) == "timer expires in 10 minutes"
