@@ -1,0 +1,1 @@
+"""Checks of the frozen (PyInstaller) program; run on demand, not collected by pytest."""
