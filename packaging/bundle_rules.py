@@ -48,11 +48,12 @@ KEPT_PLUGINS = frozenset(
         "platforms/libqminimal.dylib",
         "platformthemes/libqxdgdesktopportal.so",
         "imageformats/libqsvg.so", "imageformats/qsvg.dll", "imageformats/libqsvg.dylib",
-        "styles/qmodernwindowsstyle.dll", "styles/libqmacstyle.dylib",
+        "styles/qmodernwindowsstyle.dll", "styles/qwindowsvistastyle.dll", "styles/libqmacstyle.dylib",
     }
 )  # fmt: skip
-QT_PLUGIN_ROOT = PurePosixPath("PySide6/Qt/plugins")
-DROPPED_DATA_PREFIXES = ("PySide6/Qt/translations/",)
+# Linux and macOS wheels keep Qt under PySide6/Qt/, Windows wheels directly under PySide6/
+QT_PLUGIN_ROOTS = (PurePosixPath("PySide6/Qt/plugins"), PurePosixPath("PySide6/plugins"))
+DROPPED_DATA_PREFIXES = ("PySide6/Qt/translations/", "PySide6/translations/")
 
 
 def _posix(dest: str) -> str:
@@ -62,10 +63,10 @@ def _posix(dest: str) -> str:
 def keep_plugin(dest: str) -> bool:
     """Whether a file below ``PySide6/Qt/plugins`` (or anything else: always) stays in the bundle."""
     path = PurePosixPath(_posix(dest))
-    try:
-        relative = path.relative_to(QT_PLUGIN_ROOT)
-    except ValueError:
+    root = next((root for root in QT_PLUGIN_ROOTS if path.is_relative_to(root)), None)
+    if root is None:
         return True
+    relative = path.relative_to(root)
     if len(relative.parts) < 2:
         return True
     return relative.parts[0] in KEPT_PLUGIN_FOLDERS or relative.as_posix() in KEPT_PLUGINS
@@ -82,7 +83,7 @@ def _is_root(dest: str, typecode: str) -> bool:
     name = PurePosixPath(_posix(dest)).name
     return (
         typecode == "EXTENSION"
-        or _posix(dest).startswith(f"{QT_PLUGIN_ROOT}/")
+        or any(PurePosixPath(_posix(dest)).is_relative_to(root) for root in QT_PLUGIN_ROOTS)
         or name.startswith("libpython")
         or ".cpython-" in name
         or name.endswith(".abi3.so")
