@@ -537,9 +537,15 @@ class _NotifyBusWorker:
             return
         if member == "ActionInvoked" and notification_id in self._keys:
             action = str(msg.body[1]) if len(msg.body) > 1 else "default"
+            # A clicked notification is as good as closed: forget it before anyone reacts to the click, so a
+            # notification sent in reaction never "replaces" it even if NotificationClosed is still in transit.
+            self._forget_group_of(notification_id)
             self._on_activated(self._keys[notification_id].key_for(action))
         elif member == "NotificationClosed":
-            self._groups = {group: nid for group, nid in self._groups.items() if nid != notification_id}
+            self._forget_group_of(notification_id)
+
+    def _forget_group_of(self, notification_id: int) -> None:
+        self._groups = {group: nid for group, nid in self._groups.items() if nid != notification_id}
 
     def _fail_waiting(self) -> None:
         while self._waiting:
