@@ -90,6 +90,7 @@ def harness(qtbot, qapp, simulator, world, notification_server, tmp_path, monkey
     try:
         yield Harness(qtbot, app, player, save_dir)
     finally:
+        player.cancel()  # what app.quit() is to do: stop watching, drop late results
         app.quit()
 
 
