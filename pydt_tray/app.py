@@ -25,6 +25,7 @@ from pydt_tray.push.connection import PushConfig, PushConnection, make_client_id
 from pydt_tray.ui.bridge import BackgroundWorker, MainThreadInvoker, PushBridge
 from pydt_tray.ui.games_window import GamesWindow
 from pydt_tray.ui.icons import TrayStatus, app_icon
+from pydt_tray.ui.play_turn import install_play_turn
 from pydt_tray.ui.services import AutostartService, TurnApiService
 from pydt_tray.ui.settings_window import SettingsWindow
 from pydt_tray.ui.sign_in_dialog import SignInDialog
@@ -124,6 +125,7 @@ class TrayApp(QObject):
         self.tray.sign_out_requested.connect(self.sign_out)
         self.tray.quit_requested.connect(self.quit)
         ctx.settings.add_listener(self._on_setting_changed)
+        self.turn_player = install_play_turn(self)
         self._signal_sockets: tuple[socket.socket, socket.socket] | None = None
         self._previous_handlers: dict[int, object] = {}
 
@@ -199,6 +201,7 @@ class TrayApp(QObject):
             self.engine.stop()
         self.stop_push()
         self.turn_api.stop()
+        self.turn_player.cancel()
         self.worker.shutdown()
         self._save_state()
         self.notifier.close()
@@ -251,7 +254,7 @@ class TrayApp(QObject):
         if outcome.names:
             self.names.update(outcome.names)
         if isinstance(outcome.error, AuthError):
-            self._on_auth_failed()
+            self.on_auth_failed()
             return
         if outcome.error is not None:
             self.last_error = outcome.error.user_message
@@ -302,7 +305,7 @@ class TrayApp(QObject):
             self._show(note)
             self._save_state()
 
-    def _on_auth_failed(self) -> None:
+    def on_auth_failed(self) -> None:
         log.error("The PYDT token was refused (401): it was probably regenerated on the website")
         self._drop_session()
         self.auth_failed = True
@@ -414,6 +417,7 @@ class TrayApp(QObject):
             self._window = GamesWindow(self._title("games"))
             self._window.refresh_requested.connect(lambda: self.request("user refresh", full=True))
             self._window.open_game.connect(self.open_game_page)
+            self.turn_player.attach_window(self._window)
             self._window.render(self.snapshot(), self.status_text(), self.names.get)
         return self._window
 

@@ -72,9 +72,15 @@ def fail(message: str, code: int = EXIT_FAILURE) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "demo":  # its own temporary home, logging and token: nothing of the user's is touched
-        from pydt_tray.sandbox.demo import run_demo
+        try:
+            from pydt_tray.sandbox.demo import run_demo
+            from pydt_tray.sandbox.demo_broker import DemoBrokerError
 
-        return run_demo(hidden=args.hidden, seed=args.seed, debug=args.debug)
+            return run_demo(hidden=args.hidden, seed=args.seed, debug=args.debug)
+        except ImportError as error:
+            return fail(f"the demo needs its extra packages: pip install 'pydt-tray[demo]' ({error.name} missing)")
+        except DemoBrokerError as error:
+            return fail(f"the demo could not start its local push server: {error}")
 
     from pydt_tray.core.context import load_context
     from pydt_tray.core.logs import install_excepthook, setup_logging

@@ -11,8 +11,11 @@ from pydt_tray.core.context import AppContext
 log = logging.getLogger(__name__)
 
 
-def run_gui(ctx: AppContext, *, hidden: bool, title_suffix: str = "", token: str | None = None) -> int:
-    """Run the tray app until it quits. ``token`` bypasses the keyring (the demo's token is never stored)."""
+def run_gui(
+    ctx: AppContext, *, hidden: bool, title_suffix: str = "", token: str | None = None, demo: bool = False
+) -> int:
+    """Run the tray app until it quits. ``token`` bypasses the keyring (the demo's token is never stored);
+    ``demo`` adds the demo's stand-in for saving in the game."""
     from PySide6.QtWidgets import QApplication
 
     from pydt_tray.app import TrayApp
@@ -28,6 +31,9 @@ def run_gui(ctx: AppContext, *, hidden: bool, title_suffix: str = "", token: str
         return 0
     app = TrayApp(qapp, ctx, show_window=not hidden, title_suffix=title_suffix)
     instance.show_requested.connect(app.show_games)
+    if demo:
+        app.turn_player.demo_saves = True
+        app.turn_player.grace_seconds = 1.0
     app.install_signal_handlers()
     app.start(token=token)
     log.info("pydt-tray %s running (%s)", __version__, "hidden" if hidden else "window shown")

@@ -363,25 +363,20 @@ def run_demo(
         print(f"pydt-tray demo: {error}", file=sys.stderr)
         return 2
     previous_term = signal.signal(signal.SIGTERM, _raise_interrupted)
-    saved_environ = dict(os.environ)
     session = DemoSession(seed=seed, turn_interval=turn_interval)
     try:
         print(f"pydt-tray demo: home={session.home}", flush=True)
         session.open()
         assert session.ctx is not None
         setup_logging(session.ctx.paths.log_dir, debug=debug)
-        # the app re-reads endpoints from the process environment when a connection setting changes
-        os.environ.update(session.environ)
         session.world.start()
         log.info("demo: service at %s, broker at %s", session.simulator.base_url, session.broker.ws_url)
-        return run_gui(session.ctx, hidden=hidden, title_suffix=TITLE_SUFFIX, token=session.token)
+        return run_gui(session.ctx, hidden=hidden, title_suffix=TITLE_SUFFIX, token=session.token, demo=True)
     except (_Interrupted, KeyboardInterrupt):
         return 0
     finally:
         session.close()
         teardown_logging()
-        os.environ.clear()
-        os.environ.update(saved_environ)
         signal.signal(signal.SIGTERM, previous_term)
         print("pydt-tray demo: stopped, temporary files removed", flush=True)
 

@@ -24,7 +24,15 @@ from pydt_tray.core.api import ApiError, AuthError, PydtError
 from pydt_tray.core.models import CivGame, Game
 from pydt_tray.core.save_watch import GRACE_SECONDS, STABLE_SECONDS, SaveWatcher
 from pydt_tray.core.saves import SaveFolderError, base_dirs, detect_store, ensure_save_dir, save_dir_for, setting_key
-from pydt_tray.core.transfer import TransferError, archive_after_submit, download_turn, launch_url, submit_turn
+from pydt_tray.core.transfer import (
+    TransferError,
+    archive_after_submit,
+    download_name,
+    download_turn,
+    launch_url,
+    sanitize_name,
+    submit_turn,
+)
 from pydt_tray.ui.play_turn_panel import PanelView, PlayTurnPanel
 
 if TYPE_CHECKING:
@@ -94,6 +102,7 @@ class TurnPlayer(QObject):
         self.stable_seconds = STABLE_SECONDS
         self.launch_delay_ms = LAUNCH_DELAY_MS
         self.open_url: Callable[[str], bool] = open_external  # starts the game (tests replace it)
+        self.demo_saves = False  # the demo has no game: a button stands in for saving in it
         self.state = TurnState.IDLE
         self.message = ""
         self.turn: _Turn | None = None
@@ -320,7 +329,7 @@ class TurnPlayer(QObject):
             return
         if isinstance(error, AuthError):
             self._fail_step(step, error.user_message)
-            self.app._on_auth_failed()  # drops the session and asks for a new token
+            self.app.on_auth_failed()  # drops the session and asks for a new token
             return
         if isinstance(error, ApiError):
             message = error.error_message or error.user_message  # verbatim, newlines kept
@@ -358,6 +367,22 @@ class TurnPlayer(QObject):
             self.watcher.disarm()
             self.watcher = None
 
+    def write_demo_save(self) -> Path | None:
+        """Demo only: write the "save the player made", as the game would at the end of a turn."""
+        turn = self.turn
+        if turn is None or turn.save_dir is None or turn.civ_game is None:
+            return None
+        downloaded = turn.save_dir / download_name(turn.civ_game.save_extension)
+        name = sanitize_name(f"{turn.game.display_name} round {turn.game.round}.{turn.civ_game.save_extension}")
+        path = turn.save_dir / name
+        try:
+            data = downloaded.read_bytes() if downloaded.exists() else b"demo save"
+            path.write_bytes(data + b"\n(played in the demo)")
+        except OSError as error:
+            log.error("Could not write the demo save: %s", error)
+            return None
+        return path
+
     def open_folder(self) -> None:
         if self.turn is not None and self.turn.save_dir is not None:
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.turn.save_dir)))
@@ -370,6 +395,7 @@ class TurnPlayer(QObject):
             "watch": self.ignore,
             "retry": lambda: self.play(self.turn.game.game_id) if self.turn else None,
             "open_folder": self.open_folder,
+            "demo_save": self.write_demo_save,
             "close": self.cancel,
             "cancel": self.cancel,
         }
@@ -427,7 +453,7 @@ class TurnPlayer(QObject):
         buttons: tuple[str, ...] = {
             TurnState.PREPARING: ("cancel",),
             TurnState.DOWNLOADING: ("cancel",),
-            TurnState.WAITING: ("open_folder", "cancel"),
+            TurnState.WAITING: ("demo_save", "open_folder", "cancel") if self.demo_saves else ("open_folder", "cancel"),
             TurnState.DETECTED: ("submit", "ignore", "open_folder", "cancel"),
             TurnState.UPLOADING: ("cancel",),
             TurnState.DONE: ("open_folder", "close"),

@@ -17,6 +17,7 @@ BUTTONS: dict[str, str] = {
     "watch": "Watch for another save",
     "retry": "Try again",
     "open_folder": "Open folder",
+    "demo_save": "Save the game (demo)",
     "close": "Close",
     "cancel": "Cancel",
 }

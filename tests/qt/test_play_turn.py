@@ -15,7 +15,7 @@ from pydt_tray.app import TrayApp
 from pydt_tray.core.context import load_context
 from pydt_tray.core.transfer import download_name
 from pydt_tray.sandbox.world import synthetic_save
-from pydt_tray.ui.play_turn import TurnPlayer, TurnState, install_play_turn
+from pydt_tray.ui.play_turn import TurnPlayer, TurnState
 
 WAIT_MS = 15_000
 EXT = "Civ6Save"
@@ -83,7 +83,7 @@ def harness(qtbot, qapp, simulator, world, notification_server, tmp_path, monkey
     ctx.settings.set("save_dir_civ6", str(save_dir))
     ctx.settings.set("launch_game", False)
     app = TrayApp(QApplication.instance(), ctx, show_window=False)
-    player = install_play_turn(app)
+    player = app.turn_player
     player.grace_seconds = 0.2
     app.start(token=world.token)
     qtbot.waitUntil(lambda: app.snapshot() is not None, timeout=WAIT_MS)
@@ -312,3 +312,17 @@ def test_game_type_names_come_from_the_metadata(harness, world):
     show_window(harness)
     harness.qtbot.waitUntil(lambda: harness.player.type_names.get("CIV6") == "Civilization 6", timeout=WAIT_MS)
     harness.qtbot.waitUntil(lambda: harness.app.window.rows()[0][1] == "Civilization 6", timeout=WAIT_MS)
+
+
+def test_demo_save_button_stands_in_for_the_game(harness, simulator, world):
+    harness.player.demo_saves = True
+    harness.play_until_waiting(world.my_turn_game)
+    assert "demo_save" in harness.player.panel.visible_buttons()
+    watcher = harness.player.watcher
+    harness.qtbot.waitUntil(lambda: watcher._clock() >= watcher._grace_ends, timeout=WAIT_MS)
+    harness.click("demo_save")
+    harness.wait_state(TurnState.DETECTED)
+    assert harness.player.turn.pending.name == "Mine to play round 2.Civ6Save"
+    harness.click("submit")
+    harness.wait_state(TurnState.DONE)
+    assert simulator.game(world.my_turn_game)["gameTurnRangeKey"] == 6
