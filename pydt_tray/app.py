@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import logging
-import signal
-import socket
 import webbrowser
-from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QSocketNotifier, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication
 
-from pydt_tray.core.api import AuthError, PydtError
+from pydt_tray.core.api import AuthError
 from pydt_tray.core.context import AppContext
 from pydt_tray.core.credentials import CredentialError
 from pydt_tray.core.diff import Snapshot
@@ -20,15 +17,16 @@ from pydt_tray.core.models import WEBSITE_URL
 from pydt_tray.core.policy import Notification, NotificationPolicy
 from pydt_tray.core.sync import GameFetcher, SyncEngine, SyncResult
 from pydt_tray.platform.notifications import pick_notifier, set_windows_app_user_model_id
+from pydt_tray.platform.termination import TerminationSignals
 from pydt_tray.platform.wake import WakeMonitor
 from pydt_tray.push.connection import PushConfig, PushConnection, make_client_id
+from pydt_tray.ui.account import AccountFlow
 from pydt_tray.ui.bridge import BackgroundWorker, MainThreadInvoker, PushBridge
 from pydt_tray.ui.games_window import GamesWindow
 from pydt_tray.ui.icons import TrayStatus, app_icon
 from pydt_tray.ui.play_turn import install_play_turn
 from pydt_tray.ui.services import AutostartService, TurnApiService
 from pydt_tray.ui.settings_window import SettingsWindow
-from pydt_tray.ui.sign_in_dialog import SignInDialog
 from pydt_tray.ui.tray import Tray, TrayModel
 
 log = logging.getLogger(__name__)
@@ -88,7 +86,7 @@ class TrayApp(QObject):
         self.tray = Tray(self)
         self._window: GamesWindow | None = None  # built on first use: a hidden tray app never pays for it
         self._settings_window: SettingsWindow | None = None
-        self._sign_in: SignInDialog | None = None
+        self.account = AccountFlow(self)
         self.user_name = ""
         self.turn_api = TurnApiService(ctx.settings)
         self.autostart = AutostartService(ctx.settings)
@@ -126,12 +124,12 @@ class TrayApp(QObject):
         self.tray.quit_requested.connect(self.quit)
         ctx.settings.add_listener(self._on_setting_changed)
         self.turn_player = install_play_turn(self)
-        self._signal_sockets: tuple[socket.socket, socket.socket] | None = None
-        self._previous_handlers: dict[int, object] = {}
+        self.termination = TerminationSignals(self)
+        self.termination.received.connect(self.quit)
 
     # ----- life cycle -------------------------------------------------------------------------------
 
-    def _title(self, what: str) -> str:
+    def window_title(self, what: str) -> str:
         return f"pydt-tray — {what}{self.title_suffix}"
 
     def start(self, token: str | None = None) -> None:
@@ -171,6 +169,15 @@ class TrayApp(QObject):
         )
         self.request("start", full=True)
 
+    def switch_account(self, token: str, name: str) -> None:
+        """A checked and stored token replaces the current session."""
+        self._drop_session()
+        self.user_name = name
+        self.sign_in(token)
+
+    def show_sign_in(self) -> None:
+        self.account.show()
+
     def sign_out(self) -> None:
         try:
             self.token_store.delete()
@@ -206,42 +213,11 @@ class TrayApp(QObject):
         self._save_state()
         self.notifier.close()
         self.tray.hide()
-        for window in (self._window, self._settings_window, self._sign_in):
+        self.account.close()
+        for window in (self._window, self._settings_window):
             if window is not None:
                 window.close()
         self.qapp.quit()
-
-    def install_signal_handlers(self) -> None:
-        """SIGTERM/SIGINT end the app cleanly, through the event loop (a wakeup fd, no polling timer)."""
-        read, write = socket.socketpair()
-        read.setblocking(False)
-        write.setblocking(False)
-        signal.set_wakeup_fd(write.fileno())
-        self._signal_sockets = (read, write)
-        notifier = QSocketNotifier(read.fileno(), QSocketNotifier.Type.Read, self)
-        notifier.activated.connect(self._on_signal)
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            self._previous_handlers[sig] = signal.signal(sig, lambda *_: None)
-
-    def _on_signal(self) -> None:
-        if self._signal_sockets is None:
-            return
-        try:
-            data = self._signal_sockets[0].recv(64)
-        except BlockingIOError:
-            return
-        if any(b in (signal.SIGTERM, signal.SIGINT) for b in data):
-            self.quit()
-
-    def remove_signal_handlers(self) -> None:
-        if self._signal_sockets is None:
-            return
-        signal.set_wakeup_fd(-1)
-        for sig, handler in self._previous_handlers.items():
-            signal.signal(sig, handler)
-        for sock in self._signal_sockets:
-            sock.close()
-        self._signal_sockets = None
 
     # ----- sync -------------------------------------------------------------------------------------
 
@@ -414,7 +390,7 @@ class TrayApp(QObject):
     @property
     def window(self) -> GamesWindow:
         if self._window is None:
-            self._window = GamesWindow(self._title("games"))
+            self._window = GamesWindow(self.window_title("games"))
             self._window.refresh_requested.connect(lambda: self.request("user refresh", full=True))
             self._window.open_game.connect(self.open_game_page)
             self.turn_player.attach_window(self._window)
@@ -499,72 +475,7 @@ class TrayApp(QObject):
     def show_settings(self) -> None:
         if self._settings_window is None:
             self._settings_window = SettingsWindow(self.ctx.settings)
-            self._settings_window.setWindowTitle(self._title("settings"))
+            self._settings_window.setWindowTitle(self.window_title("settings"))
         self._settings_window.show()
         self._settings_window.raise_()
         self._settings_window.activateWindow()
-
-    def sign_in_dialog(self) -> SignInDialog:
-        if self._sign_in is None:
-            dialog = SignInDialog()
-            dialog.setWindowTitle(self._title("sign in"))
-            dialog.submitted.connect(self._on_token_submitted)
-            dialog.sign_out_requested.connect(self._on_dialog_sign_out)
-            self._sign_in = dialog
-        return self._sign_in
-
-    def show_sign_in(self) -> None:
-        dialog = self.sign_in_dialog()
-        if self.token is not None:
-            dialog.show_signed_in(self.user_name or "your PYDT account")
-        else:
-            dialog.show_signed_out(self.last_error if self.auth_failed else "")
-        dialog.show()
-        dialog.raise_()
-        dialog.activateWindow()
-
-    def _on_token_submitted(self, token: str) -> None:
-        self.sign_in_dialog().set_busy(True)
-        self.validate_and_store(token, self._after_validation)
-
-    def _on_dialog_sign_out(self) -> None:
-        self.sign_out()
-        self.sign_in_dialog().show_signed_out()
-
-    def validate_and_store(self, token: str, done: Callable[[str | None, str], None]) -> None:
-        """Check ``token`` with /user/getCurrent off the GUI thread, store it, then call ``done(error, name)``."""
-        register_secret(token)
-
-        def job() -> None:
-            error: str | None = None
-            name = ""
-            try:
-                client = self.ctx.make_client(token)
-                try:
-                    name = client.get_current_user().display_name
-                finally:
-                    client.close()
-                self.token_store.save(token)
-            except AuthError:
-                error = "PYDT refused this token. Copy it again from your profile page on the website."
-            except (PydtError, CredentialError) as failure:
-                error = failure.user_message
-
-            def finish() -> None:
-                if error is None:
-                    self._drop_session()
-                    self.user_name = name
-                    self.sign_in(token)
-                done(error, name)
-
-            self.invoker.call_soon(finish)
-
-        self.worker.submit(job)
-
-    def _after_validation(self, error: str | None, name: str) -> None:
-        dialog = self.sign_in_dialog()
-        if error:
-            dialog.show_error(error)
-        else:
-            dialog.show_signed_in(name)
-        self.render()

@@ -34,12 +34,12 @@ def run_gui(
     if demo:
         app.turn_player.demo_saves = True
         app.turn_player.grace_seconds = 1.0
-    app.install_signal_handlers()
+    app.termination.install()
     app.start(token=token)
     log.info("pydt-tray %s running (%s)", __version__, "hidden" if hidden else "window shown")
     try:
         return qapp.exec()
     finally:
-        app.remove_signal_handlers()
+        app.termination.remove()
         instance.close()
         log.info("pydt-tray stopped")

@@ -82,7 +82,7 @@ def test_sign_in_dialog_checks_the_token_and_signs_in(app_factory, simulator, wo
     app_factory.wait_synced(app)
     app.sign_out()
     assert app.token is None
-    dialog = app.sign_in_dialog()
+    dialog = app.account.dialog
     app.show_sign_in()
     dialog.submitted.emit("not-a-real-token")
     qtbot.waitUntil(lambda: "refused" in dialog_text(dialog), timeout=WAIT_MS)
