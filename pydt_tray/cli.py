@@ -11,14 +11,9 @@ import sys
 from collections.abc import Sequence
 
 from pydt_tray import __version__
+from pydt_tray.cli_common import EXIT_AUTH, EXIT_FAILURE, EXIT_NETWORK, EXIT_OK, EXIT_USAGE, fail, run_signed_in
 
 log = logging.getLogger("pydt_tray")
-
-EXIT_OK = 0
-EXIT_FAILURE = 1
-EXIT_USAGE = 2
-EXIT_AUTH = 3
-EXIT_NETWORK = 4
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,11 +57,6 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="try pydt-tray with simulated games: no account or game needed")
     demo.add_argument("--seed", type=int, default=None, help="make the opponents' timing repeatable")
     return parser
-
-
-def fail(message: str, code: int = EXIT_FAILURE) -> int:
-    print(f"pydt-tray: {message}", file=sys.stderr)
-    return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -177,32 +167,17 @@ def cmd_logout(ctx, args) -> int:
 
 
 def cmd_games(ctx, args) -> int:
-    from pydt_tray.core.api import AuthError, NetworkError, PydtError
-    from pydt_tray.core.credentials import CredentialError
+    return run_signed_in(ctx, lambda client: _print_games(client, as_json=args.json))
+
+
+def _print_games(client, *, as_json: bool) -> int:
     from pydt_tray.core.diff import Snapshot
     from pydt_tray.core.models import format_date
 
-    try:
-        token = ctx.token_store().load()
-    except CredentialError as error:
-        return fail(error.user_message)
-    if not token:
-        return fail("not signed in: run `pydt-tray login` first", EXIT_AUTH)
-    client = ctx.make_client(token)
-    try:
-        user = client.get_current_user()
-        snapshot = Snapshot.build(user.steam_id, client.get_games())
-        names = {sid: p.persona_name for sid, p in client.get_steam_profiles(_player_ids(snapshot)).items()}
-    except AuthError:
-        return fail("the stored token was refused: run `pydt-tray login` again", EXIT_AUTH)
-    except NetworkError as error:
-        return fail(f"could not reach the PYDT service: {error.user_message}", EXIT_NETWORK)
-    except PydtError as error:
-        return fail(error.user_message)
-    finally:
-        client.close()
-
-    if args.json:
+    user = client.get_current_user()
+    snapshot = Snapshot.build(user.steam_id, client.get_games())
+    names = {sid: p.persona_name for sid, p in client.get_steam_profiles(_player_ids(snapshot)).items()}
+    if as_json:
         rows = [
             {
                 "id": game.game_id,

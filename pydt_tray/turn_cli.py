@@ -11,13 +11,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-log = logging.getLogger(__name__)
+from pydt_tray.cli_common import EXIT_OK, EXIT_USAGE, Abort, fail, run_signed_in
 
-EXIT_OK = 0
-EXIT_FAILURE = 1
-EXIT_USAGE = 2
-EXIT_AUTH = 3
-EXIT_NETWORK = 4
+log = logging.getLogger(__name__)
 
 
 def add_turn_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -35,55 +31,14 @@ def add_turn_commands(subparsers: argparse._SubParsersAction) -> None:
     submit.set_defaults(turn_command=cmd_submit)
 
 
-def _fail(message: str, code: int = EXIT_FAILURE) -> int:
-    print(f"pydt-tray: {message}", file=sys.stderr)
-    return code
-
-
-class _Abort(Exception):
-    def __init__(self, code: int) -> None:
-        super().__init__(code)
-        self.code = code
-
-
-def _run(ctx, action: Callable[[object], int]) -> int:
-    """Load the token, build a client, run ``action(client)`` and map every error to its exit code."""
-    from pydt_tray.core.api import ApiError, AuthError, NetworkError, PydtError
-    from pydt_tray.core.credentials import CredentialError
-    from pydt_tray.core.saves import SaveFolderError
-    from pydt_tray.core.transfer import TransferError
-
-    try:
-        token = ctx.token_store().load()
-    except CredentialError as error:
-        return _fail(error.user_message)
-    if not token:
-        return _fail("not signed in: run `pydt-tray login` first", EXIT_AUTH)
-    client = ctx.make_client(token)
-    try:
-        return action(client)
-    except _Abort as abort:
-        return abort.code
-    except AuthError:
-        return _fail("the stored token was refused: run `pydt-tray login` again", EXIT_AUTH)
-    except NetworkError as error:
-        return _fail(f"could not reach the PYDT service: {error.user_message}", EXIT_NETWORK)
-    except ApiError as error:
-        return _fail(error.error_message)  # the service's words, newlines and all
-    except (PydtError, TransferError, SaveFolderError) as error:
-        return _fail(error.user_message)
-    finally:
-        client.close()
-
-
 def _find_game(client, game_id: str):
-    """The game and its metadata entry, or an :class:`_Abort` after explaining what is wrong."""
+    """The game and its metadata entry, or an :class:`Abort` after explaining what is wrong."""
     game = next((g for g in client.get_games() if g.game_id == game_id), None)
     if game is None:
-        raise _Abort(_fail(f"no game {game_id!r} among your active games (`pydt-tray games --json` lists them)"))
+        raise Abort(fail(f"no game {game_id!r} among your active games (`pydt-tray games --json` lists them)"))
     civ_game = client.get_metadata().civ_game(game.game_type)
     if civ_game is None:
-        raise _Abort(_fail(f"{game.display_name} is a {game.game_type} game, which this version does not know"))
+        raise Abort(fail(f"{game.display_name} is a {game.game_type} game, which this version does not know"))
     return game, civ_game
 
 
@@ -113,7 +68,7 @@ def cmd_download(ctx, args) -> int:
         print(path)
         return EXIT_OK
 
-    return _run(ctx, action)
+    return run_signed_in(ctx, action)
 
 
 def _in_folder(path: Path, folder: Path) -> bool:
@@ -130,7 +85,7 @@ def cmd_submit(ctx, args) -> int:
 
     save_file = Path(args.save_file).expanduser()
     if not save_file.is_file():
-        return _fail(f"{save_file} is not a file", EXIT_USAGE)
+        return fail(f"{save_file} is not a file", EXIT_USAGE)
 
     def action(client) -> int:
         game, civ_game = _find_game(client, args.game_id)
@@ -158,7 +113,7 @@ def cmd_submit(ctx, args) -> int:
                 print(f"pydt-tray: warning: {error.user_message}", file=sys.stderr)
         return EXIT_OK
 
-    return _run(ctx, action)
+    return run_signed_in(ctx, action)
 
 
 TURN_COMMANDS = {"download": cmd_download, "submit": cmd_submit}
