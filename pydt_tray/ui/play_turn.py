@@ -86,6 +86,7 @@ class _Turn:
     store: str = ""
     pending: Path | None = None  # the user's save, once detected
     failed_step: str = ""  # "download" or "submit" while in ERROR
+    background: bool = False  # placed by auto_download: no window, no game launch
     archived: Path | None = None
 
 
@@ -113,6 +114,7 @@ class TurnPlayer(QObject):
         self._window: GamesWindow | None = None
         self._run = 0
         self._metadata_client: object | None = None
+        self._auto_downloaded: set[tuple[str, int]] = set()  # (gameId, version) already placed in the background
         self.poll_timer = QTimer(self)
         self.poll_timer.setInterval(POLL_INTERVAL_MS)
         self.poll_timer.timeout.connect(self._poll)
@@ -157,7 +159,9 @@ class TurnPlayer(QObject):
             self.app.open_game_page(game_id)
 
     def on_synced(self, _result: object = None) -> None:
-        """After a load: fetch the metadata once per session, for game type names and save folders."""
+        """After a load: place a new turn in the background (auto_download), and fetch the metadata once
+        per session, for game type names and save folders."""
+        self._auto_download()
         fetcher = self.app.fetcher
         if fetcher is None or fetcher.client is self._metadata_client:
             return
@@ -174,6 +178,21 @@ class TurnPlayer(QObject):
 
         self.app.worker.submit(job)
 
+    def _auto_download(self) -> None:
+        """With ``auto_download`` on and no turn in play, put the first new turn's save in its folder."""
+        snapshot = self.app.snapshot()
+        if snapshot is None or not self.app.ctx.settings.get("auto_download"):
+            return
+        if self.state not in (TurnState.IDLE, TurnState.DONE):
+            return
+        for game in snapshot.notifiable_turns():
+            key = (game.game_id, game.version)
+            if key not in self._auto_downloaded:
+                self._auto_downloaded.add(key)
+                log.info("Downloading the turn of %s in the background", game.display_name)
+                self.play(game.game_id, background=True)
+                return
+
     def _set_type_names(self, names: dict[str, str]) -> None:
         self.type_names = names
         if self._window is not None:
@@ -181,9 +200,13 @@ class TurnPlayer(QObject):
 
     # ----- steps -------------------------------------------------------------------------------------
 
-    def play(self, game_id: str) -> None:
-        """Download the turn of ``game_id`` into its save folder, then watch for the user's save."""
-        self._show_window()
+    def play(self, game_id: str, *, background: bool = False) -> None:
+        """Download the turn of ``game_id`` into its save folder, then watch for the user's save.
+
+        ``background`` (auto_download) does the same without showing the window or starting the game.
+        """
+        if not background:
+            self._show_window()
         if self.state in BUSY:
             log.info("A turn is already being transferred; finish or cancel it first")
             return
@@ -195,7 +218,7 @@ class TurnPlayer(QObject):
             self.turn = None
             self._set(TurnState.ERROR, "That game is not in your game list (any more). Refresh and try again.")
             return
-        self.turn = _Turn(game)
+        self.turn = _Turn(game, background=background)
         if game.is_first_turn:
             self._fail_step("download", f"{game.display_name} has no save yet: upload the first save on the website.")
             return
@@ -229,7 +252,7 @@ class TurnPlayer(QObject):
         turn = self.turn
         assert turn is not None and turn.civ_game is not None and turn.save_dir is not None
         log.info("Turn of %s placed in %s", turn.game.display_name, path)
-        if self.app.ctx.settings.get("launch_game"):
+        if self.app.ctx.settings.get("launch_game") and not turn.background:
             url = launch_url(turn.civ_game, turn.store)
             if url:
                 run = self._run
@@ -489,12 +512,4 @@ def install_play_turn(app: TrayApp) -> TurnPlayer:
         log.debug("The tray's game entries were not connected to the web page")
     app.tray.open_game.connect(player.open_game)
     app.synced.connect(player.on_synced)
-
-    def attach_if_built(*_args: object) -> None:  # until app.py attaches the window when it builds it
-        if app._window is not None:
-            player.attach_window(app._window)
-
-    for signal in (app.tray.show_window, app.notifier.activated, app.synced):
-        signal.connect(attach_if_built)
-    attach_if_built()
     return player

@@ -326,3 +326,17 @@ def test_demo_save_button_stands_in_for_the_game(harness, simulator, world):
     harness.click("submit")
     harness.wait_state(TurnState.DONE)
     assert simulator.game(world.my_turn_game)["gameTurnRangeKey"] == 6
+
+
+def test_auto_download_places_a_new_turn_without_showing_the_window(harness, simulator, world):
+    harness.app.ctx.settings.set("auto_download", True)
+    simulator.advance_turn(world.their_turn_game)  # Alice plays: my turn there
+    harness.app.request("push")
+    harness.wait_state(TurnState.WAITING)
+    assert harness.player.turn.game.game_id in {world.my_turn_game, world.their_turn_game}
+    assert (harness.save_dir / DOWNLOADED).is_file()
+    assert harness.player.turn.background
+    assert harness.app._window is None or not harness.app.window.isVisible()
+    harness.app.request("push")  # the same turns again: nothing new is downloaded
+    harness.qtbot.waitUntil(lambda: not harness.app.engine.busy, timeout=WAIT_MS)
+    assert harness.player.state is TurnState.WAITING
