@@ -29,6 +29,7 @@ from pydt_tray.push.connection import (
 from pydt_tray.push.link import Link
 from pydt_tray.push.relay import ListenerRelay
 from tests.helpers.mosquitto import Mosquitto, MosquittoCerts, push_env
+from tests.helpers.push_recorder import PushRecorder
 
 pytestmark = pytest.mark.integration
 
@@ -38,47 +39,6 @@ SECRET = "test-secret-do-not-log"
 WAIT = 10.0
 
 protocols = pytest.mark.parametrize("protocol", ["mqtt5", "mqtt311"])
-
-
-class Recorder:
-    """A listener that records every call and lets the test await a condition."""
-
-    def __init__(self) -> None:
-        self.events: list[tuple] = []
-        self._cond = threading.Condition()
-
-    def _add(self, *event: object) -> None:
-        with self._cond:
-            self.events.append(event)
-            self._cond.notify_all()
-
-    def on_push_message(self, topic: str, payload: bytes) -> None:
-        self._add("message", topic, payload)
-
-    def on_push_connected(self, session_present: bool) -> None:
-        self._add("connected", session_present)
-
-    def on_push_disconnected(self, reason: str) -> None:
-        self._add("disconnected", reason)
-
-    def on_push_stopped(self) -> None:
-        self._add("stopped")
-
-    def of(self, kind: str) -> list[tuple]:
-        with self._cond:
-            return [event for event in self.events if event[0] == kind]
-
-    def wait_for(self, kind: str, count: int = 1, timeout: float = WAIT) -> tuple:
-        """Wait until ``count`` events of ``kind`` arrived; return the last of them."""
-        with self._cond:
-            if not self._cond.wait_for(lambda: len(self.of(kind)) >= count, timeout):
-                raise AssertionError(f"no {count} x {kind} within {timeout}s; got {self.events}")
-            return self.of(kind)[count - 1]
-
-    def wait_for_message(self, payload: bytes, timeout: float = WAIT) -> None:
-        with self._cond:
-            found = self._cond.wait_for(lambda: any(e[2] == payload for e in self.of("message")), timeout)
-            assert found, f"{payload!r} not received within {timeout}s; got {self.events}"
 
 
 def make_config(broker: Mosquitto, protocol: str, **overrides: object) -> PushConfig:
@@ -101,14 +61,16 @@ def make_config(broker: Mosquitto, protocol: str, **overrides: object) -> PushCo
 
 @pytest.fixture
 def run_push():
-    """Start connections for a test and make sure every one is stopped afterwards."""
+    """Start connections for a test (``connected=True``: and await the first connect); stop them all afterwards."""
     started: list[PushConnection] = []
 
-    def start(config: PushConfig) -> tuple[PushConnection, Recorder]:
-        recorder = Recorder()
+    def start(config: PushConfig, *, connected: bool = False) -> tuple[PushConnection, PushRecorder]:
+        recorder = PushRecorder()
         connection = PushConnection(config, recorder)
         started.append(connection)
         connection.start()
+        if connected:
+            recorder.wait_for("connected")
         return connection, recorder
 
     yield start
@@ -147,8 +109,7 @@ def test_connects_subscribes_and_receives(mosquitto: Mosquitto, run_push, protoc
 @protocols
 def test_broker_restart_reconnects_and_subscribes_again(mosquitto: Mosquitto, run_push, protocol: str) -> None:
     config = make_config(mosquitto, protocol)
-    connection, recorder = run_push(config)
-    recorder.wait_for("connected")
+    connection, recorder = run_push(config, connected=True)
 
     mark = mosquitto.log_mark()
     mosquitto.restart()
@@ -177,8 +138,7 @@ def test_first_connect_fails_then_connects_by_itself(mosquitto_broker: Mosquitto
 @protocols
 def test_reconnect_now_makes_a_new_connection(mosquitto: Mosquitto, run_push, protocol: str) -> None:
     config = make_config(mosquitto, protocol)
-    connection, recorder = run_push(config)
-    recorder.wait_for("connected")
+    connection, recorder = run_push(config, connected=True)
     mosquitto.wait_for_log(f"as {config.client_id} (", WAIT)
 
     mark = mosquitto.log_mark()
@@ -207,8 +167,7 @@ def test_reconnect_now_skips_the_backoff_wait(mosquitto_broker: Mosquitto, run_p
 @protocols
 def test_stop_is_prompt_and_final(mosquitto: Mosquitto, run_push, protocol: str) -> None:
     config = make_config(mosquitto, protocol)
-    connection, recorder = run_push(config)
-    recorder.wait_for("connected")
+    connection, recorder = run_push(config, connected=True)
 
     started = time.monotonic()
     assert connection.stop(timeout=5.0)
@@ -313,7 +272,7 @@ def test_websocket_upgrade_is_sigv4_signed(mosquitto_certs: MosquittoCerts, prot
 
         thread = threading.Thread(target=serve_one)
         thread.start()
-        recorder = Recorder()
+        recorder = PushRecorder()
         config = PushConfig(
             endpoint="localhost",
             port=port,
@@ -403,7 +362,7 @@ def test_unreadable_ca_file_is_a_clear_error(tmp_path: Path) -> None:
         endpoint="localhost", port=443, region="us-east-1", ca_file=str(tmp_path / "missing.pem"),
         access_key_id="id", secret_access_key=SECRET, client_id="pydt-tray-x", topic=TOPIC,
     )  # fmt: skip
-    connection = PushConnection(config, Recorder())
+    connection = PushConnection(config, PushRecorder())
     with pytest.raises(PushConfigError, match=r"missing\.pem"):
         connection.start()
     assert connection.state == "stopped"
@@ -440,7 +399,7 @@ class FakeLink(Link):
 
 
 def test_refused_subscription_is_reported_and_retried_later() -> None:
-    recorder = Recorder()
+    recorder = PushRecorder()
     config = PushConfig(
         endpoint="localhost", port=443, region="us-east-1", ca_file=None, access_key_id="id",
         secret_access_key=SECRET, client_id="pydt-tray-x", topic=TOPIC, min_reconnect_seconds=0.05,
@@ -453,7 +412,7 @@ def test_refused_subscription_is_reported_and_retried_later() -> None:
     assert link.reconnects.wait(WAIT)
     assert link.stop(1.0)
 
-    accepted = FakeLink(config, ListenerRelay(Recorder()), refusal=None)
+    accepted = FakeLink(config, ListenerRelay(PushRecorder()), refusal=None)
     accepted.connection_up(session_present=False)
     assert accepted.state == "connected"
     assert accepted.relay._listener.events == [("connected", False)]  # type: ignore[attr-defined]
@@ -462,7 +421,7 @@ def test_refused_subscription_is_reported_and_retried_later() -> None:
 def test_relay_is_silent_after_stopped_and_swallows_listener_errors(caplog) -> None:
     calls: list[str] = []
 
-    class Failing(Recorder):
+    class Failing(PushRecorder):
         def on_push_connected(self, session_present: bool) -> None:
             raise RuntimeError("listener bug")
 
@@ -475,6 +434,6 @@ def test_relay_is_silent_after_stopped_and_swallows_listener_errors(caplog) -> N
     assert relay.stopped() is False
     relay.message(TOPIC, b"late")
     relay.disconnected("late")
-    listener: Recorder = relay._listener  # type: ignore[assignment]
+    listener: PushRecorder = relay._listener  # type: ignore[assignment]
     calls.extend(event[0] for event in listener.events)
     assert calls == ["message", "stopped"]
