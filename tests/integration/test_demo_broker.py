@@ -14,6 +14,7 @@ import pytest
 
 from pydt_tray.push.connection import PushConfig, PushConnection
 from pydt_tray.sandbox.demo_broker import DemoBroker, make_demo_certs
+from tests.helpers.push_recorder import PushRecorder
 
 pytestmark = pytest.mark.integration
 
@@ -30,42 +31,6 @@ def _need_amqtt() -> None:
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-
-
-class Recorder:
-    """A push listener that records calls and lets the test await them."""
-
-    def __init__(self) -> None:
-        self.events: list[tuple] = []
-        self._cond = threading.Condition()
-
-    def _add(self, *event: object) -> None:
-        with self._cond:
-            self.events.append(event)
-            self._cond.notify_all()
-
-    def on_push_message(self, topic: str, payload: bytes) -> None:
-        self._add("message", topic, payload)
-
-    def on_push_connected(self, session_present: bool) -> None:
-        self._add("connected", session_present)
-
-    def on_push_disconnected(self, reason: str) -> None:
-        self._add("disconnected", reason)
-
-    def on_push_stopped(self) -> None:
-        self._add("stopped")
-
-    def of(self, kind: str) -> list[tuple]:
-        with self._cond:
-            return [e for e in self.events if e[0] == kind]
-
-    def wait_for(self, kind: str, count: int = 1, timeout: float = WAIT) -> tuple:
-        """Wait for ``count`` events of ``kind``; return the first."""
-        with self._cond:
-            if not self._cond.wait_for(lambda: len(self.of(kind)) >= count, timeout):
-                raise AssertionError(f"no {count} x {kind} within {timeout}s; got {self.events}")
-            return self.of(kind)[0]
 
 
 def push_config(broker: DemoBroker, topic: str = TOPIC) -> PushConfig:
@@ -97,7 +62,7 @@ def test_push_connection_receives_hello_over_wss(broker: DemoBroker) -> None:
     subscribed = threading.Event()
     seen: list[tuple[str, str]] = []
     broker.add_subscribe_listener(lambda client_id, topic: (seen.append((client_id, topic)), subscribed.set()))
-    recorder = Recorder()
+    recorder = PushRecorder()
     connection = PushConnection(push_config(broker), recorder)
     connection.start()
     try:
@@ -114,7 +79,7 @@ def test_push_connection_receives_hello_over_wss(broker: DemoBroker) -> None:
 
 
 def test_publish_from_other_threads(broker: DemoBroker) -> None:
-    recorder = Recorder()
+    recorder = PushRecorder()
     connection = PushConnection(push_config(broker), recorder)
     connection.start()
     try:
@@ -142,7 +107,7 @@ def test_publish_from_other_threads(broker: DemoBroker) -> None:
 def test_stop_is_fast_with_a_client_connected() -> None:
     broker = DemoBroker(tls=True).start()
     cert_dir = Path(broker.ca_file or "").parent
-    recorder = Recorder()
+    recorder = PushRecorder()
     connection = PushConnection(push_config(broker), recorder)
     connection.start()
     try:
@@ -248,7 +213,7 @@ def test_demo_world_waits_for_the_subscriber_then_plays_around_the_user(broker: 
         assert world.game_ids[first] == DEMO_GAMES[0].name
         assert simulator.game(first)["currentPlayerSteamId"] == DEMO_GAMES[0].current  # nobody listens yet
 
-        recorder = Recorder()
+        recorder = PushRecorder()
         connection = PushConnection(push_config(broker, world.user_topic), recorder)
         connection.start()
         client = PydtClient(simulator.base_url, token)
