@@ -48,6 +48,20 @@ def describe_error(error: BaseException | None, fallback: str) -> str:
     return str(error) or type(error).__name__
 
 
+def signed_wss_options(config: PushConfig) -> dict[str, Any]:
+    """The builder arguments both flavours share: where to connect over WSS, signed with SigV4 by static keys."""
+    from awscrt import auth  # loaded with the flavours, not with this module
+
+    return {
+        "region": config.region,
+        "credentials_provider": auth.AwsCredentialsProvider.new_static(config.access_key_id, config.secret_access_key),
+        "endpoint": config.endpoint,
+        "port": config.port,
+        "ca_filepath": config.ca_file,
+        "client_id": config.client_id,
+    }
+
+
 class Link:
     """One run of a connection: built by ``start``, finished by ``stop``; never restarted.
 

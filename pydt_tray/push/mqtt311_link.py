@@ -9,11 +9,11 @@ from __future__ import annotations
 import math
 from concurrent.futures import Future
 
-from awscrt import auth, mqtt
+from awscrt import mqtt
 from awsiot import mqtt_connection_builder
 
 from pydt_tray.push.config import PushConfig
-from pydt_tray.push.link import BACKOFF, CONNECTING, Link, crt_callback, describe_error
+from pydt_tray.push.link import BACKOFF, CONNECTING, Link, crt_callback, describe_error, signed_wss_options
 from pydt_tray.push.relay import ListenerRelay
 
 # Where the link is in its own connect/disconnect dance (the public state is separate).
@@ -31,12 +31,7 @@ class Mqtt311Link(Link):
         min_secs = max(1, math.ceil(config.min_reconnect_seconds))
         self._phase = _IDLE
         self.connection = mqtt_connection_builder.websockets_with_default_aws_signing(
-            region=config.region,
-            credentials_provider=auth.AwsCredentialsProvider.new_static(config.access_key_id, config.secret_access_key),
-            endpoint=config.endpoint,
-            port=config.port,
-            ca_filepath=config.ca_file,
-            client_id=config.client_id,
+            **signed_wss_options(config),
             clean_session=True,
             keep_alive_secs=config.keepalive_seconds,
             ping_timeout_ms=config.ping_timeout_ms,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from concurrent.futures import Future
 
-from awscrt import auth, mqtt5
+from awscrt import mqtt5
 from awsiot import mqtt5_client_builder
 
 from pydt_tray.push.config import PushConfig
-from pydt_tray.push.link import BACKOFF, CONNECTING, Link, crt_callback, describe_error
+from pydt_tray.push.link import BACKOFF, CONNECTING, Link, crt_callback, describe_error, signed_wss_options
 from pydt_tray.push.relay import ListenerRelay
 
 
@@ -27,12 +27,7 @@ class Mqtt5Link(Link):
     def __init__(self, config: PushConfig, relay: ListenerRelay) -> None:
         super().__init__(config, relay)
         self.client = mqtt5_client_builder.websockets_with_default_aws_signing(
-            region=config.region,
-            credentials_provider=auth.AwsCredentialsProvider.new_static(config.access_key_id, config.secret_access_key),
-            endpoint=config.endpoint,
-            port=config.port,
-            ca_filepath=config.ca_file,
-            client_id=config.client_id,
+            **signed_wss_options(config),
             keep_alive_interval_sec=config.keepalive_seconds,
             ping_timeout_ms=config.ping_timeout_ms,
             session_behavior=mqtt5.ClientSessionBehaviorType.CLEAN,
