@@ -1,36 +1,31 @@
 """A contract-faithful fake PYDT service on 127.0.0.1 (REST API, S3 pollUrl and presigned URLs).
 
-It serves real HTTP/1.1 with keep-alive from a :class:`ThreadingHTTPServer`. The API lives at
-``base_url``; the "S3" objects live under ``/s3/`` on the same server and, like the real bucket,
-ignore the ``Authorization`` header. Tests drive it through the methods of :class:`PydtSimulator`
-(add users and games, advance turns, inject failures, read what clients sent).
+It serves real HTTP/1.1 with keep-alive (:mod:`.server`). The API lives at ``base_url``; the "S3"
+objects live under ``/s3/`` on the same server (:mod:`.storage`) and, like the real bucket, ignore
+the ``Authorization`` header. Tests drive it through the methods of :class:`PydtSimulator` (add users
+and games, advance turns, inject failures per route (:mod:`.traffic`), read what clients sent); the
+user and game documents are built in :mod:`.games`. This module owns the state and the API routes.
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import hashlib
 import json
 import logging
-import re
 import secrets
-import socket
 import threading
 import time
 import uuid
-import zlib
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
-from pydt_tray.core.models import format_date
+from pydt_tray.sandbox import games
+from pydt_tray.sandbox.server import COMPRESSION_THRESHOLD, Reply, SimulatorServer, encode_body, pick_encoding
+from pydt_tray.sandbox.storage import FakeBucket, s3_error, unzip_save
+from pydt_tray.sandbox.traffic import AUTH_ROUTES, ROUTES, S3_ROUTES, RecordedRequest, Traffic, route_of
 from pydt_tray.sandbox.world import (
-    LEADERS,
     SAVE_EXTENSIONS,
     default_metadata,
     gzip_bytes,
@@ -40,54 +35,25 @@ from pydt_tray.sandbox.world import (
     synthetic_save,
 )
 
+__all__ = [
+    "AUTH_ROUTES",
+    "COMPRESSION_THRESHOLD",
+    "GENERIC_500",
+    "ROUTES",
+    "S3_ROUTES",
+    "ChangeHook",
+    "PydtSimulator",
+    "RecordedRequest",
+    "Reply",
+    "encode_body",
+    "pick_encoding",
+    "unzip_save",
+]
+
 log = logging.getLogger(__name__)
 
-ROUTES = (
-    "getCurrent", "games", "poll", "steamProfiles", "metadata", "getTurn",
-    "startSubmit", "finishSubmit", "download", "upload", "steamProfile", "game",
-)  # fmt: skip
-S3_ROUTES = frozenset({"poll", "download", "upload", "s3"})
-AUTH_ROUTES = frozenset({"getCurrent", "games", "steamProfile", "getTurn", "startSubmit", "finishSubmit"})
 GENERIC_500 = "There was an error processing your request."
-COMPRESSION_THRESHOLD = 1024
 ChangeHook = Callable[[list[str], str, bool], None]
-
-
-@dataclass(frozen=True)
-class RecordedRequest:
-    """What the simulator saw of one request (header names in lower case)."""
-
-    route: str
-    method: str
-    path: str
-    query: str
-    headers: dict[str, str]
-
-    @property
-    def authorization(self) -> str | None:
-        return self.headers.get("authorization")
-
-
-@dataclass
-class Reply:
-    status: int
-    body: bytes = b""
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    api: bool = True
-    after: Callable[[], None] | None = None
-
-
-@dataclass
-class _Grant:
-    """A presigned URL: what it allows, on which object path, until when."""
-
-    method: str
-    path: str
-    game_id: str
-    turn: int
-    expires: float
-    data: bytes = b""
-    extension: str = "Civ6Save"
 
 
 class _HttpError(Exception):
@@ -103,57 +69,6 @@ def _json(status: int, value: Any) -> Reply:
 
 def _error(status: int, message: str) -> Reply:
     return _json(status, {"errorMessage": message})
-
-
-def _s3_error(status: int, code: str, message: str) -> Reply:
-    body = (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f"<Error><Code>{code}</Code><Message>{message}</Message><RequestId>{uuid.uuid4().hex[:16]}</RequestId></Error>"
-    )
-    return Reply(status, body.encode(), [("Content-Type", "application/xml")], api=False)
-
-
-def _now() -> str:
-    return format_date(datetime.now(UTC)) or ""
-
-
-def pick_encoding(accept_encoding: str) -> str | None:
-    """gzip > deflate among the encodings the client accepts (br is never available here)."""
-    accepted: dict[str, float] = {}
-    for part in accept_encoding.split(","):
-        name, _, params = part.strip().partition(";")
-        quality = 1.0
-        match = re.search(r"q\s*=\s*([0-9.]+)", params)
-        if match:
-            try:
-                quality = float(match.group(1))
-            except ValueError:
-                quality = 0.0
-        accepted[name.strip().lower()] = quality
-    for encoding in ("gzip", "deflate"):
-        if accepted.get(encoding, 0.0) > 0:
-            return encoding
-    return None
-
-
-def encode_body(body: bytes, accept_encoding: str) -> tuple[bytes, str | None]:
-    """Compress a body above the service's threshold as the service does."""
-    if len(body) <= COMPRESSION_THRESHOLD:
-        return body, None
-    encoding = pick_encoding(accept_encoding)
-    if encoding == "gzip":
-        return gzip_bytes(body), "gzip"
-    if encoding == "deflate":
-        return zlib.compress(body), "deflate"
-    return body, None
-
-
-def unzip_save(data: bytes) -> bytes:
-    """gzip or zlib data -> its content; anything else is taken as the raw save."""
-    try:
-        return zlib.decompress(data, wbits=47)
-    except zlib.error:
-        return data
 
 
 class PydtSimulator:
@@ -179,17 +94,12 @@ class PydtSimulator:
         self._games: dict[str, dict[str, Any]] = {}
         self._sequence: dict[str, int] = {}
         self._saves: dict[str, tuple[bytes, bytes, str]] = {}  # game -> (raw, gzip, version)
-        self._uploads: dict[str, tuple[int, bytes]] = {}  # game -> (turn key, body as uploaded)
-        self._poll: dict[str, tuple[bytes, str]] = {}  # steam id -> (body, etag)
-        self._grants: dict[str, _Grant] = {}
-        self._faults: dict[str, deque[tuple[str, int]]] = {}
+        self._bucket = FakeBucket(self._lock, clock)
+        self._traffic = Traffic()
         self._rejections: dict[str, deque[tuple[str, int]]] = {}
-        self._latency: dict[str, float] = {}
-        self._counts: Counter[str] = Counter()
-        self._recorded: dict[str, list[RecordedRequest]] = {}
         self._hooks: list[ChangeHook] = []
         self._stopping = threading.Event()
-        self._server: _Server | None = None
+        self._server: SimulatorServer | None = None
         self._thread: threading.Thread | None = None
         self.set_metadata(default_metadata())
 
@@ -199,7 +109,7 @@ class PydtSimulator:
         if self._server is not None:
             return self
         self._stopping.clear()
-        self._server = _Server(self._address, self)
+        self._server = SimulatorServer(self._address, self)
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), name="pydt-simulator", daemon=True
         )
@@ -248,21 +158,7 @@ class PydtSimulator:
 
     def add_user(self, steam_id: str, display_name: str, forum_username: str = "") -> str:
         """Register a user and return a valid token for it."""
-        now = _now()
-        user = {
-            "steamId": steam_id,
-            "displayName": display_name,
-            "avatarSmall": f"https://avatars.example.invalid/{steam_id}.jpg",
-            "avatarMedium": f"https://avatars.example.invalid/{steam_id}_medium.jpg",
-            "avatarFull": f"https://avatars.example.invalid/{steam_id}_full.jpg",
-            "steamProfileUrl": f"https://steamcommunity.com/profiles/{steam_id}/",
-            "vacationMode": False,
-            "createdAt": now,
-            "updatedAt": now,
-            "version": 1,
-        }
-        if forum_username:
-            user["forumUsername"] = forum_username
+        user = games.new_user(steam_id, display_name, forum_username)
         with self._lock:
             self._users[steam_id] = user
             self._nonces.setdefault(steam_id, 0)
@@ -300,38 +196,18 @@ class PydtSimulator:
         """Create a game; ``players`` are steam ids in civ order, "" for an AI slot."""
         humans = [sid for sid in players if sid]
         game_id = game_id or str(uuid.uuid4())
-        leaders = LEADERS.get(game_type or "CIV6", LEADERS["CIV6"])
-        now = _now()
-        game: dict[str, Any] = {
-            "gameId": game_id,
-            "displayName": name,
-            "createdBySteamId": humans[0] if humans else "",
-            "inProgress": in_progress,
-            "currentPlayerSteamId": current if current is not None else (humans[0] if humans else ""),
-            "round": round,
-            "gameTurnRangeKey": turn,
-            "version": 1,
-            "createdAt": now,
-            "updatedAt": now,
-            "flags": list(flags),
-            "players": [
-                {"steamId": sid, "civType": leaders[i % len(leaders)]}
-                if sid
-                else {"civType": leaders[i % len(leaders)]}
-                for i, sid in enumerate(players)
-            ],
-            "slots": len(players),
-            "humans": len(humans),
-            "dlc": [],
-            "gameSpeed": "STANDARD",
-            "mapFile": "Continents",
-            "mapSize": "SMALL",
-            "discourseTopicId": 10000 + len(self._games),
-        }
-        if game_type is not None:
-            game["gameType"] = game_type
-        if turn > 1:
-            game["lastTurnEndDate"] = now
+        game = games.new_game(
+            game_id=game_id,
+            name=name,
+            players=players,
+            current=current,
+            game_type=game_type,
+            turn=turn,
+            round=round,
+            in_progress=in_progress,
+            flags=flags,
+            topic_id=10000 + len(self._games),
+        )
         with self._lock:
             unknown = [sid for sid in humans if sid not in self._users]
             if unknown:
@@ -350,7 +226,7 @@ class PydtSimulator:
         with self._lock:
             game = self._games[game_id]
             game["currentPlayerSteamId"] = steam_id
-            self._touch(game)
+            games.touch(game)
 
     def set_turn_save(self, game_id: str, data: bytes | None) -> None:
         """The save stored for the game's current turn (None: no save, getTurn gives 404)."""
@@ -375,7 +251,7 @@ class PydtSimulator:
         with self._lock:
             game = self._games[game_id]
             game.update(fields)
-            self._touch(game)
+            games.touch(game)
             notices = self._publish(game, new_turn=False)
             result = copy.deepcopy(game)
         self._notify(notices)
@@ -386,7 +262,7 @@ class PydtSimulator:
         with self._lock:
             game = self._games[game_id]
             game["completed"] = game["finalized"] = True
-            self._touch(game)
+            games.touch(game)
             self._publish(game, new_turn=False)
 
     def remove_game(self, game_id: str) -> None:
@@ -394,12 +270,11 @@ class PydtSimulator:
         with self._lock:
             self._games.pop(game_id, None)
             self._saves.pop(game_id, None)
-            self._uploads.pop(game_id, None)
+            self._bucket.forget(game_id)
 
     def uploaded(self, game_id: str) -> bytes | None:
-        with self._lock:
-            entry = self._uploads.get(game_id)
-            return entry[1] if entry else None
+        entry = self._bucket.upload(game_id)
+        return entry[1] if entry else None
 
     def add_change_hook(self, hook: ChangeHook) -> None:
         """``hook(steam_ids, game_id, new_turn)`` for every IoT "Hello!" the service would send."""
@@ -409,90 +284,51 @@ class PydtSimulator:
     # --- fault injection and inspection ----------------------------------------------------
 
     def fail_next(self, route: str, status: int = 500, count: int = 1) -> None:
-        self._queue_fault(route, "fail", status, count)
+        self._traffic.queue_fault(route, "fail", status, count)
 
     def malformed_next(self, route: str, count: int = 1) -> None:
-        self._queue_fault(route, "malformed", 200, count)
+        self._traffic.queue_fault(route, "malformed", 200, count)
 
     def unauthorized_next(self, route: str, count: int = 1) -> None:
-        self._queue_fault(route, "unauthorized", 401, count)
+        self._traffic.queue_fault(route, "unauthorized", 401, count)
 
     def reject_next_finish(self, game_id: str, message: str, status: int = 400) -> None:
         with self._lock:
             self._rejections.setdefault(game_id, deque()).append((message, status))
 
     def set_latency(self, route: str, seconds: float) -> None:
-        self._check_route(route)
-        with self._lock:
-            self._latency[route] = seconds
+        self._traffic.set_latency(route, seconds)
 
     def request_count(self, route: str) -> int:
-        with self._lock:
-            return self._counts[route]
+        return self._traffic.count(route)
 
     def recorded(self, route: str) -> list[RecordedRequest]:
-        with self._lock:
-            return list(self._recorded.get(route, ()))
+        return self._traffic.recorded(route)
 
     def reset_counts(self) -> None:
-        with self._lock:
-            self._counts.clear()
-            self._recorded.clear()
-
-    def _check_route(self, route: str) -> None:
-        if route not in ROUTES:
-            raise ValueError(f"unknown route {route!r}; known: {', '.join(ROUTES)}")
-
-    def _queue_fault(self, route: str, kind: str, status: int, count: int) -> None:
-        self._check_route(route)
-        with self._lock:
-            self._faults.setdefault(route, deque()).extend([(kind, status)] * count)
+        self._traffic.reset()
 
     # --- state helpers (call with the lock held) -------------------------------------------
 
     def _store_save(self, game_id: str, data: bytes) -> None:
         self._saves[game_id] = (data, gzip_bytes(data), uuid.uuid4().hex)
 
-    def _touch(self, game: dict[str, Any]) -> None:
-        game["version"] = int(game.get("version", 0)) + 1
-        game["updatedAt"] = _now()
-
     def _advance(self, game: dict[str, Any], new_save: bytes) -> None:
-        players = _players(game)
-        humans = [i for i, p in enumerate(players) if p.get("steamId") and not p.get("hasSurrendered")]
-        current = game.get("currentPlayerSteamId")
-        index = next((i for i, p in enumerate(players) if p.get("steamId") == current), -1)
-        later = [i for i in humans if i > index]
-        if later:
-            game["currentPlayerSteamId"] = players[later[0]]["steamId"]
-        elif humans:
-            game["currentPlayerSteamId"] = players[humans[0]]["steamId"]
-            game["round"] = int(game.get("round", 1)) + 1
-        game["gameTurnRangeKey"] = int(game.get("gameTurnRangeKey", 1)) + 1
-        self._touch(game)
-        game["lastTurnEndDate"] = game["updatedAt"]
+        games.advance(game)
         self._store_save(game["gameId"], new_save)
 
     def _active_games(self, steam_id: str) -> list[dict[str, Any]]:
-        """The user's active games, newest first, with the service's defaults applied."""
-        mine = [
-            g
-            for g in self._games.values()
-            if not g.get("completed")
-            and any(p.get("steamId") == steam_id and not p.get("hasSurrendered") for p in _players(g))
-        ]
-        mine.sort(key=lambda g: (g.get("createdAt", ""), self._sequence.get(g["gameId"], 0)), reverse=True)
-        return [{"gameType": "CIV6", "turnTimerVacationHandling": "SKIP_AFTER_TIMER", **g} for g in mine]
+        return games.active_games(self._games.values(), self._sequence, steam_id)
 
     def _publish(self, game: dict[str, Any], *, new_turn: bool) -> list[tuple[list[str], str, bool]]:
         """Rewrite the pollUrl objects of every player (in-progress games only); return the pings due."""
         if not game.get("inProgress"):
             return []
-        humans = [p["steamId"] for p in _players(game) if p.get("steamId") and not p.get("hasSurrendered")]
-        for steam_id in dict.fromkeys(p["steamId"] for p in _players(game) if p.get("steamId")):
+        humans = games.playing_humans(game)
+        for steam_id in dict.fromkeys(p["steamId"] for p in games.players(game) if p.get("steamId")):
             if steam_id in self._users:
                 body = json.dumps(self._active_games(steam_id), separators=(",", ":")).encode()
-                self._poll[steam_id] = (body, '"' + hashlib.md5(body).hexdigest() + '"')
+                self._bucket.put_poll(steam_id, body)
         if game.get("completed"):
             return []
         targets = [game["currentPlayerSteamId"]] if new_turn else humans
@@ -509,31 +345,15 @@ class PydtSimulator:
                 except Exception:
                     log.exception("simulator change hook failed")
 
-    def _grant(self, method: str, path: str, game_id: str, turn: int, ttl: float, data: bytes = b"") -> str:
-        now = self._clock()
-        for key in [k for k, g in self._grants.items() if g.expires < now - 600]:
-            del self._grants[key]
-        signature = secrets.token_hex(20)
-        self._grants[signature] = _Grant(method, path, game_id, turn, now + ttl, data)
-        query = f"X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires={int(ttl)}&X-Amz-Signature={signature}"
-        return f"{self.base_url}{path}?{query}"
-
     # --- request handling (called by the HTTP handler threads) -----------------------------
 
     def handle(self, method: str, target: str, headers: dict[str, str], body: bytes, chunked: bool) -> Reply:
         split = urlsplit(target)
-        route, params = _route(method, split.path)
-        with self._lock:
-            self._counts[route] += 1
-            self._recorded.setdefault(route, []).append(
-                RecordedRequest(route, method, split.path, split.query, headers)
-            )
-            latency = self._latency.get(route, 0.0)
+        route, params = route_of(method, split.path)
+        latency = self._traffic.arrived(RecordedRequest(route, method, split.path, split.query, headers))
         if latency > 0:
             self._stopping.wait(latency)
-        with self._lock:
-            faults = self._faults.get(route)
-            fault = faults.popleft() if faults else None
+        fault = self._traffic.take_fault(route)
         reply = (
             self._fault_reply(route, fault)
             if fault
@@ -552,8 +372,8 @@ class PydtSimulator:
             return reply
         if route in S3_ROUTES:
             if kind == "unauthorized":
-                return _s3_error(403, "AccessDenied", "Access Denied")
-            return _s3_error(status, "InternalError", "We encountered an internal error. Please try again.")
+                return s3_error(403, "AccessDenied", "Access Denied")
+            return s3_error(status, "InternalError", "We encountered an internal error. Please try again.")
         if kind == "unauthorized":
             return _error(401, "Unauthorized")
         return _error(status, GENERIC_500 if status >= 500 else "Not Found" if status == 404 else "Bad Request")
@@ -563,7 +383,7 @@ class PydtSimulator:
     ) -> Reply:
         try:
             if route in S3_ROUTES:
-                return self._s3(route, params, query, headers, body, chunked)
+                return self._bucket.serve(route, params, query, headers, body, chunked)
             if route == "unknown":
                 return _error(404, "Not Found")
             if body.strip():
@@ -596,17 +416,6 @@ class PydtSimulator:
             raise _HttpError(404, "Not Found")
         return game
 
-    def _profile(self, steam_id: str) -> dict[str, Any]:
-        user = self._users[steam_id]
-        return {
-            "steamid": steam_id,
-            "personaname": user["displayName"],
-            "profileurl": user["steamProfileUrl"],
-            "avatar": user["avatarSmall"],
-            "avatarmedium": user["avatarMedium"],
-            "avatarfull": user["avatarFull"],
-        }
-
     # --- API routes ------------------------------------------------------------------------
 
     def _api_getCurrent(self, user: str, params: dict[str, str], query: dict[str, list[str]]) -> Reply:
@@ -620,7 +429,7 @@ class PydtSimulator:
 
     def _api_steamProfile(self, user: str, params: dict[str, str], query: dict[str, list[str]]) -> Reply:
         with self._lock:
-            return _json(200, self._profile(user))
+            return _json(200, games.steam_profile(self._users[user]))
 
     def _api_steamProfiles(self, user: None, params: dict[str, str], query: dict[str, list[str]]) -> Reply:
         if "steamIds" not in query:
@@ -629,7 +438,7 @@ class PydtSimulator:
         with self._lock:
             if any(sid not in self._users for sid in ids):
                 raise _HttpError(500, GENERIC_500)
-            return _json(200, [self._profile(sid) for sid in ids])
+            return _json(200, [games.steam_profile(self._users[sid]) for sid in ids])
 
     def _api_metadata(self, user: None, params: dict[str, str], query: dict[str, list[str]]) -> Reply:
         with self._lock:
@@ -639,12 +448,17 @@ class PydtSimulator:
         with self._lock:
             return _json(200, self._game_for(params["game_id"]))
 
+    def _players_turn(self, game_id: str, user: str, refusal: str) -> dict[str, Any]:
+        """The game, which must be ``user``'s turn (else 400 ``refusal``); call with the lock held."""
+        game = self._game_for(game_id)
+        if game.get("currentPlayerSteamId") != user:
+            raise _HttpError(400, refusal)
+        return game
+
     def _api_getTurn(self, user: str, params: dict[str, str], query: dict[str, list[str]]) -> Reply:
         game_id = params["game_id"]
         with self._lock:
-            game = self._game_for(game_id)
-            if game.get("currentPlayerSteamId") != user:
-                raise _HttpError(400, "It's not your damn turn!")
+            game = self._players_turn(game_id, user, "It's not your damn turn!")
             save = self._saves.get(game_id)
             if save is None:
                 raise _HttpError(404, "Save file not found")
@@ -653,30 +467,25 @@ class PydtSimulator:
             turn = int(game.get("gameTurnRangeKey", 1))
             path = f"/s3/{game_id}/{turn:06d}.CivXSave" + (".gz" if compressed else "")
             data = gz if compressed else raw
-            url = self._grant("GET", path, game_id, turn, self.download_ttl, data)
-            self._grants[url.rsplit("=", 1)[1]].extension = SAVE_EXTENSIONS.get(
-                game.get("gameType", "CIV6"), "Civ6Save"
-            )
+            extension = SAVE_EXTENSIONS.get(game.get("gameType", "CIV6"), "Civ6Save")
+            url = self.base_url + self._bucket.presign("GET", path, game_id, turn, self.download_ttl, data, extension)
             return _json(200, {"downloadUrl": url, "version": version, "size": len(data)})
 
     def _api_startSubmit(self, user: str, params: dict[str, str], query: dict[str, list[str]]) -> Reply:
         game_id = params["game_id"]
         with self._lock:
-            game = self._game_for(game_id)
-            if game.get("currentPlayerSteamId") != user:
-                raise _HttpError(400, "It's not your turn!")
+            game = self._players_turn(game_id, user, "It's not your turn!")
             turn = int(game.get("gameTurnRangeKey", 1)) + 1
-            url = self._grant("PUT", f"/s3/{game_id}/{turn:06d}.CivXSave", game_id, turn, self.upload_ttl)
+            path = f"/s3/{game_id}/{turn:06d}.CivXSave"
+            url = self.base_url + self._bucket.presign("PUT", path, game_id, turn, self.upload_ttl)
             return _json(200, {"putUrl": url})
 
     def _api_finishSubmit(self, user: str, params: dict[str, str], query: dict[str, list[str]]) -> Reply:
         game_id = params["game_id"]
         with self._lock:
-            game = self._game_for(game_id)
-            if game.get("currentPlayerSteamId") != user:
-                raise _HttpError(400, "It's not your turn!")
+            game = self._players_turn(game_id, user, "It's not your turn!")
             next_turn = int(game.get("gameTurnRangeKey", 1)) + 1
-            upload = self._uploads.get(game_id)
+            upload = self._bucket.upload(game_id)
             if upload is None or upload[0] != next_turn:
                 raise _HttpError(400, "The uploaded save file could not be found.  Please submit it again.")
             save = unzip_save(upload[1])
@@ -694,178 +503,3 @@ class PydtSimulator:
             reply = _json(200, {"gameType": "CIV6", **game})
         reply.after = lambda: self._notify(notices)
         return reply
-
-    # --- S3 routes -------------------------------------------------------------------------
-
-    def _s3(
-        self, route: str, params: dict[str, str], query: str, headers: dict[str, str], body: bytes, chunked: bool
-    ) -> Reply:
-        if route == "poll":
-            with self._lock:
-                entry = self._poll.get(params["steam_id"])
-            if entry is None:
-                return _s3_error(403, "AccessDenied", "Access Denied")
-            data, etag = entry
-            wanted = [tag.strip() for tag in headers.get("if-none-match", "").split(",")]
-            if etag in wanted or "*" in wanted or f"W/{etag}" in wanted:
-                return Reply(304, b"", [("ETag", etag)], api=False)
-            return Reply(200, data, [("ETag", etag), ("Cache-Control", "no-cache")], api=False)
-        if route == "s3":
-            return _s3_error(403, "AccessDenied", "Access Denied")
-        signature = parse_qs(query).get("X-Amz-Signature", [""])[0]
-        method = "PUT" if route == "upload" else "GET"
-        with self._lock:
-            grant = self._grants.get(signature)
-            if grant is None or grant.method != method or grant.path != params["path"]:
-                return _s3_error(403, "SignatureDoesNotMatch", "The request signature we calculated does not match.")
-            if self._clock() > grant.expires:
-                return _s3_error(403, "AccessDenied", "Request has expired")
-            if method == "GET":
-                headers_out = [
-                    ("Content-Type", "application/octet-stream"),
-                    ("Content-Disposition", f"attachment; filename=(PYDT) Play This One!.{grant.extension}"),
-                ]
-                return Reply(200, grant.data, headers_out, api=False)
-            if chunked:
-                return _s3_error(
-                    501, "NotImplemented", "A header you provided implies functionality that is not implemented"
-                )
-            if headers.get("content-type") != "application/octet-stream":
-                return _s3_error(403, "SignatureDoesNotMatch", "The request signature we calculated does not match.")
-            self._uploads[grant.game_id] = (grant.turn, body)
-        return Reply(200, b"", [("ETag", '"' + hashlib.md5(body).hexdigest() + '"')], api=False)
-
-
-def _players(game: dict[str, Any]) -> list[dict[str, Any]]:
-    """The game's player objects, tolerating a broken ``players`` field set by a test."""
-    players = game.get("players")
-    return [p for p in players if isinstance(p, dict)] if isinstance(players, list) else []
-
-
-def _route(method: str, path: str) -> tuple[str, dict[str, str]]:
-    parts = [unquote(p) for p in path.split("/") if p]
-    if parts[:1] == ["s3"]:
-        if len(parts) == 3 and parts[2] == "gameCache.json" and method == "GET":
-            return "poll", {"steam_id": parts[1]}
-        if len(parts) == 3 and method in ("GET", "PUT"):
-            return ("upload" if method == "PUT" else "download"), {"path": path}
-        return "s3", {}
-    if method == "GET":
-        if parts in (["user", "getCurrent"], ["user", "games"], ["user", "steamProfile"], ["user", "steamProfiles"]):
-            return parts[1], {}
-        if parts == ["metadata"]:
-            return "metadata", {}
-        if len(parts) == 2 and parts[0] == "game":
-            return "game", {"game_id": parts[1]}
-        if len(parts) == 3 and parts[0] == "game" and parts[2] == "turn":
-            return "getTurn", {"game_id": parts[1]}
-    is_submit = len(parts) == 4 and parts[0] == "game" and parts[2] == "turn"
-    if method == "POST" and is_submit and parts[3] in ("startSubmit", "finishSubmit"):
-        return parts[3], {"game_id": parts[1]}
-    return "unknown", {}
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(self, address: tuple[str, int], simulator: PydtSimulator) -> None:
-        self.simulator = simulator
-        self.connections: dict[socket.socket, threading.Thread] = {}
-        self.connections_lock = threading.Lock()
-        super().__init__(address, _Handler)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        log.debug("simulator: connection error from %s", client_address, exc_info=True)
-
-    def close_connections(self) -> None:
-        """Wake the handler threads of idle keep-alive connections and wait for them to finish."""
-        with self.connections_lock:
-            connections = dict(self.connections)
-        for connection in connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-        for thread in connections.values():
-            thread.join(timeout=2)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "pydt-simulator"
-    sys_version = ""
-    disable_nagle_algorithm = True
-    timeout = 60
-    server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        with self.server.connections_lock:
-            self.server.connections[self.connection] = threading.current_thread()
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            with self.server.connections_lock:
-                self.server.connections.pop(self.connection, None)
-
-    def version_string(self) -> str:
-        return self.server_version
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_PUT(self) -> None:
-        self._serve()
-
-    def do_DELETE(self) -> None:
-        self._serve()
-
-    def _read_body(self) -> tuple[bytes, bool]:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            chunks = bytearray()
-            while True:
-                size = int(self.rfile.readline(65537).split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
-                        pass
-                    return bytes(chunks), True
-                chunks += self.rfile.read(size)
-                self.rfile.readline(65537)
-        length = int(self.headers.get("Content-Length") or 0)
-        return (self.rfile.read(length) if length > 0 else b""), False
-
-    def _serve(self) -> None:
-        try:
-            body, chunked = self._read_body()
-        except ValueError:
-            self.close_connection = True
-            hash_header = [("Metadata-Hash", self.server.simulator.metadata_hash)]
-            self._send(Reply(400, b'{"errorMessage":"Bad Request"}', hash_header))
-            return
-        headers = {name.lower(): value for name, value in self.headers.items()}
-        reply = self.server.simulator.handle(self.command, self.path, headers, body, chunked)
-        try:
-            self._send(reply, headers.get("accept-encoding", ""))
-        finally:
-            if reply.after is not None:
-                reply.after()
-
-    def _send(self, reply: Reply, accept_encoding: str = "") -> None:
-        body, encoding = encode_body(reply.body, accept_encoding) if reply.api else (reply.body, None)
-        self.send_response(reply.status)
-        for name, value in reply.headers:
-            self.send_header(name, value)
-        if encoding:
-            self.send_header("Content-Encoding", encoding)
-        if reply.status != 304:
-            self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if body and reply.status != 304:
-            self.wfile.write(body)
