@@ -24,6 +24,19 @@ def require_tool(program: str, debian_package: str) -> str:
     raise AssertionError("unreachable")
 
 
+def require_module(module: str, install_hint: str) -> None:
+    """Import ``module`` or, like :func:`require_tool`, skip locally and fail under CI."""
+    import importlib
+
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        message = f"{module} is missing: {install_hint}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
 def wait_for_line(stream, needle: str, timeout: float) -> str:
     """Read text lines from a pipe until one contains ``needle``; fail after ``timeout`` seconds."""
     import selectors

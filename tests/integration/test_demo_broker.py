@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import ssl
 import threading
@@ -15,6 +14,7 @@ import pytest
 from pydt_tray.push.connection import PushConfig, PushConnection
 from pydt_tray.sandbox.demo_broker import DemoBroker, make_demo_certs
 from tests.helpers.push_recorder import PushRecorder
+from tests.helpers.tools import require_module
 
 pytestmark = pytest.mark.integration
 
@@ -24,13 +24,7 @@ WAIT = 10.0
 
 @pytest.fixture(autouse=True)
 def _need_amqtt() -> None:
-    try:
-        import amqtt  # noqa: F401
-    except ImportError:
-        message = "amqtt is missing: pip install amqtt==0.12.1 (the 'demo' extra)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    require_module("amqtt", "pip install 'pydt-tray[demo]'")
 
 
 def push_config(broker: DemoBroker, topic: str = TOPIC) -> PushConfig:
