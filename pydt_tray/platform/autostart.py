@@ -96,7 +96,29 @@ def desktop_exec_line(command: list[str]) -> str:
     return desktop_string_escape(" ".join(desktop_exec_quote(arg) for arg in command))
 
 
-class XdgAutostart:
+class _EntryFile:
+    """An autostart entry that is one file of ours: enabling writes it, disabling removes exactly it."""
+
+    path: Path
+
+    def render(self) -> str | bytes:
+        raise NotImplementedError
+
+    def enable(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(self.path, self.render(), mode=0o644)
+        except OSError as exc:
+            raise _failure("write", self.path, exc) from exc
+
+    def disable(self) -> None:
+        try:
+            self.path.unlink(missing_ok=True)
+        except OSError as exc:
+            raise _failure("remove", self.path, exc) from exc
+
+
+class XdgAutostart(_EntryFile):
     """``$XDG_CONFIG_HOME/autostart/pydt-tray.desktop`` (freedesktop autostart spec)."""
 
     def __init__(
@@ -135,19 +157,6 @@ class XdgAutostart:
             raise _failure("read", self.path, exc) from exc
         values = _desktop_entry_values(text)
         return values.get("Hidden", "false") != "true" and values.get("X-GNOME-Autostart-enabled", "true") != "false"
-
-    def enable(self) -> None:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(self.path, self.render(), mode=0o644)
-        except OSError as exc:
-            raise _failure("write", self.path, exc) from exc
-
-    def disable(self) -> None:
-        try:
-            self.path.unlink(missing_ok=True)
-        except OSError as exc:
-            raise _failure("remove", self.path, exc) from exc
 
     def describe(self) -> str:
         return f"autostart entry {self.path}"
@@ -253,7 +262,7 @@ class WindowsRunKey:
 # --- macOS ------------------------------------------------------------------------------------------------
 
 
-class MacLaunchAgent:
+class MacLaunchAgent(_EntryFile):
     """``~/Library/LaunchAgents/<label>.plist``, loaded by launchd at the next login."""
 
     def __init__(
@@ -288,19 +297,6 @@ class MacLaunchAgent:
                 repr(exc),
             ) from exc
         return isinstance(agent, dict) and bool(agent.get("RunAtLoad")) and not agent.get("Disabled", False)
-
-    def enable(self) -> None:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(self.path, self.render(), mode=0o644)
-        except OSError as exc:
-            raise _failure("write", self.path, exc) from exc
-
-    def disable(self) -> None:
-        try:
-            self.path.unlink(missing_ok=True)
-        except OSError as exc:
-            raise _failure("remove", self.path, exc) from exc
 
     def describe(self) -> str:
         return f"launch agent {self.path}"
