@@ -385,6 +385,7 @@ class FakeLink(Link):
         super().__init__(config, relay)
         self.refusal = refusal
         self.reconnects = threading.Event()
+        self.waits: list[float] = []
 
     def _send_subscribe(self) -> Future:
         future: Future = Future()
@@ -393,6 +394,10 @@ class FakeLink(Link):
 
     def reconnect_now(self) -> None:
         self.reconnects.set()
+
+    def _drop_and_retry(self, wait: float) -> None:
+        self.waits.append(wait)
+        self.call_later(wait, self.reconnect_now)
 
     def _begin_stop(self) -> None:
         self.finish_stop()
@@ -410,6 +415,7 @@ def test_refused_subscription_is_reported_and_retried_later() -> None:
     assert recorder.events == [("disconnected", "subscribe failed: NOT_AUTHORIZED")]
     assert link.state == "backoff"
     assert link.reconnects.wait(WAIT)
+    assert len(link.waits) == 1 and 0.025 <= link.waits[0] <= 0.05  # the policy's wait, within its bounds
     assert link.stop(1.0)
 
     accepted = FakeLink(config, ListenerRelay(PushRecorder()), refusal=None)
