@@ -15,6 +15,7 @@ from pydt_tray.core.diff import Snapshot
 from pydt_tray.core.logs import register_secret
 from pydt_tray.core.models import WEBSITE_URL
 from pydt_tray.core.policy import Notification, NotificationPolicy
+from pydt_tray.core.poll_schedule import DOWN_INTERVAL_SECONDS, PollSchedule
 from pydt_tray.core.sync import GameFetcher, SyncEngine, SyncResult
 from pydt_tray.platform.notifications import pick_notifier, set_windows_app_user_model_id
 from pydt_tray.platform.termination import TerminationSignals
@@ -31,7 +32,8 @@ from pydt_tray.ui.tray import Tray, TrayModel
 
 log = logging.getLogger(__name__)
 
-POLL_WHILE_PUSH_DOWN_SECONDS = 90
+POLL_WHILE_PUSH_DOWN_SECONDS = DOWN_INTERVAL_SECONDS
+IOT_PATH = "iot"
 RETRY_AFTER_ERROR_SECONDS = (15, 30, 60, 120, 300)
 REMINDER_CHECK_MS = 60_000
 
@@ -40,7 +42,7 @@ class PushStatus:
     NONE = "polling: no push credentials"
     CONNECTING = "connecting…"
     LIVE = "live"
-    DOWN = "offline, retrying"
+    DOWN = "reconnecting…"
 
 
 class TrayApp(QObject):
@@ -75,7 +77,7 @@ class TrayApp(QObject):
         self.last_error: str = ""
         self.auth_failed = False
         self.push_messages = 0
-        self.poll_while_push_down = POLL_WHILE_PUSH_DOWN_SECONDS
+        self.poll_schedule = PollSchedule(live_interval=lambda: int(ctx.settings.get("poll_interval_seconds")))
         self._error_streak = 0
         self._quitting = False
 
@@ -291,12 +293,21 @@ class TrayApp(QObject):
         self.render()
         self.show_sign_in()
 
-    def _arm_backstop(self, seconds: int | None = None) -> None:
+    @property
+    def poll_while_push_down(self) -> float:
+        return self.poll_schedule.down_interval
+
+    @poll_while_push_down.setter
+    def poll_while_push_down(self, seconds: float) -> None:
+        self.poll_schedule.down_interval = seconds
+
+    def _arm_backstop(self, seconds: float | None = None, *, sooner_only: bool = False) -> None:
         if seconds is None:
-            seconds = int(self.ctx.settings.get("poll_interval_seconds"))
-            if self.push_status != PushStatus.LIVE:
-                seconds = min(seconds, self.poll_while_push_down)
-        self.backstop.start(seconds * 1000)
+            seconds = self.poll_schedule.next_delay()
+        milliseconds = int(seconds * 1000)
+        if sooner_only and self.backstop.isActive() and self.backstop.remainingTime() <= milliseconds:
+            return  # repeated failed attempts must not keep pushing the next poll away
+        self.backstop.start(milliseconds)
 
     # ----- push -------------------------------------------------------------------------------------
 
@@ -327,6 +338,7 @@ class TrayApp(QObject):
             return
         self.push = push
         self.push_status = PushStatus.CONNECTING
+        self.poll_schedule.path_started(IOT_PATH)
 
     def stop_push(self) -> None:
         if self.push is not None:
@@ -334,6 +346,7 @@ class TrayApp(QObject):
                 log.warning("The push connection did not stop within 5 s")
             self.push = None
         self.push_status = PushStatus.NONE
+        self.poll_schedule.path_stopped(IOT_PATH)
 
     def restart_push(self) -> None:
         if self.fetcher is None or self.fetcher.user is None:
@@ -350,6 +363,7 @@ class TrayApp(QObject):
         if self.push is None:
             return
         self.push_status = PushStatus.LIVE
+        self.poll_schedule.path_live(IOT_PATH)
         log.info("Push connected (session present: %s): catching up", session_present)
         self.request("connected")
         self.render()
@@ -359,11 +373,15 @@ class TrayApp(QObject):
             return
         self.push_status = PushStatus.DOWN
         log.info("Push connection lost: %s", reason)
-        self._arm_backstop()
+        if self.poll_schedule.path_lost(IOT_PATH):
+            self.request("push lost")  # whatever was published meanwhile is lost: look now, then often
+        else:
+            self._arm_backstop(sooner_only=True)
         self.render()
 
     def _on_wake(self, reason: str) -> None:
         log.info("Woke up (%s): reconnecting and catching up", reason)
+        self.poll_schedule.restart_window()
         if self.push is not None:
             self.push.reconnect_now()
         self.request(f"wake: {reason}")

@@ -37,7 +37,7 @@ class PushConfig:
     protocol: str = "mqtt5"
     min_reconnect_seconds: float = 1.0  # the first wait after a loss (jittered down to half of it)
     max_reconnect_seconds: float = 30.0  # no wait is ever longer
-    stable_connection_seconds: float = 5.0  # a shorter connection is a "quick kick": the waits keep growing
+    stable_connection_seconds: float = 2.0  # a shorter connection is a "quick kick": the waits keep growing
 
     def __post_init__(self) -> None:
         problems = list(_problems(self))

@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 FLOOR_SECONDS = 1.0
 CEILING_SECONDS = 30.0
-STABLE_SECONDS = 5.0
+STABLE_SECONDS = 2.0
 _MAX_DOUBLINGS = 32  # 2**32 s is far above any ceiling; stops the float from growing without end
 
 
