@@ -75,7 +75,7 @@ SETTINGS: tuple[SettingSpec, ...] = (
           minimum=0, maximum=1440),
     _spec("poll_interval_seconds", "int", 300, "Connection", "Check for turns every (seconds)",
           "How often the game list is fetched while live updates are connected, as a safety net. "
-          "While live updates are down, a shorter interval of 90 seconds is used instead.",
+          "While live updates are down, the list is checked every 15 seconds for two minutes, then every 90 seconds.",
           minimum=60, maximum=3600),
     _spec("iot_keepalive_seconds", "int", 600, "Connection", "Live update keep-alive (seconds)",
           "How often the live-update connection pings the server when nothing else is sent.",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from concurrent.futures import Future
+from typing import Any
 
 from awscrt import mqtt
 from awsiot import mqtt_connection_builder
@@ -87,11 +88,11 @@ class Mqtt311Link(Link):
             self.finish_stop()
         # _CONNECTING / _DISCONNECTING: the pending callback sees ``stopping`` and finishes.
 
-    def _send_subscribe(self) -> Future:
+    def _send_subscribe(self) -> Future[str | None]:
         future, _packet_id = self.connection.subscribe(self.config.topic, mqtt.QoS.AT_MOST_ONCE, self._on_message)
-        result: Future = Future()
+        result: Future[str | None] = Future()
 
-        def on_suback(suback: Future) -> None:
+        def on_suback(suback: Future[Any]) -> None:
             error = suback.exception()
             if isinstance(error, mqtt.SubscribeError):
                 result.set_result("refused by the server")
@@ -114,7 +115,7 @@ class Mqtt311Link(Link):
         self.connection.connect().add_done_callback(self._on_connect_done)
 
     @crt_callback
-    def _on_connect_done(self, future: Future) -> None:
+    def _on_connect_done(self, future: Future[Any]) -> None:
         error = future.exception()
         with self.lock:
             self._phase = _UP if error is None else _IDLE
@@ -129,7 +130,7 @@ class Mqtt311Link(Link):
                 self.call_later(wait, self._connect)
 
     @crt_callback
-    def _on_disconnected(self, future: Future) -> None:
+    def _on_disconnected(self, future: Future[Any]) -> None:
         with self.lock:
             self._phase = _IDLE
             stopping = self.stopping

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import Future
+from typing import Any
 
 from awscrt import mqtt5
 from awsiot import mqtt5_client_builder
@@ -75,7 +76,7 @@ class Mqtt5Link(Link):
             self.client.stop(_goodbye())
         elif phase == _WAITING:
             self.cancel_timer()
-            self.client.start()
+            self._start_client()
         # _HALTING: the stopped callback now starts the client at once.
 
     def _begin_stop(self) -> None:
@@ -106,15 +107,23 @@ class Mqtt5Link(Link):
                 return
             self._phase = _RUNNING
             self.restart_pending = False
-        self.client.start()
+        self._start_client()
 
-    def _send_subscribe(self) -> Future:
+    def _start_client(self) -> None:
+        """Start the client again; a stop that came in meanwhile may have missed it, so stop it then."""
+        self.client.start()
+        with self.lock:
+            stopping = self.stopping
+        if stopping:
+            self.client.stop(_goodbye())
+
+    def _send_subscribe(self) -> Future[str | None]:
         packet = mqtt5.SubscribePacket(
             subscriptions=[mqtt5.Subscription(topic_filter=self.config.topic, qos=mqtt5.QoS.AT_MOST_ONCE)]
         )
-        result: Future = Future()
+        result: Future[str | None] = Future()
 
-        def on_suback(future: Future) -> None:
+        def on_suback(future: Future[Any]) -> None:
             error = future.exception()
             if error is not None:
                 result.set_exception(error)
@@ -182,6 +191,6 @@ class Mqtt5Link(Link):
         if stopping:
             self.finish_stop()
         elif wait is None:
-            self.client.start()
+            self._start_client()
         else:
             self.call_later(wait, self._resume)
