@@ -92,7 +92,9 @@ def test_a_flapping_broker_delays_no_turn_by_more_than_20_seconds(
         ]
         assert worst <= NOTIFY_WITHIN_SECONDS, [(turn.number, turn.delay) for turn in turns]
         assert policy.longest_wait <= CEILING_SECONDS
-        assert policy.attempts / minutes <= 30, policy.attempts
+        # after a loss: attempts at >= 0.5, 1.5 and 3.5 s fail while the broker is down (<= 4 s), one more
+        # succeeds: at most 4 per up/down cycle of >= 6 s, so <= 40 a minute (a retry loop makes hundreds)
+        assert policy.attempts / minutes <= 40, policy.attempts
         states = seen[protocol]
         assert (PushStatus.DOWN, "POLLING") in states or (PushStatus.DOWN, "YOUR_TURN") in states, states
         assert not any(status == "ERROR" for _, status in states), states
