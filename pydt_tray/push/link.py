@@ -160,7 +160,9 @@ class Link:
         if not current:
             return
         if refusal:
-            log.warning("push: subscribing to the topic failed (%s); reconnecting later", refusal)
+            # a SUBACK that says no is worth a warning; a subscribe cut short by a dropped connection is a loss
+            level = logging.INFO if error is not None else logging.WARNING
+            log.log(level, "push: subscribing to the topic failed (%s); reconnecting later", refusal)
             wait = self.connection_lost(f"subscribe failed: {refusal}")
             if wait is not None:
                 self._drop_and_retry(wait)
