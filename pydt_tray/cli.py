@@ -119,8 +119,8 @@ def read_token(from_stdin: bool) -> str:
 
 
 def cmd_login(ctx, args) -> int:
-    from pydt_tray.core.api import AuthError, NetworkError, PydtError
-    from pydt_tray.core.credentials import CredentialError
+    from pydt_tray.core.api import AuthError, NetworkError
+    from pydt_tray.core.errors import PydtTrayError
     from pydt_tray.core.logs import register_secret
 
     try:
@@ -137,15 +137,15 @@ def cmd_login(ctx, args) -> int:
         return fail("the PYDT service refused this token (copy it again from your profile page)", EXIT_AUTH)
     except NetworkError as error:
         return fail(f"could not reach the PYDT service: {error.user_message}", EXIT_NETWORK)
-    except PydtError as error:
-        return fail(error.user_message)
+    except PydtTrayError as error:
+        return fail(error.user_message, error.exit_code)
     finally:
         client.close()
     try:
         store = ctx.token_store(allow_plaintext=args.plaintext_file)
         store.save(token)
-    except CredentialError as error:
-        return fail(error.user_message)
+    except PydtTrayError as error:
+        return fail(error.user_message, error.exit_code)
     if store.is_plaintext:
         print(
             "warning: no secure keyring was found; the token is stored UNENCRYPTED in a file only you can read",
@@ -156,12 +156,12 @@ def cmd_login(ctx, args) -> int:
 
 
 def cmd_logout(ctx, args) -> int:
-    from pydt_tray.core.credentials import CredentialError
+    from pydt_tray.core.errors import PydtTrayError
 
     try:
         ctx.token_store().delete()
-    except CredentialError as error:
-        return fail(error.user_message)
+    except PydtTrayError as error:
+        return fail(error.user_message, error.exit_code)
     print("Signed out: the token was removed")
     return EXIT_OK
 
@@ -234,7 +234,7 @@ def cmd_config(ctx, args) -> int:
         settings.set(spec.key, parse_value(spec, args.value))
         settings.save()
     except SettingsError as error:
-        return fail(str(error), EXIT_USAGE)
+        return fail(error.user_message, error.exit_code)
     except OSError as error:
         return fail(f"could not write {settings.path}: {error}")
     print(f"{spec.key} = {_show(settings.get(spec.key))}")

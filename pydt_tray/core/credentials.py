@@ -19,6 +19,7 @@ import keyring.errors
 from keyring.backend import KeyringBackend
 
 from pydt_tray.core.atomic import write_atomic
+from pydt_tray.core.errors import PydtTrayError
 from pydt_tray.core.logs import register_secret
 
 log = logging.getLogger(__name__)
@@ -39,13 +40,8 @@ SECURE_BACKENDS: tuple[str, ...] = (
 _CHAINER = "keyring.backends.chainer.ChainerBackend"
 
 
-class CredentialError(Exception):
+class CredentialError(PydtTrayError):
     """Storing or reading the token failed; ``user_message`` says what to do about it."""
-
-    def __init__(self, user_message: str, detail: str = "") -> None:
-        super().__init__(f"{user_message} ({detail})" if detail else user_message)
-        self.user_message = user_message
-        self.detail = detail
 
 
 class NoSecureBackendError(CredentialError):

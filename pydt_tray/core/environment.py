@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from pydt_tray.core.errors import PydtTrayError
 from pydt_tray.core.logs import register_secret
 from pydt_tray.core.settings import SPECS
 
@@ -45,7 +46,7 @@ ENVIRONMENT_VARIABLES: tuple[tuple[str, str], ...] = (
 )
 
 
-class EnvironmentConfigError(ValueError):
+class EnvironmentConfigError(PydtTrayError, ValueError):
     """An environment variable or build default has a value that cannot be used; the message says which."""
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydt_tray.core.errors import PydtTrayError
 from pydt_tray.core.models import CivGame, SaveLocation
 
 log = logging.getLogger(__name__)
@@ -30,12 +31,8 @@ FOLDERID_DOCUMENTS = "{FDD39AD0-238F-46AF-ADB4-6C85480369C7}"
 DocumentsResolver = Callable[[], "str | os.PathLike[str] | None"]
 
 
-class SaveFolderError(Exception):
+class SaveFolderError(PydtTrayError):
     """The save folder cannot be found or created; ``user_message`` says what to do."""
-
-    def __init__(self, user_message: str) -> None:
-        super().__init__(user_message)
-        self.user_message = user_message
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from pydt_tray.core.atomic import write_atomic
+from pydt_tray.core.errors import EXIT_USAGE, PydtTrayError
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +31,10 @@ KINDS = ("bool", "int", "str", "choice", "path")
 Listener = Callable[[str, Any], None]
 
 
-class SettingsError(ValueError):
+class SettingsError(PydtTrayError, ValueError):
     """A value a setting does not accept; the message names the key and what is allowed."""
+
+    exit_code = EXIT_USAGE
 
 
 @dataclass(frozen=True, kw_only=True)

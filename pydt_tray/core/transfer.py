@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from pydt_tray.core.api import ApiError, NetworkError, Progress, PydtClient
 from pydt_tray.core.atomic import write_atomic
+from pydt_tray.core.errors import PydtTrayError
 from pydt_tray.core.models import CivGame, Game
 from pydt_tray.core.saves import ARCHIVE_DIR_NAME
 
@@ -39,12 +40,8 @@ LAUNCH_SCHEMES = ("steam", "com.epicgames.launcher")
 _EXTENSION = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 
-class TransferError(Exception):
+class TransferError(PydtTrayError):
     """A download or submission problem found on this side; ``user_message`` is for the user."""
-
-    def __init__(self, user_message: str) -> None:
-        super().__init__(user_message)
-        self.user_message = user_message
 
 
 def download_name(extension: str) -> str:

@@ -23,6 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from pydt_tray.core.diff import Snapshot
+from pydt_tray.core.errors import PydtTrayError
 from pydt_tray.core.models import format_date
 
 log = logging.getLogger(__name__)
@@ -37,12 +38,8 @@ NOT_FOUND_BODY = b'{"error":"Not found"}'
 FORBIDDEN_BODY = b'{"error":"Forbidden: the Host header must name this computer (localhost)"}'
 
 
-class TurnApiError(Exception):
+class TurnApiError(PydtTrayError):
     """The server could not start; ``user_message`` says why and what to do."""
-
-    def __init__(self, user_message: str, detail: str = "") -> None:
-        super().__init__(f"{user_message} ({detail})" if detail else user_message)
-        self.user_message = user_message
 
 
 def render_turns(snapshot: Snapshot | None, has_unread_smack: bool = False) -> bytes:

@@ -18,6 +18,7 @@ from typing import Protocol, runtime_checkable
 
 from pydt_tray import APP_NAME
 from pydt_tray.core.atomic import write_atomic
+from pydt_tray.core.errors import PydtTrayError
 
 HIDDEN_FLAG = "--hidden"
 DESKTOP_FILE_NAME = f"{APP_NAME}.desktop"
@@ -27,12 +28,8 @@ LAUNCH_AGENT_LABEL = "pydt-tray.pydt-tray"
 COMMENT = "Play Your Damn Turn in the system tray"
 
 
-class AutostartError(Exception):
+class AutostartError(PydtTrayError):
     """Reading or changing the start-at-login entry failed; ``user_message`` says what happened."""
-
-    def __init__(self, user_message: str, detail: str = "") -> None:
-        super().__init__(f"{user_message} ({detail})" if detail else user_message)
-        self.user_message = user_message
 
 
 @runtime_checkable

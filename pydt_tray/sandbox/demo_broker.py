@@ -21,13 +21,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydt_tray.core.errors import PydtTrayError
+
 log = logging.getLogger(__name__)
 
 CLOSE_TIMEOUT_SECONDS = 0.5  # awscrt never answers a websocket close frame; the library default waits 10 s
 SubscribeListener = Callable[[str, str], None]  # (client id, topic filter)
 
 
-class DemoBrokerError(RuntimeError):
+class DemoBrokerError(PydtTrayError, RuntimeError):
     """The demo broker could not start (amqtt missing, no port, bad certificates...)."""
 
 
