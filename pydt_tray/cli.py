@@ -93,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from pydt_tray.gui import run_gui
 
         install_excepthook()
-        return run_gui(ctx, hidden=args.hidden or bool(ctx.settings.get("start_hidden")))
+        return run_gui(ctx, hidden=args.hidden or ctx.settings.snapshot().start_hidden)
     handler = (
         getattr(args, "turn_command", None)
         or {

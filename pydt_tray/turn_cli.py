@@ -105,7 +105,7 @@ def cmd_submit(ctx, args) -> int:
                     game.game_id,
                     save_file,
                     folder,
-                    int(ctx.settings.get("archive_count")),
+                    ctx.settings.snapshot().archive_count,
                     extension=civ_game.save_extension,
                 )
                 print(f"Archived the save as {archived}")
