@@ -172,7 +172,7 @@ def cmd_games(ctx, args) -> int:
 
 def _print_games(client, *, as_json: bool) -> int:
     from pydt_tray.core.diff import Snapshot
-    from pydt_tray.core.models import format_date
+    from pydt_tray.core.models import FIRST_SAVE_HINT, format_date
 
     user = client.get_current_user()
     snapshot = Snapshot.build(user.steam_id, client.get_games())
@@ -203,7 +203,7 @@ def _print_games(client, *, as_json: bool) -> int:
         marker = "*" if mine else " "
         whose = "YOUR TURN" if mine else names.get(game.current_player_steam_id, game.current_player_steam_id or "-")
         if mine and game.is_first_turn:
-            whose += " (upload the first save on the website)"
+            whose += f" ({FIRST_SAVE_HINT})"
         print(f"{marker} {game.display_name}  [{game.game_type}, round {game.round}]  {whose}")
     return EXIT_OK
 

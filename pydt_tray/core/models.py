@@ -12,6 +12,8 @@ from typing import Any
 
 DEFAULT_GAME_TYPE = "CIV6"
 WEBSITE_URL = "https://playyourdamnturn.com"
+CONGRESS_TURN_FLAG = "CIV6_CONGRESS_TURN"  # the game flag PYDT sets on a Civilization VI World Congress turn
+FIRST_SAVE_HINT = "upload the first save on the website"  # what to do on turn 1 (never downloaded here)
 
 
 class ModelError(ValueError):
@@ -187,6 +189,10 @@ class Game:
     def is_first_turn(self) -> bool:
         """Turn 1: the initial save is uploaded on the website, never downloaded or notified."""
         return self.game_turn_range_key <= 1
+
+    @property
+    def is_congress_turn(self) -> bool:
+        return CONGRESS_TURN_FLAG in self.flags
 
     @property
     def last_activity(self) -> datetime | None:

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 SETTINGS_VERSION = 1
 KINDS = ("bool", "int", "str", "choice", "path")
 Listener = Callable[[str, Any], None]
+POLL_WHILE_PUSH_DOWN_SECONDS = 90  # the fetch interval while live updates are down, whatever the setting says
 
 
 class SettingsError(PydtTrayError, ValueError):
@@ -78,7 +79,7 @@ SETTINGS: tuple[SettingSpec, ...] = (
           minimum=0, maximum=1440),
     _spec("poll_interval_seconds", "int", 300, "Connection", "Check for turns every (seconds)",
           "How often the game list is fetched while live updates are connected, as a safety net. "
-          "While live updates are down, a shorter interval of 90 seconds is used instead.",
+          f"While live updates are down, a shorter interval of {POLL_WHILE_PUSH_DOWN_SECONDS} seconds is used instead.",
           minimum=60, maximum=3600),
     _spec("iot_keepalive_seconds", "int", 600, "Connection", "Live update keep-alive (seconds)",
           "How often the live-update connection pings the server when nothing else is sent.",

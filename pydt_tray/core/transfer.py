@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from pydt_tray.core.api import ApiError, NetworkError, Progress, PydtClient
 from pydt_tray.core.atomic import write_atomic
 from pydt_tray.core.errors import PydtTrayError
-from pydt_tray.core.models import CivGame, Game
+from pydt_tray.core.models import FIRST_SAVE_HINT, CivGame, Game
 from pydt_tray.core.saves import ARCHIVE_DIR_NAME
 
 log = logging.getLogger(__name__)
@@ -114,8 +114,7 @@ def download_turn(
     """
     if game.is_first_turn:
         raise TransferError(
-            f"{game.display_name} is on its first turn: there is no save to download yet. "
-            "Upload the first save on the PYDT website."
+            f"{game.display_name} is on its first turn: there is no save to download yet; {FIRST_SAVE_HINT}."
         )
     target = Path(save_dir) / download_name(civ_game.save_extension)
     turn = client.get_turn(game.game_id)

@@ -23,10 +23,8 @@ from PySide6.QtWidgets import (
 )
 
 from pydt_tray.core.diff import Snapshot
-from pydt_tray.core.models import Game
+from pydt_tray.core.models import CONGRESS_TURN_FLAG, FIRST_SAVE_HINT, Game
 
-CONGRESS_FLAG = "CIV6_CONGRESS_TURN"
-FIRST_TURN_TEXT = "upload the first save on the website"
 CLOCK_REFRESH_MS = 30_000
 NamesLookup = Callable[[str], "str | None"]
 
@@ -98,12 +96,12 @@ def badges_of(game: Game, mine: bool) -> list[tuple[str, str]]:
     """(object name, text) of each badge: congress turn, other flags raw, the first-turn hint."""
     badges: list[tuple[str, str]] = []
     for flag in game.flags:
-        if flag == CONGRESS_FLAG:
+        if flag == CONGRESS_TURN_FLAG:
             badges.append(("badge-congress", "congress turn"))
         else:
             badges.append(("badge-flag", flag))
     if mine and game.is_first_turn:
-        badges.append(("badge-first", FIRST_TURN_TEXT))
+        badges.append(("badge-first", FIRST_SAVE_HINT))
     return badges
 
 

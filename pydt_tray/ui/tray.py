@@ -9,7 +9,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
-from pydt_tray.core.models import Game
+from pydt_tray.core.models import FIRST_SAVE_HINT, Game
 from pydt_tray.ui.icons import TrayStatus, tray_icon
 
 log = logging.getLogger(__name__)
@@ -31,9 +31,9 @@ class TrayModel:
 
 
 def game_label(game: Game, mine: bool) -> str:
-    flags = " (congress turn)" if "CIV6_CONGRESS_TURN" in game.flags else ""
+    flags = " (congress turn)" if game.is_congress_turn else ""
     if mine and game.is_first_turn:
-        return f"{game.display_name} — upload the first save on the website"
+        return f"{game.display_name} — {FIRST_SAVE_HINT}"
     if mine:
         return f"▶ {game.display_name}{flags} — round {game.round}"
     return f"{game.display_name}{flags} — round {game.round}"
