@@ -17,9 +17,15 @@ log = logging.getLogger("pydt_tray")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from pydt_tray.core.environment import ENVIRONMENT_VARIABLES
+
+    width = max(len(name) for name, _meaning in ENVIRONMENT_VARIABLES)
     parser = argparse.ArgumentParser(
         prog="pydt-tray",
         description="System-tray client for Play Your Damn Turn. Without a command it starts the tray app.",
+        epilog="environment variables:\n"
+        + "\n".join(f"  {name:<{width}}  {meaning}" for name, meaning in ENVIRONMENT_VARIABLES),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"pydt-tray {__version__}")
     parser.add_argument("--debug", action="store_true", help="also log to the console, in detail")

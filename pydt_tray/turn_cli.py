@@ -115,5 +115,3 @@ def cmd_submit(ctx, args) -> int:
 
     return run_signed_in(ctx, action)
 
-
-TURN_COMMANDS = {"download": cmd_download, "submit": cmd_submit}

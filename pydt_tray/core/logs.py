@@ -12,7 +12,6 @@ import logging.handlers
 import re
 import sys
 import threading
-import traceback
 from pathlib import Path
 from types import TracebackType
 
@@ -178,8 +177,3 @@ def teardown_logging() -> None:
         if _previous_hooks is not None:
             sys.excepthook, threading.excepthook = _previous_hooks
             _previous_hooks = None
-
-
-def format_exception_redacted(exc: BaseException) -> str:
-    """A traceback as text with secrets removed (for crash dialogs and reports)."""
-    return redact("".join(traceback.format_exception(exc)))

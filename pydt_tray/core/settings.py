@@ -27,7 +27,6 @@ from pydt_tray.core.errors import EXIT_USAGE, PydtTrayError
 log = logging.getLogger(__name__)
 
 SETTINGS_VERSION = 1
-KINDS = ("bool", "int", "str", "choice", "path")
 Listener = Callable[[str, Any], None]
 POLL_WHILE_PUSH_DOWN_SECONDS = 90  # the fetch interval while live updates are down, whatever the setting says
 

@@ -35,10 +35,6 @@ class WakeSource(QObject):
         """Stop watching; safe to call more than once or without ``start``."""
 
 
-class NullWakeSource(WakeSource):
-    """A source that never fires (used when nothing better exists)."""
-
-
 # --- Linux: logind ----------------------------------------------------------------------------------------
 
 LOGIND_SERVICE = "org.freedesktop.login1"
@@ -255,16 +251,6 @@ class WindowsPowerSource(WakeSource):
             self._window = None
 
 
-# --- macOS ------------------------------------------------------------------------------------------------------
-
-
-class MacWakeSource(WakeSource):
-    """Placeholder for ``NSWorkspaceDidWakeNotification``; this build relies on :class:`ClockJumpSource`."""
-
-    def start(self) -> None:
-        log.debug("macOS wake notifications are not supported on this build; using the clock-jump detector")
-
-
 # --- factory and aggregate ------------------------------------------------------------------------------------
 
 
@@ -275,8 +261,6 @@ def pick_wake_sources(platform: str = sys.platform) -> list[WakeSource]:
         sources.append(LogindResumeSource())
     elif platform == "win32":
         sources.append(WindowsPowerSource())
-    elif platform == "darwin":
-        sources.append(MacWakeSource())
     sources.append(NetworkReachabilitySource())
     sources.append(ClockJumpSource())
     return sources

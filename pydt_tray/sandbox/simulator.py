@@ -265,13 +265,6 @@ class PydtSimulator:
             games.touch(game)
             self._publish(game, new_turn=False)
 
-    def remove_game(self, game_id: str) -> None:
-        """The game disappears (deleted or left); like the service, the pollUrl is not rewritten."""
-        with self._lock:
-            self._games.pop(game_id, None)
-            self._saves.pop(game_id, None)
-            self._bucket.forget(game_id)
-
     def uploaded(self, game_id: str) -> bytes | None:
         entry = self._bucket.upload(game_id)
         return entry[1] if entry else None

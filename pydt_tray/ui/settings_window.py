@@ -109,9 +109,6 @@ class SettingsWindow(QWidget):
     def save_error_text(self) -> str:
         return self.save_error.text() if not self.save_error.isHidden() else ""
 
-    def detach(self) -> None:
-        """Stop following the settings (the window no longer updates)."""
-        self.settings.remove_listener(self._listener)
 
     # --- building ------------------------------------------------------------------------------------------
 

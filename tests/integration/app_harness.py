@@ -60,7 +60,6 @@ class AppFactory:
         self.qtbot.waitUntil(
             lambda: (
                 app.engine is not None
-                and app.engine.last_outcome is not None
                 and app.engine.fetch_count >= count
                 and not app.engine.busy
             ),
