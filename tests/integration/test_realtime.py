@@ -65,7 +65,7 @@ def test_burst_of_30_messages_makes_at_most_2_fetches_and_one_notification(
     before_fetches = app.engine.fetch_count
     before_messages = app.push_messages
     simulator.advance_turn(world.their_turn_game)  # Alice -> me: one Hello! from the service
-    topic = f"/pydt/prod/user/{world.me}/gameupdate"
+    topic = app.ctx.endpoints.topic_for(world.me)  # the topic the app subscribed to
     for _ in range(29):
         mosquitto.publish(topic, b"Hello!")
     app_factory.qtbot.waitUntil(lambda: app.push_messages - before_messages == 30, timeout=WAIT_MS)
