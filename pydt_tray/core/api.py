@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -30,6 +30,7 @@ PROFILES_PER_CALL = 100
 FINISH_SUBMIT_READ_TIMEOUT = 35.0
 UPLOAD_CHUNK = 64 * 1024
 Progress = Callable[[int, int | None], None]
+_Parsed = TypeVar("_Parsed")
 
 
 class PydtError(PydtTrayError):
@@ -343,7 +344,7 @@ class PydtClient:
             return body
 
     @staticmethod
-    def _parse(parser: Callable[[Any], Any], data: Any) -> Any:
+    def _parse(parser: Callable[[Any], _Parsed], data: Any) -> _Parsed:
         try:
             return parser(data)
         except (ModelError, TypeError, ValueError, AttributeError, KeyError) as exc:

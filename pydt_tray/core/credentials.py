@@ -12,6 +12,7 @@ import contextlib
 import importlib
 import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import keyring
@@ -238,7 +239,7 @@ class TokenStore:
     # --- helpers ------------------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _translate_errors(self, backend: KeyringBackend):
+    def _translate_errors(self, backend: KeyringBackend) -> Iterator[None]:
         name = type(backend).__name__
         try:
             yield

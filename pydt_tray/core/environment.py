@@ -157,7 +157,7 @@ def resolve_endpoints(
         )
 
     api_value, where = pick("PYDT_API_URL", "api_url")
-    api_url = _api_url(_text(api_value, where), where) if api_value is not None else DEFAULT_API_URL
+    api_url = _api_url(_text(api_value, where) or "", where) if api_value is not None else DEFAULT_API_URL
 
     stage_value, where = pick("PYDT_STAGE", "stage")
     stage = DEFAULT_STAGE

@@ -12,6 +12,7 @@ import logging.handlers
 import re
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -31,7 +32,7 @@ _secrets: set[str] = set()
 _secrets_lock = threading.Lock()
 _state_lock = threading.RLock()
 _handlers: list[logging.Handler] = []
-_previous_hooks: tuple | None = None
+_previous_hooks: tuple[Callable[..., object], Callable[..., object]] | None = None
 _previous_root_level: int | None = None
 
 

@@ -315,10 +315,11 @@ def _from_unversioned(data: dict[str, Any]) -> dict[str, Any]:
 
 
 # version N -> function turning a version-N document into a version N+1 document
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: _from_unversioned}
+Migration = Callable[[dict[str, Any]], dict[str, Any]]
+MIGRATIONS: dict[int, Migration] = {0: _from_unversioned}
 
 
-def migrate(data: dict[str, Any], migrations: dict[int, Callable] | None = None) -> tuple[dict[str, Any], int]:
+def migrate(data: dict[str, Any], migrations: dict[int, Migration] | None = None) -> tuple[dict[str, Any], int]:
     """Apply migrations until the document is at :data:`SETTINGS_VERSION`; returns (data, original version)."""
     steps = MIGRATIONS if migrations is None else migrations
     version = data.get("version", 0)

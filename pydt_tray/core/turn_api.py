@@ -128,9 +128,9 @@ class _Handler(BaseHTTPRequestHandler):
         return words[1] if len(words) >= 2 else ""
 
     def _host_allowed(self) -> bool:
-        hosts = self.headers.get_all("Host") or [None]
-        host = hosts[0]
-        if len(hosts) == 1 and is_loopback_host(host):
+        hosts: list[str] = self.headers.get_all("Host") or []
+        host = hosts[0] if hosts else None
+        if len(hosts) <= 1 and is_loopback_host(host):  # none (HTTP/1.0) or exactly one
             return True
         log.debug("turn API: refused a request for Host %r", host)
         self._reply(403, FORBIDDEN_BODY)

@@ -14,7 +14,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from pydt_tray import APP_NAME
 from pydt_tray.core.atomic import write_atomic
@@ -187,7 +187,7 @@ class RunRegistry(Protocol):
 class WinregRunRegistry:
     """The real Run key through ``winreg`` (imported on first use, so this module loads everywhere)."""
 
-    def _winreg(self):
+    def _winreg(self) -> Any:
         try:
             import winreg
         except ImportError as exc:
@@ -321,7 +321,7 @@ class NullAutostart:
         return f"not supported on {self._platform}"
 
 
-def pick_autostart(platform: str = sys.platform, **kwargs) -> Autostart:
+def pick_autostart(platform: str = sys.platform, **kwargs: Any) -> Autostart:
     """The backend for ``platform``; ``kwargs`` go to its constructor (``command``, ``home``, ``registry``...)."""
     if platform == "win32":
         return WindowsRunKey(**kwargs)
