@@ -226,9 +226,9 @@ def cmd_config(ctx, args) -> int:
         print(settings.path)
         return EXIT_OK
     if args.config_command == "list":
-        width = max(len(spec.key) for spec in SETTINGS)
-        for spec in SETTINGS:
-            print(f"{spec.key:<{width}}  {_show(settings.get(spec.key))}")
+        width = max(len(row.key) for row in SETTINGS)
+        for row in SETTINGS:
+            print(f"{row.key:<{width}}  {_show(settings.get(row.key))}")
         return EXIT_OK
     spec = SPECS.get(args.key)
     if spec is None:

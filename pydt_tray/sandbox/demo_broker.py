@@ -117,7 +117,7 @@ def _broker_class() -> type:
     class _DemoAmqttBroker(Broker):
         subscribe_listener: SubscribeListener | None = None
 
-        async def _create_server_instance(self, listener_name, listener_type, address, port, ssl_context):  # type: ignore[override]
+        async def _create_server_instance(self, listener_name, listener_type, address, port, ssl_context):
             if listener_type != ListenerType.WS:
                 return await super()._create_server_instance(listener_name, listener_type, address, port, ssl_context)
             return await websockets.serve(

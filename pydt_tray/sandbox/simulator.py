@@ -140,7 +140,7 @@ class PydtSimulator:
         if self._server is None:
             raise RuntimeError("the simulator is not running")
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     @property
     def metadata_hash(self) -> str:

@@ -148,15 +148,15 @@ class GameCard(QFrame):
         self.detail.setObjectName("cardDetail")
         self.detail.setTextFormat(Qt.TextFormat.PlainText)
         self.detail.setWordWrap(True)
-        text = QVBoxLayout()
-        text.setSpacing(3)
-        text.addLayout(head)
-        text.addWidget(self.detail)
+        column = QVBoxLayout()
+        column.setSpacing(3)
+        column.addLayout(head)
+        column.addWidget(self.detail)
 
         self.buttons: list[QPushButton] = []
         row = QHBoxLayout(self)
         row.setContentsMargins(12, 9, 10, 9)
-        row.addLayout(text, 1)
+        row.addLayout(column, 1)
         if mine and not game.is_first_turn:
             play = QPushButton("Play turn")
             play.setObjectName("play")
@@ -235,7 +235,7 @@ class GamesWindow(QWidget):
             self.type_names = dict(names)
             self._rerender()
 
-    def render(
+    def render(  # type: ignore[override]  # shadows QWidget.render (painting to a device), which is unused here
         self, snapshot: Snapshot | None, status: str, names: NamesLookup, *, now: datetime | None = None
     ) -> None:
         self._last = (snapshot, status, names)
@@ -294,6 +294,8 @@ class GamesWindow(QWidget):
         self.cards = []
         while self.list_layout.count():
             item = self.list_layout.takeAt(0)
+            if item is None:
+                break
             widget = item.widget()
             if widget is not None:
                 widget.hide()

@@ -119,14 +119,13 @@ class Tray(QObject):
             if action.isSeparator():
                 continue
             texts.append(action.text())
-            if action.menu() is not None:
-                texts.extend("  " + sub.text() for sub in action.menu().actions())
+            texts.extend("  " + sub.text() for sub in _submenu_actions(action))
         return texts
 
     def trigger(self, text_prefix: str) -> bool:
         """Trigger the first menu entry starting with ``text_prefix`` (tests and the CLI use it)."""
         for action in self.menu.actions():
-            candidates = [action] + (list(action.menu().actions()) if action.menu() is not None else [])
+            candidates = [action, *_submenu_actions(action)]
             for candidate in candidates:
                 if candidate.text().startswith(text_prefix) and candidate.isEnabled():
                     candidate.trigger()
@@ -136,3 +135,9 @@ class Tray(QObject):
     def hide(self) -> None:
         if self.icon is not None:
             self.icon.hide()
+
+
+def _submenu_actions(action: QAction) -> list[QAction]:
+    """The entries of the submenu ``action`` opens (none when it opens nothing)."""
+    menu = action.menu()
+    return list(menu.actions()) if isinstance(menu, QMenu) else []
