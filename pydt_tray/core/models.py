@@ -17,7 +17,7 @@ FIRST_SAVE_HINT = "upload the first save on the website"  # what to do on turn 1
 
 
 class ModelError(ValueError):
-    """A reply did not have the shape the contract describes."""
+    """A reply did not have the shape docs/pydt-api.md §5 describes."""
 
 
 def parse_date(value: Any) -> datetime | None:
@@ -182,7 +182,7 @@ class Game:
         )
 
     def is_your_turn(self, steam_id: str) -> bool:
-        """The contract's rule: ``inProgress && currentPlayerSteamId == me``."""
+        """``inProgress`` and ``currentPlayerSteamId == me`` (docs/pydt-api.md §5.1)."""
         return bool(steam_id) and self.in_progress and self.current_player_steam_id == steam_id
 
     @property

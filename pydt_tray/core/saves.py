@@ -1,4 +1,4 @@
-"""Where each game keeps its hotseat saves (contract §7.2), and making sure that folder exists.
+"""Where each game keeps its hotseat saves (docs/pydt-api.md §7.2), and making sure that folder exists.
 
 The folder is built from the game's ``/metadata`` entry at runtime: a base folder (documents, app data or
 home) + the platform's prefix + the store's data path + ``savePath``. On Linux the Proton copy wins when it

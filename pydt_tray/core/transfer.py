@@ -1,4 +1,4 @@
-"""Moving a turn between PYDT and the save folder: download, submit, archive (contract §4.7-4.11, §7.3, §7.5).
+"""Moving a turn between PYDT and the save folder: download, submit, archive (docs/pydt-api.md §4.7-4.11, §7.3, §7.5).
 
 Never lose a save: the user's file is only read while it is submitted. It is moved to the archive only
 after ``finishSubmit`` succeeded, by :func:`archive_after_submit`, so a crash, a kill or an error at any

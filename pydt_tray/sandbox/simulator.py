@@ -1,4 +1,4 @@
-"""A contract-faithful fake PYDT service on 127.0.0.1 (REST API, S3 pollUrl and presigned URLs).
+"""A fake PYDT service on 127.0.0.1 that behaves as docs/pydt-api.md describes (REST API, S3 pollUrl, presigned URLs).
 
 It serves real HTTP/1.1 with keep-alive (:mod:`.server`). The API lives at ``base_url``; the "S3"
 objects live under ``/s3/`` on the same server (:mod:`.storage`) and, like the real bucket, ignore
