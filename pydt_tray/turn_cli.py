@@ -114,4 +114,3 @@ def cmd_submit(ctx, args) -> int:
         return EXIT_OK
 
     return run_signed_in(ctx, action)
-

@@ -69,7 +69,11 @@ class GameFetcher:
             snapshot = None if result.games is None else Snapshot.build(self.user.steam_id, result.games)
             names = self._names(snapshot)
             return FetchOutcome(
-                reasons, user=self.user, snapshot=snapshot, not_modified=result.not_modified, source=result.source,
+                reasons,
+                user=self.user,
+                snapshot=snapshot,
+                not_modified=result.not_modified,
+                source=result.source,
                 names=names,
             )
         except PydtError as error:

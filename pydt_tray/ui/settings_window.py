@@ -109,7 +109,6 @@ class SettingsWindow(QWidget):
     def save_error_text(self) -> str:
         return self.save_error.text() if not self.save_error.isHidden() else ""
 
-
     # --- building ------------------------------------------------------------------------------------------
 
     def _section_page(self, section: str) -> QWidget:

@@ -34,9 +34,7 @@ class _Collector(logging.Handler):
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", f"{MARKER}: the test expects WARNING log records (otherwise they fail the test)"
-    )
+    config.addinivalue_line("markers", f"{MARKER}: the test expects WARNING log records (otherwise they fail the test)")
 
 
 def _expects_warnings(item: pytest.Item) -> bool:

@@ -60,11 +60,7 @@ class AppFactory:
     def wait_synced(self, app: TrayApp, count: int = 1) -> None:
         """Wait until ``count`` fetches have completed and nothing is in flight."""
         self.qtbot.waitUntil(
-            lambda: (
-                app.engine is not None
-                and app.engine.fetch_count >= count
-                and not app.engine.busy
-            ),
+            lambda: app.engine is not None and app.engine.fetch_count >= count and not app.engine.busy,
             timeout=WAIT_MS,
         )
 

@@ -120,6 +120,7 @@ def test_stop_is_fast_with_a_client_connected() -> None:
         broker.publish(TOPIC, b"Hello!")
 
 
+@pytest.mark.expect_warning_logs  # bare TLS connections fail the websocket handshake
 def test_certificates_verify_for_localhost_and_loopback_ip(tmp_path: Path) -> None:
     broker = DemoBroker(tls=True, cert_dir=tmp_path / "certs").start()
     try:

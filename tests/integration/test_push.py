@@ -399,6 +399,7 @@ class FakeLink(Link):
         self.finish_stop()
 
 
+@pytest.mark.expect_warning_logs  # the refused subscription is logged
 def test_refused_subscription_is_reported_and_retried_later() -> None:
     recorder = PushRecorder()
     config = PushConfig(

@@ -85,6 +85,7 @@ def test_server_errors_then_success_still_notify(app_factory, notification_serve
     assert app.last_error == ""
 
 
+@pytest.mark.expect_warning_logs  # the unreadable reply is logged
 def test_malformed_reply_keeps_the_app_alive_and_it_recovers(app_factory, notification_server, simulator, world):
     app = start_live(app_factory, notification_server)
     simulator.malformed_next("poll", count=1)
@@ -164,6 +165,7 @@ def test_clicking_the_notification_opens_the_game_list(app_factory, notification
     assert any(row[0] == "Mine to play" for row in app.window.rows())
 
 
+@pytest.mark.expect_warning_logs  # the refused token is logged
 def test_token_revoked_leads_back_to_sign_in(app_factory, notification_server, simulator, world):
     app = start_live(app_factory, notification_server)
     simulator.revoke_tokens(world.me)

@@ -226,7 +226,7 @@ def test_monitor_debounces_several_sources(qtbot):
     assert reasons == ["resume", "network back"]
 
 
-def test_monitor_starts_and_stops_every_source(qapp):
+def test_monitor_starts_and_stops_every_source(qapp, caplog):
     class Counting(WakeSource):
         def __init__(self) -> None:
             super().__init__()
@@ -248,6 +248,9 @@ def test_monitor_starts_and_stops_every_source(qapp):
     monitor.stop()
     assert good.calls == ["start", "stop"]
     assert good.parent() is monitor
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == [
+        "wake source Broken failed to start"
+    ]
 
 
 @pytest.mark.parametrize(
