@@ -356,6 +356,7 @@ def run_demo(
     """Run the demo until the app quits; returns the exit code. Leaves no file behind."""
     from pydt_tray.core.logs import setup_logging, teardown_logging
     from pydt_tray.gui import run_gui
+    from pydt_tray.sandbox.demo_turn import DEMO_GRACE_SECONDS, DEMO_WAITING_ACTIONS
 
     try:
         turn_interval = _turn_interval(turn_interval, os.environ)
@@ -371,7 +372,14 @@ def run_demo(
         setup_logging(session.ctx.paths.log_dir, debug=debug)
         session.world.start()
         log.info("demo: service at %s, broker at %s", session.simulator.base_url, session.broker.ws_url)
-        return run_gui(session.ctx, hidden=hidden, title_suffix=TITLE_SUFFIX, token=session.token, demo=True)
+        return run_gui(
+            session.ctx,
+            hidden=hidden,
+            title_suffix=TITLE_SUFFIX,
+            token=session.token,
+            waiting_actions=DEMO_WAITING_ACTIONS,
+            save_grace_seconds=DEMO_GRACE_SECONDS,
+        )
     except (_Interrupted, KeyboardInterrupt):
         return 0
     finally:

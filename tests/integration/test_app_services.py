@@ -52,7 +52,7 @@ def test_turn_api_port_in_use_is_reported_and_the_app_runs_on(app_factory):
         app.ctx.settings.set("turn_api_enabled", True)
         assert str(port) in app.turn_api.problem
         assert app.turn_api.problem in app.tray.model.tooltip
-        assert app.snapshot() is not None
+        assert app.session.snapshot() is not None
 
 
 def test_start_at_login_from_the_tray_writes_and_removes_the_entry(app_factory, tmp_path, monkeypatch):
@@ -80,16 +80,16 @@ def test_keepalive_change_reconnects_with_the_new_value(app_factory, mosquitto):
 def test_sign_in_dialog_checks_the_token_and_signs_in(app_factory, simulator, world, qtbot, secret_service):
     app = app_factory.start()
     app_factory.wait_synced(app)
-    app.sign_out()
-    assert app.token is None
+    app.session.sign_out()
+    assert app.session.token is None
     dialog = app.account.dialog
-    app.show_sign_in()
+    app.account.show()
     dialog.submitted.emit("not-a-real-token")
     qtbot.waitUntil(lambda: "refused" in dialog_text(dialog), timeout=WAIT_MS)
-    assert app.token is None
+    assert app.session.token is None
     fresh = simulator.token(world.me)
     dialog.submitted.emit(fresh)
-    qtbot.waitUntil(lambda: app.token == fresh and app.snapshot() is not None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: app.session.token == fresh and app.session.snapshot() is not None, timeout=WAIT_MS)
     assert "Me Myself" in dialog_text(dialog)
 
 
