@@ -6,17 +6,16 @@ import logging
 import webbrowser
 from collections.abc import Mapping
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QApplication
 
 from pydt_tray.core.context import AppContext
-from pydt_tray.core.policy import NotificationPolicy
-from pydt_tray.core.turn_player import TurnHost, TurnPlayer
-from pydt_tray.desktop.notices import SIGN_IN_KEY, Notices
+from pydt_tray.desktop.notices import SIGN_IN_KEY, Notices, policy_for
 from pydt_tray.desktop.presenter import Presenter
 from pydt_tray.desktop.push_supervisor import Backstop, PushSupervisor
 from pydt_tray.desktop.reactions import SettingsReactions
 from pydt_tray.desktop.session import Session, save_state
+from pydt_tray.desktop.turns import turn_player_factory
 from pydt_tray.desktop.type_names import TypeNamesLoader
 from pydt_tray.platform.notifications import pick_notifier, set_windows_app_user_model_id
 from pydt_tray.platform.termination import TerminationSignals
@@ -69,11 +68,7 @@ class TrayApp(QObject):
         self.autostart = AutostartService(settings)
         self.notifier = pick_notifier(self.tray.icon, self)
         log.info("Notifications through %s", self.notifier.name)
-        policy = NotificationPolicy(
-            ctx.state,
-            enabled=lambda: bool(settings.get("notifications_enabled")),
-            reminder_minutes=lambda: int(settings.get("reminder_minutes")),
-        )
+        policy = policy_for(ctx)
         self.notices = Notices(self.notifier, policy, session.snapshot, session.name_of, self.save_state, self)
         self.presenter = Presenter(
             self.tray,
@@ -87,19 +82,7 @@ class TrayApp(QObject):
         )
         self.account = AccountFlow(session, title=self.window_title("sign in"), **threads, parent=self)
 
-        def make_player(host: TurnHost) -> TurnPlayer:
-            later = lambda seconds, function: QTimer.singleShot(int(seconds * 1000), self, function)  # noqa: E731
-            return TurnPlayer(
-                host,
-                client=session.client,
-                snapshot=session.snapshot,
-                settings=settings,
-                **threads,
-                call_later=later,
-                request_sync=lambda reason: session.request(reason, full=True),
-                on_auth_failed=session.on_auth_failed,
-            )
-
+        make_player = turn_player_factory(session, settings, self, **threads)
         self.turn_view = TurnView(
             make_player, self.notifier, self.show_games, waiting_actions=waiting_actions, parent=self
         )

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from pydt_tray.core.context import AppContext
 from pydt_tray.core.diff import Snapshot
 from pydt_tray.core.policy import NameLookup, Notification, NotificationPolicy
 from pydt_tray.core.sync import SyncResult
@@ -14,6 +15,16 @@ from pydt_tray.platform.notifications import Notifier
 REMINDER_CHECK_MS = 60_000
 SIGN_IN_KEY = "sign-in"
 GAMES_KEY = "games"
+
+
+def policy_for(ctx: AppContext) -> NotificationPolicy:
+    """The notification policy, remembering notified turns in the state file, following the settings."""
+    settings = ctx.settings
+    return NotificationPolicy(
+        ctx.state,
+        enabled=lambda: bool(settings.get("notifications_enabled")),
+        reminder_minutes=lambda: int(settings.get("reminder_minutes")),
+    )
 
 
 class Notices(QObject):
