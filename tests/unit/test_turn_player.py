@@ -14,8 +14,8 @@ from pydt_tray.core.models import CivGame
 from pydt_tray.core.saves import ARCHIVE_DIR_NAME, ensure_save_dir
 from pydt_tray.core.transfer import download_name
 from pydt_tray.core.turn_player import Turn, TurnPlayer, TurnState
-from pydt_tray.sandbox.simulator import PydtSimulator
 from pydt_tray.sandbox.world import synthetic_save
+from tests.helpers.simulator import InstrumentedSimulator
 from tests.helpers.simulator_fixtures import FakeClock, World
 
 DOWNLOADED = download_name("Civ6Save")
@@ -62,7 +62,7 @@ class Host:
 
 
 class Harness:
-    def __init__(self, simulator: PydtSimulator, world: World, save_dir: Path, settings: Settings) -> None:
+    def __init__(self, simulator: InstrumentedSimulator, world: World, save_dir: Path, settings: Settings) -> None:
         self.simulator, self.world, self.save_dir, self.settings = simulator, world, save_dir, settings
         self.client: PydtClient | None = PydtClient(simulator.base_url, world.token, timeout=(2.0, 5.0), backoff=0.0)
         self.snapshot = Snapshot.build(world.me, self.client.get_games())
@@ -129,7 +129,7 @@ class Harness:
 
 
 @pytest.fixture
-def harness(simulator: PydtSimulator, world: World, tmp_path: Path) -> Harness:
+def harness(simulator: InstrumentedSimulator, world: World, tmp_path: Path) -> Harness:
     return Harness(simulator, world, tmp_path / "Hotseat", Settings())
 
 
@@ -196,7 +196,7 @@ def test_a_submission_cancelled_late_is_still_reported_to_the_list(harness: Harn
     assert harness.simulator.game(world.my_turn_game)["gameTurnRangeKey"] == 6
 
 
-def test_auto_submit_skips_the_question(simulator: PydtSimulator, world: World, tmp_path: Path) -> None:
+def test_auto_submit_skips_the_question(simulator: InstrumentedSimulator, world: World, tmp_path: Path) -> None:
     harness = Harness(simulator, world, tmp_path / "Hotseat", Settings(auto_submit=True))
     harness.play_until_waiting()
     harness.save_game()
@@ -251,7 +251,7 @@ def test_a_refused_token_ends_the_session(harness: Harness, world: World) -> Non
 
 
 def test_the_game_starts_after_the_download_unless_cancelled(
-    simulator: PydtSimulator, world: World, tmp_path: Path
+    simulator: InstrumentedSimulator, world: World, tmp_path: Path
 ) -> None:
     harness = Harness(simulator, world, tmp_path / "Hotseat", Settings(launch_game=True))
     harness.play_until_waiting()
@@ -265,7 +265,7 @@ def test_the_game_starts_after_the_download_unless_cancelled(
 
 
 def test_auto_download_places_each_new_turn_once_in_the_background(
-    simulator: PydtSimulator, world: World, tmp_path: Path
+    simulator: InstrumentedSimulator, world: World, tmp_path: Path
 ) -> None:
     harness = Harness(simulator, world, tmp_path / "Hotseat", Settings(auto_download=True))
     harness.player.on_synced()
