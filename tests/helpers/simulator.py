@@ -9,7 +9,8 @@ from collections import deque
 from collections.abc import Callable
 
 from pydt_tray.sandbox.routes import S3_ROUTES
-from pydt_tray.sandbox.simulator import GENERIC_500, PydtSimulator, Reply, error_reply
+from pydt_tray.sandbox.service_api import GENERIC_500, error_reply
+from pydt_tray.sandbox.simulator import PydtSimulator, Reply
 from pydt_tray.sandbox.storage import s3_error
 from pydt_tray.sandbox.world import make_token
 from tests.helpers.traffic import RecordedRequest, Traffic
