@@ -32,7 +32,8 @@ def run_gui(
     from pydt_tray.app import TrayApp
     from pydt_tray.platform.single_instance import SingleInstance, instance_key
 
-    qapp = QApplication.instance() or QApplication(sys.argv[:1])
+    existing = QApplication.instance()
+    qapp = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     qapp.setApplicationName(APP_NAME)
     qapp.setApplicationVersion(__version__)
     qapp.setDesktopFileName("pydt-tray")

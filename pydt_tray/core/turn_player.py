@@ -11,6 +11,7 @@ What happens is reported to a :class:`TurnHost` (the UI): it renders the state a
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -165,7 +166,7 @@ class TurnPlayer:
                 self._post(run, lambda: self._downloading(civ_game, store, save_dir))
                 path = download_turn(client, game, civ_game, save_dir, progress=progress)
             except Exception as error:  # every failure is shown to the user
-                self._post(run, lambda failure=error: self._failed("download", failure))
+                self._post(run, functools.partial(self._failed, "download", error))
                 return
             self._post(run, lambda: self._downloaded(path))
 
@@ -249,7 +250,7 @@ class TurnPlayer:
             try:
                 submit_turn(client, game_id, save, progress=progress)
             except Exception as error:
-                self._post(run, lambda failure=error: self._failed("submit", failure))
+                self._post(run, functools.partial(self._failed, "submit", error))
                 return
             archived, problem = None, ""
             try:
