@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from pydt_tray.core.context import AppContext
 from pydt_tray.core.transfer import download_name, sanitize_name
 from pydt_tray.core.turn_player import TurnPlayer
 
@@ -31,3 +32,17 @@ def write_demo_save(player: TurnPlayer) -> Path | None:
 
 
 DEMO_WAITING_ACTIONS = {"demo_save": ("Save the game (demo)", write_demo_save)}
+
+
+def run_demo_gui(ctx: AppContext, *, hidden: bool, title_suffix: str, token: str | None) -> int:
+    """The tray app with the demo's stand-in for the game (``token`` is the demo's, never stored)."""
+    from pydt_tray.gui import run_gui
+
+    return run_gui(
+        ctx,
+        hidden=hidden,
+        title_suffix=title_suffix,
+        token=token,
+        waiting_actions=DEMO_WAITING_ACTIONS,
+        save_grace_seconds=DEMO_GRACE_SECONDS,
+    )
