@@ -9,6 +9,7 @@ import urllib.request
 
 import pytest
 
+from pydt_tray.core.push_state import PushMode
 from tests.helpers.mosquitto import free_port
 from tests.integration.app_harness import WAIT_MS
 
@@ -97,3 +98,16 @@ def dialog_text(dialog) -> str:
     from PySide6.QtWidgets import QLabel
 
     return " ".join(label.text() for label in dialog.findChildren(QLabel) if label.isVisibleTo(dialog))
+
+
+def test_push_that_cannot_start_says_why_and_the_app_polls(app_factory, tmp_path, caplog):
+    missing = tmp_path / "no-such-ca.pem"
+    app_factory.env["PYDT_IOT_CA_FILE"] = str(missing)
+    app = app_factory.start()
+    app_factory.wait_synced(app)
+    assert app.push.connection is None and app.push.state.mode is PushMode.FAILED
+    assert str(missing) in app.push.state.reason
+    assert f"push off: {app.push.state.reason}" in app.tray.model.tooltip
+    assert app.ctx.settings.get("poll_interval_seconds") > app.backstop.poll_while_push_down
+    assert app.backstop.timer.isActive() and app.backstop.timer.interval() == app.backstop.poll_while_push_down * 1000
+    assert any("Push connection not started" in r.getMessage() for r in caplog.records if r.levelname == "ERROR")
