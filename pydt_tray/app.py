@@ -59,7 +59,7 @@ class TrayApp(QObject):
         self.worker = BackgroundWorker()
         threads = {"run_in_background": self.worker.submit, "call_soon": self.invoker.call_soon}
 
-        self.backstop = Backstop(lambda: int(settings.get("poll_interval_seconds")), lambda: self.push.state.live, self)
+        self.backstop = Backstop(lambda: settings.snapshot().poll_interval_seconds, lambda: self.push.state.live, self)
         self.session = session = Session(ctx, self.backstop, **threads, parent=self)
         self.push = PushSupervisor(ctx, session.request, self.backstop, self)
         self.backstop.due.connect(lambda: session.request("timer"))
@@ -75,7 +75,7 @@ class TrayApp(QObject):
             session,
             lambda: self.push.state,
             lambda: (self.turn_api.problem, self.autostart.problem),
-            lambda: bool(settings.get("start_at_login")),
+            lambda: settings.snapshot().start_at_login,
             self.window_title,
             title_suffix=title_suffix,
             on_window_built=self._attach_window,

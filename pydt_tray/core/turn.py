@@ -8,14 +8,15 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
-from pydt_tray.core.api import ApiError, PydtClient, PydtError
-from pydt_tray.core.models import CivGame, Game
-from pydt_tray.core.saves import SaveFolderError, base_dirs, detect_store, setting_key
-from pydt_tray.core.transfer import TransferError
+from pydt_tray.core.api import ApiError, PydtClient
+from pydt_tray.core.errors import PydtTrayError
+from pydt_tray.core.models import FIRST_SAVE_HINT, CivGame, Game
+from pydt_tray.core.saves import base_dirs, detect_store
+from pydt_tray.core.settings import SettingsSnapshot
 
-FIRST_TURN_MESSAGE = "{name} has no save yet: upload the first save on the website."
+FIRST_TURN_MESSAGE = "{name} has no save yet: " + FIRST_SAVE_HINT + "."
 NOT_IN_LIST_MESSAGE = "That game is not in your game list (any more). Refresh and try again."
 
 
@@ -31,10 +32,6 @@ class TurnState(enum.Enum):
 
 
 BUSY = (TurnState.PREPARING, TurnState.DOWNLOADING, TurnState.UPLOADING)
-
-
-class SettingsReader(Protocol):
-    def get(self, key: str) -> Any: ...
 
 
 class TurnHost(Protocol):
@@ -75,20 +72,16 @@ class Turn:
     archived: Path | None = None
 
 
-def pick_store(civ_game: CivGame, settings: SettingsReader) -> str:
+def pick_store(civ_game: CivGame, settings: SettingsSnapshot) -> str:
     """The store to launch the game from: the user's choice when valid, else the detected one."""
-    try:
-        choice = settings.get(setting_key("store", civ_game))
-    except (KeyError, ValueError):
-        choice = "auto"
-    return detect_store(civ_game, base_dirs(), choice=choice if isinstance(choice, str) else "auto")
+    return detect_store(civ_game, base_dirs(), choice=settings.per_game("store", civ_game.id) or "auto")
 
 
 def failure_message(error: BaseException) -> str:
     """What the user reads about a failed step: the service's own words when it refused."""
     if isinstance(error, ApiError):
         return error.error_message or error.user_message  # verbatim, newlines kept
-    if isinstance(error, (PydtError, TransferError, SaveFolderError)):
+    if isinstance(error, PydtTrayError):
         return error.user_message
     return f"Something went wrong: {error}"
 

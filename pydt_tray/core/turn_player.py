@@ -17,18 +17,18 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from pydt_tray.core.api import ApiError, AuthError, PydtClient, PydtError
+from pydt_tray.core.api import ApiError, AuthError, PydtClient
 from pydt_tray.core.diff import Snapshot
+from pydt_tray.core.errors import PydtTrayError
 from pydt_tray.core.models import CivGame
 from pydt_tray.core.save_watch import GRACE_SECONDS, STABLE_SECONDS, SaveWatcher
-from pydt_tray.core.saves import SaveFolderError, ensure_save_dir, save_dir_for
+from pydt_tray.core.settings import SettingsSnapshot
 from pydt_tray.core.transfer import TransferError, archive_after_submit, download_turn, launch_url, submit_turn
 from pydt_tray.core.turn import (
     BUSY,
     FIRST_TURN_MESSAGE,
     NOT_IN_LIST_MESSAGE,
     Cancelled,
-    SettingsReader,
     Turn,
     TurnHost,
     TurnState,
@@ -57,14 +57,14 @@ class TurnPlayer:
         *,
         client: Callable[[], PydtClient | None],
         snapshot: Callable[[], Snapshot | None],
-        settings: SettingsReader,
+        settings: Callable[[], SettingsSnapshot],
         run_in_background: Callable[[Job], None],
         call_soon: Callable[[Job], None],
         call_later: Callable[[float, Job], None],
         request_sync: Callable[[str], None],
         on_auth_failed: Callable[[], None],
+        locate_save_dir: Callable[[CivGame], Path],
         clock: Callable[[], float] = time.monotonic,
-        locate_save_dir: Callable[[CivGame], Path] | None = None,
     ) -> None:
         self.host = host
         self._client = client
@@ -76,7 +76,7 @@ class TurnPlayer:
         self._request_sync = request_sync
         self._on_auth_failed = on_auth_failed
         self._clock = clock
-        self._locate = locate_save_dir or (lambda civ_game: ensure_save_dir(save_dir_for(civ_game, settings)))
+        self._locate = locate_save_dir
         self.grace_seconds = GRACE_SECONDS
         self.stable_seconds = STABLE_SECONDS
         self.poll_interval = POLL_INTERVAL_SECONDS
@@ -107,7 +107,7 @@ class TurnPlayer:
     def on_synced(self) -> None:
         """After a load: with ``auto_download`` on and no turn in play, place the first new turn's save."""
         snapshot = self._snapshot()
-        if snapshot is None or not self.settings.get("auto_download"):
+        if snapshot is None or not self.settings().auto_download:
             return
         if self.state not in (TurnState.IDLE, TurnState.DONE):
             return
@@ -161,7 +161,7 @@ class TurnPlayer:
                 civ_game = client.get_metadata().civ_game(game.game_type)
                 if civ_game is None:
                     raise TransferError(f"The PYDT service does not describe the game type {game.game_type}.")
-                store = pick_store(civ_game, self.settings)
+                store = pick_store(civ_game, self.settings())
                 save_dir = self._locate(civ_game)
                 self._post(run, lambda: self._downloading(civ_game, store, save_dir))
                 path = download_turn(client, game, civ_game, save_dir, progress=progress)
@@ -182,7 +182,7 @@ class TurnPlayer:
         turn = self.turn
         assert turn is not None and turn.civ_game is not None and turn.save_dir is not None
         log.info("Turn of %s placed in %s", turn.game.display_name, path)
-        if self.settings.get("launch_game") and not turn.background:
+        if self.settings().launch_game and not turn.background:
             url = launch_url(turn.civ_game, turn.store)
             if url:
                 run = self._run
@@ -222,7 +222,7 @@ class TurnPlayer:
         turn = self.turn
         assert turn is not None
         turn.pending = found
-        if self.settings.get("auto_submit"):
+        if self.settings().auto_submit:
             log.info("Submitting %s at once (automatic submission is on)", found.name)
             self.submit()
             return
@@ -240,7 +240,7 @@ class TurnPlayer:
             return
         run = self._next_run()
         game_id, save, folder = turn.game.game_id, turn.pending, turn.save_dir
-        count = int(self.settings.get("archive_count"))
+        count = self.settings().archive_count
         extension = turn.civ_game.save_extension if turn.civ_game else None
         self.progress = (0, None)
         self._set(TurnState.UPLOADING, f"Uploading {save.name}…")
@@ -283,7 +283,7 @@ class TurnPlayer:
             return
         if isinstance(error, ApiError) and error.status in (400, 404):
             self._request_sync("turn refused")  # the list was probably stale
-        elif not isinstance(error, (PydtError, TransferError, SaveFolderError)):
+        elif not isinstance(error, PydtTrayError):
             log.error("Unexpected failure while playing a turn", exc_info=error)
         log.warning("Turn %s failed: %s", step, message)
         self._fail_step(step, message)

@@ -22,8 +22,8 @@ def policy_for(ctx: AppContext) -> NotificationPolicy:
     settings = ctx.settings
     return NotificationPolicy(
         ctx.state,
-        enabled=lambda: bool(settings.get("notifications_enabled")),
-        reminder_minutes=lambda: int(settings.get("reminder_minutes")),
+        enabled=lambda: settings.snapshot().notifications_enabled,
+        reminder_minutes=lambda: settings.snapshot().reminder_minutes,
     )
 
 
@@ -76,7 +76,5 @@ class Notices(QObject):
         self.notifier.notify("pydt-tray: sign in again", message, key=SIGN_IN_KEY)
 
     def _show(self, note: Notification) -> None:
-        self.notifier.notify(
-            note.title, note.body, key=GAMES_KEY, replace_group="reminder" if note.reminder else None
-        )
+        self.notifier.notify(note.title, note.body, key=GAMES_KEY, replace_group="reminder" if note.reminder else None)
         self.notified.emit(note)

@@ -10,12 +10,12 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from pydt_tray.core.context import AppContext
 from pydt_tray.core.push_state import OFF, PathMode, PushPath, PushState
+from pydt_tray.core.settings import POLL_WHILE_PUSH_DOWN_SECONDS
 from pydt_tray.push.connection import PushConfig, PushConnection, make_client_id
 from pydt_tray.ui.bridge import PushBridge
 
 log = logging.getLogger(__name__)
 
-POLL_WHILE_PUSH_DOWN_SECONDS = 90
 STOP_TIMEOUT_SECONDS = 5.0
 
 
@@ -47,7 +47,7 @@ class Backstop(QObject):
 
 def push_config(ctx: AppContext, steam_id: str) -> PushConfig | None:
     """The IoT connection's settings for ``steam_id``; None without credentials. Raises ValueError."""
-    endpoints = ctx.endpoints
+    endpoints, current = ctx.endpoints, ctx.settings.snapshot()
     if not endpoints.has_push_credentials:
         return None
     return PushConfig(
@@ -57,10 +57,10 @@ def push_config(ctx: AppContext, steam_id: str) -> PushConfig | None:
         ca_file=endpoints.iot_ca_file,
         access_key_id=endpoints.iot_access_key_id or "",
         secret_access_key=endpoints.iot_secret_access_key or "",
-        keepalive_seconds=int(ctx.settings.get("iot_keepalive_seconds")),
+        keepalive_seconds=current.iot_keepalive_seconds,
         client_id=make_client_id(ctx.state.install_id),
         topic=endpoints.topic_for(steam_id),
-        protocol=str(ctx.settings.get("mqtt_protocol")),
+        protocol=current.mqtt_protocol,
     )
 
 
@@ -96,7 +96,7 @@ class PushSupervisor(QObject):
             config = push_config(self.ctx, steam_id)
             if config is None:
                 log.info("No IoT credentials configured: running on polling only")
-                self._set(OFF)
+                self._set(self.state.without(PushPath.IOT))
                 return
             connection = PushConnection(config, self.bridge)
             connection.start()
@@ -112,7 +112,7 @@ class PushSupervisor(QObject):
             if not self.connection.stop(timeout=STOP_TIMEOUT_SECONDS):
                 log.warning("The push connection did not stop within 5 s")
             self.connection = None
-        self._set(OFF)
+        self._set(self.state.without(PushPath.IOT))
 
     def end(self) -> None:
         """The session ended: stop, and forget the user."""

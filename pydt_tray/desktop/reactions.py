@@ -65,7 +65,7 @@ class SettingsReactions:
             self.show_settings()
         elif key == "autostart":
             settings = self.ctx.settings
-            settings.set("start_at_login", not settings.get("start_at_login"))
+            settings.set("start_at_login", not settings.snapshot().start_at_login)
             self.save_settings()
 
     def save_settings(self) -> None:

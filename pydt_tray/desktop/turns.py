@@ -6,7 +6,9 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer
 
-from pydt_tray.core.turn import SettingsReader, TurnHost
+from pydt_tray.core.saves import ensure_save_dir, save_dir_for
+from pydt_tray.core.settings import Settings
+from pydt_tray.core.turn import TurnHost
 from pydt_tray.core.turn_player import TurnPlayer
 from pydt_tray.desktop.session import Session
 
@@ -15,7 +17,7 @@ Job = Callable[[], None]
 
 def turn_player_factory(
     session: Session,
-    settings: SettingsReader,
+    settings: Settings,
     owner: QObject,
     *,
     run_in_background: Callable[[Job], None],
@@ -31,12 +33,13 @@ def turn_player_factory(
             host,
             client=session.client,
             snapshot=session.snapshot,
-            settings=settings,
+            settings=settings.snapshot,
             run_in_background=run_in_background,
             call_soon=call_soon,
             call_later=call_later,
             request_sync=lambda reason: session.request(reason, full=True),
             on_auth_failed=session.on_auth_failed,
+            locate_save_dir=lambda civ_game: ensure_save_dir(save_dir_for(civ_game, settings)),
         )
 
     return make

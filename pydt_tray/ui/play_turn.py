@@ -14,7 +14,7 @@ from PySide6.QtGui import QDesktopServices
 
 from pydt_tray.core.turn_player import Turn, TurnHost, TurnPlayer, TurnState
 from pydt_tray.platform.notifications import Notifier
-from pydt_tray.ui.games_window import CONGRESS_FLAG, GamesWindow
+from pydt_tray.ui.games_window import GamesWindow
 from pydt_tray.ui.play_turn_panel import PanelView, PlayTurnPanel
 
 log = logging.getLogger(__name__)
@@ -155,7 +155,7 @@ class TurnView(QObject):
         if turn is None:
             return PanelView("Cannot play this turn", player.message, tone="error", buttons=("close",))
         game = turn.game
-        title = f"Playing {game.display_name}" + (" — congress turn" if CONGRESS_FLAG in game.flags else "")
+        title = f"Playing {game.display_name}" + (" — congress turn" if game.is_congress_turn else "")
         title += f" · Round {game.round}"
         folder = str(turn.save_dir) if turn.save_dir else ""
         buttons: tuple[str, ...] = {

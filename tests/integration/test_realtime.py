@@ -51,8 +51,7 @@ def test_first_turn_is_shown_but_never_notified(app_factory, notification_server
     game = simulator.add_game(name="Fresh start", players=[world.me, world.alice], current=world.me, turn=1)
     simulator.update_game(game, displayName="Fresh start")  # a game-updated ping to every player
     app_factory.qtbot.waitUntil(
-        lambda: app.session.snapshot() is not None
-        and game in {g.game_id for g in app.session.snapshot().my_turns()},
+        lambda: app.session.snapshot() is not None and game in {g.game_id for g in app.session.snapshot().my_turns()},
         timeout=WAIT_MS,
     )
     app_factory.wait_synced(app)
@@ -67,7 +66,7 @@ def test_burst_of_30_messages_makes_at_most_2_fetches_and_one_notification(
     before_fetches = app.session.engine.fetch_count
     before_messages = app.push.messages
     simulator.advance_turn(world.their_turn_game)  # Alice -> me: one Hello! from the service
-    topic = f"/pydt/prod/user/{world.me}/gameupdate"
+    topic = app.ctx.endpoints.topic_for(world.me)  # the topic the app subscribed to
     for _ in range(29):
         mosquitto.publish(topic, b"Hello!")
     app_factory.qtbot.waitUntil(lambda: app.push.messages - before_messages == 30, timeout=WAIT_MS)
@@ -87,6 +86,7 @@ def test_server_errors_then_success_still_notify(app_factory, notification_serve
     assert app.session.last_error == ""
 
 
+@pytest.mark.expect_warning_logs  # the unreadable reply is logged
 def test_malformed_reply_keeps_the_app_alive_and_it_recovers(app_factory, notification_server, simulator, world):
     app = start_live(app_factory, notification_server)
     simulator.malformed_next("poll", count=1)
@@ -166,6 +166,7 @@ def test_clicking_the_notification_opens_the_game_list(app_factory, notification
     assert any(row[0] == "Mine to play" for row in app.presenter.window.rows())
 
 
+@pytest.mark.expect_warning_logs  # the refused token is logged
 def test_token_revoked_leads_back_to_sign_in(app_factory, notification_server, simulator, world):
     app = start_live(app_factory, notification_server)
     simulator.revoke_tokens(world.me)

@@ -43,7 +43,7 @@ def session_parts(
         worker.shutdown()
 
 
-def test_load_errors_back_off_and_a_good_load_resets(qtbot, session_parts, simulator, world: World) -> None:
+def test_load_errors_back_off_and_a_good_load_resets(qtbot, session_parts, simulator, world: World, caplog) -> None:
     session, backstop = session_parts
     known: list[str] = []
     session.user_known.connect(known.append)
@@ -57,11 +57,13 @@ def test_load_errors_back_off_and_a_good_load_resets(qtbot, session_parts, simul
     with qtbot.waitSignal(session.synced, timeout=WAIT_MS):
         session.request("timer", full=True)
     assert backstop.arms[-1] is None and session.last_error == "" and known == [world.me]
+    retries = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert retries == [f"Could not load games ({UNREADABLE_REPLY}); next try in {s} s" for s in (15, 30)]
     snapshot = session.snapshot()
     assert snapshot is not None and world.my_turn_game in {g.game_id for g in snapshot.my_turns()}
 
 
-def test_a_refused_token_ends_the_session_and_asks_again(qtbot, session_parts, simulator, world: World) -> None:
+def test_a_refused_token_ends_the_session_and_asks_again(qtbot, session_parts, simulator, world: World, caplog) -> None:
     session, backstop = session_parts
     with qtbot.waitSignal(session.synced, timeout=WAIT_MS):
         session.sign_in(world.token)
@@ -73,3 +75,4 @@ def test_a_refused_token_ends_the_session_and_asks_again(qtbot, session_parts, s
     assert refused.args == [TOKEN_REFUSED] and ended == [True] and backstop.stops == 1
     assert not session.signed_in and session.auth_failed and session.refusal() == TOKEN_REFUSED
     assert session.client() is None and session.snapshot() is None
+    assert any("token was refused" in r.getMessage() for r in caplog.records if r.levelname == "ERROR")

@@ -12,6 +12,7 @@ from pydt_tray.core.api import PydtClient
 from pydt_tray.core.diff import Snapshot
 from pydt_tray.core.models import CivGame
 from pydt_tray.core.saves import ARCHIVE_DIR_NAME, ensure_save_dir
+from pydt_tray.core.settings import Settings
 from pydt_tray.core.transfer import download_name
 from pydt_tray.core.turn_player import Turn, TurnPlayer, TurnState
 from pydt_tray.sandbox.world import synthetic_save
@@ -21,13 +22,10 @@ from tests.helpers.simulator_fixtures import FakeClock, World
 DOWNLOADED = download_name("Civ6Save")
 
 
-class Settings:
-    def __init__(self, **values: Any) -> None:
-        self.values = {"auto_download": False, "launch_game": False, "auto_submit": False, "archive_count": 3}
-        self.values.update(values)
-
-    def get(self, key: str) -> Any:
-        return self.values[key]  # KeyError for an unknown key, as the settings table does
+def settings_with(**values: Any) -> Settings:
+    """The real settings, with the switches a test turns on."""
+    defaults: dict[str, Any] = {"auto_download": False, "launch_game": False, "auto_submit": False}
+    return Settings(values={**defaults, "archive_count": 3, **values})
 
 
 class Host:
@@ -77,7 +75,7 @@ class Harness:
             self.host,
             client=lambda: self.client,
             snapshot=lambda: self.snapshot,
-            settings=settings,
+            settings=settings.snapshot,
             run_in_background=self.jobs.append,
             call_soon=self.soon.append,
             call_later=lambda seconds, function: self.later.append((self.clock() + seconds, function)),
@@ -130,7 +128,7 @@ class Harness:
 
 @pytest.fixture
 def harness(simulator: InstrumentedSimulator, world: World, tmp_path: Path) -> Harness:
-    return Harness(simulator, world, tmp_path / "Hotseat", Settings())
+    return Harness(simulator, world, tmp_path / "Hotseat", settings_with())
 
 
 def test_play_downloads_then_watches(harness: Harness, world: World) -> None:
@@ -197,7 +195,7 @@ def test_a_submission_cancelled_late_is_still_reported_to_the_list(harness: Harn
 
 
 def test_auto_submit_skips_the_question(simulator: InstrumentedSimulator, world: World, tmp_path: Path) -> None:
-    harness = Harness(simulator, world, tmp_path / "Hotseat", Settings(auto_submit=True))
+    harness = Harness(simulator, world, tmp_path / "Hotseat", settings_with(auto_submit=True))
     harness.play_until_waiting()
     harness.save_game()
     assert harness.player.state is TurnState.DONE and harness.host.detected == []
@@ -220,13 +218,16 @@ def test_first_turn_has_nothing_to_download(harness: Harness, world: World) -> N
     assert not harness.player.is_playable(world.first_turn_game)
 
 
-def test_a_stale_list_shows_the_service_words_and_reloads(harness: Harness, world: World) -> None:
+def test_a_stale_list_shows_the_service_words_and_reloads(
+    harness: Harness, world: World, caplog: pytest.LogCaptureFixture
+) -> None:
     harness.simulator.set_current_player(world.my_turn_game, world.alice)
     harness.player.play(world.my_turn_game)
     harness.run_jobs()
     assert harness.player.state is TurnState.ERROR and harness.player.message == "It's not your damn turn!"
     assert harness.syncs == ["turn refused"]
     assert harness.player.turn is not None and harness.player.turn.failed_step == "download"
+    assert [r.getMessage() for r in caplog.records] == ["Turn download failed: It's not your damn turn!"]
 
 
 def test_a_game_missing_from_the_list(harness: Harness) -> None:
@@ -253,7 +254,7 @@ def test_a_refused_token_ends_the_session(harness: Harness, world: World) -> Non
 def test_the_game_starts_after_the_download_unless_cancelled(
     simulator: InstrumentedSimulator, world: World, tmp_path: Path
 ) -> None:
-    harness = Harness(simulator, world, tmp_path / "Hotseat", Settings(launch_game=True))
+    harness = Harness(simulator, world, tmp_path / "Hotseat", settings_with(launch_game=True))
     harness.play_until_waiting()
     harness.tick(harness.player.launch_delay)
     assert harness.host.launched == ["steam://run/289070/\\dx11"]
@@ -267,7 +268,7 @@ def test_the_game_starts_after_the_download_unless_cancelled(
 def test_auto_download_places_each_new_turn_once_in_the_background(
     simulator: InstrumentedSimulator, world: World, tmp_path: Path
 ) -> None:
-    harness = Harness(simulator, world, tmp_path / "Hotseat", Settings(auto_download=True))
+    harness = Harness(simulator, world, tmp_path / "Hotseat", settings_with(auto_download=True))
     harness.player.on_synced()
     harness.run_jobs()
     assert harness.player.state is TurnState.WAITING and harness.host.fronted == 0
