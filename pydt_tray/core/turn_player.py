@@ -1,4 +1,4 @@
-"""Playing one turn: download the save, watch for the user's save, submit it (docs/pydt-api.md, turns).
+"""Playing one turn: download the save, watch for the user's save, submit it (docs/pydt-api.md §7.3-7.5, §8.5).
 
 The player owns no threads and no timers, like :class:`pydt_tray.core.sync.SyncEngine`: the caller gives it
 ``run_in_background`` (network and disk steps), ``call_soon`` (hand results back to the owner's thread) and
