@@ -67,7 +67,6 @@ dlc
 vacation_mode
 profile_url
 avatar_medium
-_.web_url  # the game page link; the composition root still builds it itself
 
 # --- the typed settings snapshot has one field per row of the settings table (core/settings.py) ------------------
 notifications_enabled
@@ -93,7 +92,10 @@ _.error_text  # ui/settings_window.py: the problem shown next to an editor
 _.save_error_text  # ui/settings_window.py
 _.action_texts  # ui/tray.py: the menu as text
 _.visible_buttons  # ui/play_turn_panel.py
-_.authorization  # sandbox/traffic.py: a recorded request's header
+_.grace_over  # core/save_watch.py: a save written from now on is reported
+_.watching  # core/turn_player.py
+_.window_built  # desktop/presenter.py: whether the games window exists yet
+_.messages  # desktop/push_supervisor.py: push messages received
 _.reconnect_policy  # push/connection.py: the running link's reconnect counters (tests and benchmarks read them)
 _.streak  # push/reconnect.py: losses since the last stable connection
 _.attempts_in_last  # push/reconnect.py: attempts per time window
@@ -105,17 +107,7 @@ clear_secrets
 unregister_secret
 
 # --- the PYDT simulator's control surface, driven by tests and the demo (sandbox/simulator.py) -------------------
-_.revoke_tokens
 _.set_current_player
 _.set_turn_save
 _.complete_game
 _.uploaded
-_.fail_next
-_.malformed_next
-_.unauthorized_next
-_.reject_next_finish
-_.request_count
-_.reset_counts
-
-# --- kept only for tests, in code being restructured elsewhere: remove with that work -----------------------------
-_.push_messages  # app.py

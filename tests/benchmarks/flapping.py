@@ -31,7 +31,7 @@ from tests.integration.app_harness import publish_hook
 def start_app(stack: BenchStack, protocol: str):
     from PySide6.QtWidgets import QApplication
 
-    from pydt_tray.app import PushStatus, TrayApp
+    from pydt_tray.app import TrayApp
     from pydt_tray.core.context import load_context
 
     qapp = QApplication.instance() or QApplication([])
@@ -39,7 +39,8 @@ def start_app(stack: BenchStack, protocol: str):
     ctx.settings.set("mqtt_protocol", protocol)
     app = TrayApp(qapp, ctx, show_window=False)
     app.start(token=stack.world.token)
-    if not run_event_loop_until(lambda: app.push_status == PushStatus.LIVE and not app.engine.busy, timeout=30):
+    engine_idle = lambda: app.session.engine is not None and not app.session.engine.busy  # noqa: E731
+    if not run_event_loop_until(lambda: app.push.state.live and engine_idle(), timeout=30):
         raise RuntimeError(f"the {protocol} app did not connect within 30 s")
     return app
 
@@ -65,7 +66,7 @@ def bench_flapping(stack: BenchStack, protocols: list[str], minutes: float, up: 
         turns = driver.turns[protocol]
         delays = [turn.delay for turn in turns if turn.delay is not None]
         wrong = [turn.number for turn in turns if len(turn.notified) != 1]
-        policy = app.push.reconnect_policy
+        policy = app.push.connection.reconnect_policy
         print(
             f"    {protocol}: {len(turns)} turns, worst notify delay {driver.worst_delay(protocol):.1f} s, "
             f"median {statistics.median(delays) if delays else float('nan'):.2f} s, "
