@@ -16,10 +16,17 @@ def run_gui(
 ) -> int:
     """Run the tray app until it quits. ``token`` bypasses the keyring (the demo's token is never stored);
     ``demo`` adds the demo's stand-in for saving in the game."""
+    from pydt_tray.platform.display import display_problem
+
+    if (problem := display_problem()) is not None:  # checked first: Qt would abort the process (exit 134)
+        log.error("%s", problem.message())
+        print(f"pydt-tray: {problem.message()}", file=sys.stderr)
+        return 1
     from PySide6.QtWidgets import QApplication
 
     from pydt_tray.app import TrayApp
     from pydt_tray.platform.single_instance import SingleInstance, instance_key
+    from pydt_tray.platform.tray_presence import announce_missing_tray, window_notice
 
     qapp = QApplication.instance() or QApplication(sys.argv[:1])
     qapp.setApplicationName(APP_NAME)
@@ -36,6 +43,8 @@ def run_gui(
         app.turn_player.grace_seconds = 1.0
     app.termination.install()
     app.start(token=token)
+    if not app.tray.available:  # say so once, on the window, and keep running
+        announce_missing_tray(False, show_window=app.show_games, show_notice=window_notice(app.window))
     log.info("pydt-tray %s running (%s)", __version__, "hidden" if hidden else "window shown")
     try:
         return qapp.exec()
