@@ -30,8 +30,8 @@ def no_tray_advice(environ: Mapping[str, str] = os.environ) -> str:
 def no_tray_message(environ: Mapping[str, str] = os.environ) -> str:
     advice = no_tray_advice(environ)
     text = (
-        "This desktop has no system tray. pydt-tray keeps running and still notifies you of your turns; "
-        "closing this window keeps it running; start pydt-tray again (or click a notification) to bring it back."
+        "This desktop has no system tray: pydt-tray keeps running and still notifies you of your turns. "
+        "Closing this window keeps it running; start pydt-tray again or click a notification to bring it back."
     )
     return f"{text} {advice}" if advice else text
 
