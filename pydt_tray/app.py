@@ -12,6 +12,7 @@ from pydt_tray.core.api import AuthError
 from pydt_tray.core.context import AppContext
 from pydt_tray.core.credentials import CredentialError
 from pydt_tray.core.diff import Snapshot
+from pydt_tray.core.forget import forgetter_for
 from pydt_tray.core.logs import register_secret
 from pydt_tray.core.models import WEBSITE_URL
 from pydt_tray.core.policy import Notification, NotificationPolicy
@@ -22,6 +23,7 @@ from pydt_tray.platform.wake import WakeMonitor
 from pydt_tray.push.connection import PushConfig, PushConnection, make_client_id
 from pydt_tray.ui.account import AccountFlow
 from pydt_tray.ui.bridge import BackgroundWorker, MainThreadInvoker, PushBridge
+from pydt_tray.ui.forget_dialog import forget_from_settings
 from pydt_tray.ui.games_window import GamesWindow
 from pydt_tray.ui.icons import TrayStatus, app_icon
 from pydt_tray.ui.play_turn import install_play_turn
@@ -476,6 +478,10 @@ class TrayApp(QObject):
         if self._settings_window is None:
             self._settings_window = SettingsWindow(self.ctx.settings)
             self._settings_window.setWindowTitle(self.window_title("settings"))
+            forget = lambda: forgetter_for(self.ctx, self.autostart.autostart)  # noqa: E731
+            self._settings_window.forget_requested.connect(
+                lambda: forget_from_settings(self._settings_window, forget(), self.quit)
+            )
         self._settings_window.show()
         self._settings_window.raise_()
         self._settings_window.activateWindow()

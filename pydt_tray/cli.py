@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from pydt_tray import __version__
 from pydt_tray.cli_common import EXIT_AUTH, EXIT_FAILURE, EXIT_NETWORK, EXIT_OK, EXIT_USAGE, fail, run_signed_in
+from pydt_tray.forget_cli import add_forget_command, cmd_forget
 
 log = logging.getLogger("pydt_tray")
 
@@ -53,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     from pydt_tray.turn_cli import add_turn_commands
 
     add_turn_commands(commands)
+
+    add_forget_command(commands)
 
     demo = commands.add_parser("demo", help="try pydt-tray with simulated games: no account or game needed")
     demo.add_argument("--seed", type=int, default=None, help="make the opponents' timing repeatable")
@@ -101,6 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "logout": cmd_logout,
             "games": cmd_games,
             "config": cmd_config,
+            "forget": cmd_forget,
         }[command]
     )
     try:
