@@ -4,18 +4,29 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from pydt_tray import APP_NAME, __version__
 from pydt_tray.core.context import AppContext
+
+if TYPE_CHECKING:
+    from pydt_tray.app import TrayApp
 
 log = logging.getLogger(__name__)
 
 
 def run_gui(
-    ctx: AppContext, *, hidden: bool, title_suffix: str = "", token: str | None = None, demo: bool = False
+    ctx: AppContext,
+    *,
+    hidden: bool,
+    title_suffix: str = "",
+    token: str | None = None,
+    demo: bool = False,
+    on_started: Callable[[TrayApp], None] | None = None,
 ) -> int:
     """Run the tray app until it quits. ``token`` bypasses the keyring (the demo's token is never stored);
-    ``demo`` adds the demo's stand-in for saving in the game."""
+    ``demo`` adds the demo's stand-in for saving in the game; ``on_started(app)`` runs before the event loop."""
     from pydt_tray.platform.display import display_problem
 
     if (problem := display_problem()) is not None:  # checked first: Qt would abort the process (exit 134)
@@ -45,6 +56,8 @@ def run_gui(
     app.start(token=token)
     if not app.tray.available:  # say so once, on the window, and keep running
         announce_missing_tray(False, show_window=app.show_games, show_notice=window_notice(app.window))
+    if on_started is not None:
+        on_started(app)
     log.info("pydt-tray %s running (%s)", __version__, "hidden" if hidden else "window shown")
     try:
         return qapp.exec()
