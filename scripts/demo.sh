@@ -18,7 +18,8 @@ VENV=${PYDT_VENV:-.venv}
 # What Qt's xcb platform plugin and QtGui load at run time (pydt_tray/platform/display.py names them too).
 QT_PACKAGES=(
   libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0
-  libxcb-shape0 libxcb-xfixes0 libxcb-xkb1 libxcb-util1 libxcb-shm0 libxcb-sync1 libxkbcommon-x11-0
+  libxcb-shape0 libxcb-xfixes0 libxcb-xkb1 libxcb-util1 libxcb-shm0 libxcb-sync1 libxcb-render0 libxcb1
+  libxkbcommon-x11-0
   libxkbcommon0 libx11-xcb1 libegl1 libgl1 libfontconfig1 libdbus-1-3 libglib2.0-0
 )
 

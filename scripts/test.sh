@@ -9,6 +9,7 @@ DEBIAN_PACKAGES=(
   libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0
   libxcb-shape0 libxcb-xfixes0 libxcb-xkb1 libxkbcommon-x11-0 libegl1 libgl1 libfontconfig1
   libdbus-1-3 libglib2.0-0 fonts-dejavu-core
+  appstream desktop-file-utils
 )
 
 missing=()
@@ -27,4 +28,5 @@ fi
 
 python3 -m pip install -q -e ".[test]"
 python3 -m ruff check .
+bash scripts/lint_workflows.sh  # actionlint over .github/workflows
 python3 -m pytest "$@"
