@@ -1,4 +1,4 @@
-"""Noticing the save the user makes at the end of a turn, by polling the save folder (contract §7.4, §9.15).
+"""Noticing the save the user makes at the end of a turn, by polling the save folder (docs/pydt-api.md §7.4, §9.15).
 
 Polling is portable and needs no threads: the GUI calls :meth:`SaveWatcher.poll` from a timer, a command-line
 loop calls :meth:`SaveWatcher.wait`. Only top-level files with the game's extension count; the downloaded

@@ -1,4 +1,4 @@
-"""A contract-faithful fake PYDT service on 127.0.0.1 (REST API, S3 pollUrl and presigned URLs).
+"""A fake PYDT service on 127.0.0.1 that behaves as docs/pydt-api.md describes (REST API, S3 pollUrl, presigned URLs).
 
 It serves real HTTP/1.1 with keep-alive (:mod:`.server`). The API lives at ``base_url``; the "S3"
 objects live under ``/s3/`` on the same server (:mod:`.storage`) and, like the real bucket, ignore
@@ -140,7 +140,7 @@ class PydtSimulator:
         if self._server is None:
             raise RuntimeError("the simulator is not running")
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     @property
     def metadata_hash(self) -> str:
@@ -264,13 +264,6 @@ class PydtSimulator:
             game["completed"] = game["finalized"] = True
             games.touch(game)
             self._publish(game, new_turn=False)
-
-    def remove_game(self, game_id: str) -> None:
-        """The game disappears (deleted or left); like the service, the pollUrl is not rewritten."""
-        with self._lock:
-            self._games.pop(game_id, None)
-            self._saves.pop(game_id, None)
-            self._bucket.forget(game_id)
 
     def uploaded(self, game_id: str) -> bytes | None:
         entry = self._bucket.upload(game_id)

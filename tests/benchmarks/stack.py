@@ -9,6 +9,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from pydt_tray.core.environment import Endpoints
 from pydt_tray.core.logs import teardown_logging
 from pydt_tray.sandbox.simulator import PydtSimulator
 from tests.helpers.dbus_session import DBusSession
@@ -57,4 +58,4 @@ class BenchStack(contextlib.ExitStack):
         }
 
     def topic(self, steam_id: str) -> str:
-        return f"/pydt/prod/user/{steam_id}/gameupdate"
+        return Endpoints().topic_for(steam_id)

@@ -41,6 +41,7 @@ def test_turn_api_follows_the_settings_and_the_games(app_factory, world):
         get_turns(moved)
 
 
+@pytest.mark.expect_warning_logs  # the busy port is logged as an error
 def test_turn_api_port_in_use_is_reported_and_the_app_runs_on(app_factory):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

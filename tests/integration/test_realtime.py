@@ -65,7 +65,7 @@ def test_burst_of_30_messages_makes_at_most_2_fetches_and_one_notification(
     before_fetches = app.engine.fetch_count
     before_messages = app.push_messages
     simulator.advance_turn(world.their_turn_game)  # Alice -> me: one Hello! from the service
-    topic = f"/pydt/prod/user/{world.me}/gameupdate"
+    topic = app.ctx.endpoints.topic_for(world.me)  # the topic the app subscribed to
     for _ in range(29):
         mosquitto.publish(topic, b"Hello!")
     app_factory.qtbot.waitUntil(lambda: app.push_messages - before_messages == 30, timeout=WAIT_MS)
@@ -85,6 +85,7 @@ def test_server_errors_then_success_still_notify(app_factory, notification_serve
     assert app.last_error == ""
 
 
+@pytest.mark.expect_warning_logs  # the unreadable reply is logged
 def test_malformed_reply_keeps_the_app_alive_and_it_recovers(app_factory, notification_server, simulator, world):
     app = start_live(app_factory, notification_server)
     simulator.malformed_next("poll", count=1)
@@ -164,6 +165,7 @@ def test_clicking_the_notification_opens_the_game_list(app_factory, notification
     assert any(row[0] == "Mine to play" for row in app.window.rows())
 
 
+@pytest.mark.expect_warning_logs  # the refused token is logged
 def test_token_revoked_leads_back_to_sign_in(app_factory, notification_server, simulator, world):
     app = start_live(app_factory, notification_server)
     simulator.revoke_tokens(world.me)

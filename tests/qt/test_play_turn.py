@@ -136,6 +136,7 @@ def test_download_progress_is_shown_in_kb(harness, simulator, world):
     assert harness.player.panel.progress.format().endswith(" KB")  # the last bar shown before watching
 
 
+@pytest.mark.expect_warning_logs  # the refused submission is logged
 def test_dlc_rejection_is_shown_verbatim_then_submit_again_succeeds(harness, simulator, world):
     harness.play_until_waiting(world.my_turn_game)
     save = harness.save_game()
@@ -154,6 +155,7 @@ def test_dlc_rejection_is_shown_verbatim_then_submit_again_succeeds(harness, sim
     assert not save.exists()
 
 
+@pytest.mark.expect_warning_logs  # the refused submission is logged
 def test_watch_for_another_save_after_an_error(harness, simulator, world):
     harness.play_until_waiting(world.my_turn_game)
     harness.save_game("first.Civ6Save")
@@ -215,6 +217,7 @@ def test_default_click_on_the_prompt_does_not_submit(harness, simulator, world, 
     assert simulator.game(world.my_turn_game)["gameTurnRangeKey"] == 5
 
 
+@pytest.mark.expect_warning_logs  # the failed download is logged
 def test_folder_that_cannot_be_created_shows_a_message(harness, world, tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
@@ -226,6 +229,7 @@ def test_folder_that_cannot_be_created_shows_a_message(harness, world, tmp_path)
     assert harness.player.panel.visible_buttons() == ["retry", "cancel"]
 
 
+@pytest.mark.expect_warning_logs  # the failed download is logged
 def test_not_your_turn_any_more_shows_the_service_message(harness, simulator, world):
     simulator.set_current_player(world.my_turn_game, world.alice)  # the app's list is now stale
     harness.player.play(world.my_turn_game)
@@ -253,6 +257,7 @@ def test_cancel_while_waiting_stops_watching(harness, world):
     assert not harness.player.panel.isVisible()
 
 
+@pytest.mark.expect_warning_logs  # the refused token is logged
 def test_refused_token_goes_to_sign_in(harness, simulator, world):
     simulator.unauthorized_next("getTurn")
     harness.player.play(world.my_turn_game)

@@ -1,4 +1,4 @@
-"""The PYDT simulator reproduces the service's quirks (contract §2-4)."""
+"""The PYDT simulator reproduces the service's quirks (docs/pydt-api.md §2-4)."""
 
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ def test_every_api_reply_carries_metadata_hash_but_s3_replies_do_not(
     assert "Metadata-Hash" not in poll.headers
 
 
-def test_metadata_document_follows_the_contract_table(simulator: PydtSimulator, http: requests.Session) -> None:
+def test_metadata_document_follows_the_documented_table(simulator: PydtSimulator, http: requests.Session) -> None:
     body = http.get(simulator.base_url + "/metadata").json()
     assert body["hash"] == simulator.metadata_hash
     games = {g["id"]: g for g in body["metadata"]["civGames"]}

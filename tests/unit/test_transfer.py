@@ -379,12 +379,13 @@ def test_a_failed_move_leaves_the_save(save_dir: Path, tmp_path: Path) -> None:
     assert save.read_bytes() == b"submitted"
 
 
-def test_launch_urls() -> None:
+def test_launch_urls(caplog: pytest.LogCaptureFixture) -> None:
     assert launch_url(CIV6, "steam") == "steam://run/289070/\\dx11"
     assert launch_url(CIV6, "epic") == "com.epicgames.launcher://apps/Kinglet?action=launch&silent=true"
     assert launch_url(CIV6, "gog") is None
     odd = CivGame.from_json({**default_metadata()["civGames"][0], "runUrls": {"steam": "file:///bin/sh"}})
     assert launch_url(odd, "steam") is None
+    assert "unexpected scheme 'file'" in caplog.text
 
 
 # --- the whole turn -------------------------------------------------------------------------------------
