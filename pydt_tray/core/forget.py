@@ -18,9 +18,12 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from pydt_tray.core.paths import AppPaths
+
+if TYPE_CHECKING:
+    from pydt_tray.core.context import AppContext
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +113,7 @@ class Forgetter:
         return unique
 
     def describe(self) -> list[str]:
-        """What :meth:`forget_all` removes, one line each, for the confirmation."""
+        """What :meth:`forget_account` and :meth:`forget_files` remove, one line each, for the confirmation."""
         lines = []
         if self.restore_webhook is not None:
             lines.append("the webhook pydt-tray set on your PYDT profile (the previous one is put back)")
@@ -163,15 +166,12 @@ class Forgetter:
                 outcomes.append(Outcome("files", True, f"removed {folder}"))
         return outcomes
 
-    def forget_all(self) -> list[Outcome]:
-        return self.forget_account() + self.forget_files()
-
 
 def _text(error: BaseException) -> str:
     return getattr(error, "user_message", "") or str(error) or type(error).__name__
 
 
-def webhook_restorer(ctx) -> WebhookRestorer | None:
+def webhook_restorer(ctx: AppContext) -> WebhookRestorer | None:
     """THE hook for the relay: how to put back the PYDT webhook it replaced, or None when it set none.
 
     The relay is not built yet, so there is nothing to restore; when it is, it returns its restore function
@@ -180,7 +180,7 @@ def webhook_restorer(ctx) -> WebhookRestorer | None:
     return None
 
 
-def forgetter_for(ctx, autostart: AutostartLike) -> Forgetter:
+def forgetter_for(ctx: AppContext, autostart: AutostartLike) -> Forgetter:
     """The :class:`Forgetter` of an app context (settings, token store, paths) and its autostart backend."""
 
     def turn_off_start_at_login() -> None:

@@ -107,12 +107,12 @@ def needed_libraries(path: Path | str) -> list[str]:
     endian = "<" if data[5] == 1 else ">"
     try:
         if is_64:
-            shoff, = struct.unpack_from(endian + "Q", data, 0x28)
+            (shoff,) = struct.unpack_from(endian + "Q", data, 0x28)
             shentsize, shnum = struct.unpack_from(endian + "HH", data, 0x3A)
             section = endian + "IIQQQQIIQQ"
             dyn_entry, dyn_size = endian + "qQ", 16
         else:
-            shoff, = struct.unpack_from(endian + "I", data, 0x20)
+            (shoff,) = struct.unpack_from(endian + "I", data, 0x20)
             shentsize, shnum = struct.unpack_from(endian + "HH", data, 0x2E)
             section = endian + "IIIIIIIIII"
             dyn_entry, dyn_size = endian + "iI", 8
@@ -267,7 +267,13 @@ def display_problem(
     return _merge(problems)
 
 
-def _platform_problem(name, environ, folders, load, x_answers) -> DisplayProblem | None:
+def _platform_problem(
+    name: str,
+    environ: Mapping[str, str],
+    folders: tuple[Path, Path] | None,
+    load: Callable[[str], str | None],
+    x_answers: Callable[[str], bool | None],
+) -> DisplayProblem | None:
     if name == "xcb":
         display = environ.get("DISPLAY", "").strip()
         if not display:

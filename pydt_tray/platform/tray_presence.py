@@ -10,11 +10,18 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Mapping
-from typing import TextIO
+from typing import Any, Protocol, TextIO
 
 from pydt_tray.platform.display import HEADLESS_PLATFORMS, requested_platforms
 
 log = logging.getLogger(__name__)
+
+
+class PanelHost(Protocol):
+    """A window that can place a widget above its content (``GamesWindow.set_panel``)."""
+
+    def set_panel(self, panel: Any) -> None: ...
+
 
 def no_tray_advice(environ: Mapping[str, str] = os.environ) -> str:
     """How to get a tray on this desktop, as one sentence (empty when there is nothing specific to say)."""
@@ -63,7 +70,7 @@ def announce_missing_tray(
     return True
 
 
-def window_notice(window) -> Callable[[str], None]:
+def window_notice(window: PanelHost) -> Callable[[str], None]:
     """A ``show_notice`` that puts the text above the game list of ``window`` (a ``GamesWindow``)."""
 
     def show(text: str) -> None:

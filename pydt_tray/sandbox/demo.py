@@ -370,8 +370,11 @@ class DemoCheck:
             if self.passed is None:
                 self.passed = note.title
                 seconds = self.clock() - self.started
-                print(f"pydt-tray demo: check passed: \"{note.title}\" notified {seconds:.1f} s after start "
-                      f"(notifications through {app.notifier.name})", flush=True)
+                print(
+                    f'pydt-tray demo: check passed: "{note.title}" notified {seconds:.1f} s after start '
+                    f"(notifications through {app.notifier.name})",
+                    flush=True,
+                )
                 app.quit()
 
         def expired() -> None:

@@ -51,7 +51,10 @@ def dialogs(parent: QWidget | None) -> tuple[Callable[[str], bool], Callable[[st
 
     def confirm(text: str) -> bool:
         answer = QMessageBox.question(
-            parent, "Forget me on this computer", text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            parent,
+            "Forget me on this computer",
+            text,
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.No,
         )
         return answer == QMessageBox.StandardButton.Yes

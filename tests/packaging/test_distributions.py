@@ -36,7 +36,9 @@ def distributions(tmp_path_factory) -> list[Path]:
     out = source.parent / "dist"
     result = subprocess.run(
         [sys.executable, "-m", "build", "--outdir", str(out), str(source)],  # the wheel is built from the sdist
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return sorted(out.iterdir())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -15,11 +16,14 @@ from pydt_tray.platform.autostart import XdgAutostart
 from pydt_tray.ui.forget_dialog import dialogs, forget_and_quit
 from pydt_tray.ui.settings_window import SettingsWindow
 
+# The token sits in the opted-in plain file here, and the token store warns about that each time (by design).
+PLAINTEXT_WARNS = pytest.mark.expect_warning_logs
+
 
 def make_forgetter(tmp_path: Path) -> tuple[Forgetter, TokenStore, XdgAutostart]:
     paths = app_paths({"PYDT_TRAY_HOME": str(tmp_path / "home")}).ensure()
     paths.state_file.write_text("{}")
-    paths.log_file.write_text("x\n")
+    (paths.log_dir / "pydt-tray.log").write_text("x\n")
     store = TokenStore(plaintext_path=paths.config_dir / "token.plaintext", allow_plaintext=True)
     store.save("tok-9")
     autostart = XdgAutostart(config_dir=tmp_path / "xdg", command=["pydt-tray", "--hidden"])
@@ -33,9 +37,9 @@ def test_the_settings_window_has_the_button_and_it_asks_the_app(qtbot, tmp_path:
     with qtbot.waitSignal(window.forget_requested, timeout=2000):
         window.forget_button.click()
     assert window.forget_button.text() == "Forget me on this computer…"
-    window.detach()
 
 
+@PLAINTEXT_WARNS
 def test_saying_no_removes_nothing(tmp_path: Path) -> None:
     forgetter, store, autostart = make_forgetter(tmp_path)
     calls: list[str] = []
@@ -50,6 +54,7 @@ def test_saying_no_removes_nothing(tmp_path: Path) -> None:
     assert store.load() == "tok-9" and autostart.path.exists() and forgetter.paths.state_file.exists()
 
 
+@PLAINTEXT_WARNS
 def test_yes_forgets_reports_then_quits_before_the_files_go(tmp_path: Path) -> None:
     forgetter, store, autostart = make_forgetter(tmp_path)
     calls: list[str] = []

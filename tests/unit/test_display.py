@@ -122,8 +122,10 @@ def test_wayland_falls_back_to_xcb_like_qt(tmp_path: Path) -> None:
     gone = {**wayland, "WAYLAND_DISPLAY": "wayland-9"}
     problem = display_problem(gone, "linux", folders=QT, load=loads_everything, x_answers=answers)
     assert problem is not None and "no Wayland compositor" in problem.reason and "DISPLAY" in problem.reason
-    assert display_problem({**gone, "DISPLAY": ":0"}, "linux", folders=QT, load=loads_everything, x_answers=answers) \
+    assert (
+        display_problem({**gone, "DISPLAY": ":0"}, "linux", folders=QT, load=loads_everything, x_answers=answers)
         is None
+    )
 
 
 def test_qt_qpa_platform_is_read_like_qt() -> None:

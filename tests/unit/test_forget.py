@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from keyrings.alt.file import PlaintextKeyring
 
 from pydt_tray.core.credentials import TokenStore
@@ -11,12 +12,15 @@ from pydt_tray.core.forget import Forgetter, remove_tree_except
 from pydt_tray.core.paths import app_paths
 from pydt_tray.platform.autostart import AutostartError, XdgAutostart
 
+# The token sits in the opted-in plain file here, and the token store warns about that each time (by design).
+PLAINTEXT_WARNS = pytest.mark.expect_warning_logs
+
 
 def filled_home(tmp_path: Path):
     paths = app_paths({"PYDT_TRAY_HOME": str(tmp_path / "home")}).ensure()
     paths.settings_file.write_text("start_at_login = true\n")
     paths.state_file.write_text("{}")
-    paths.log_file.write_text("log line\n")
+    (paths.log_dir / "pydt-tray.log").write_text("log line\n")
     (paths.cache_dir / "metadata.json").write_text("{}")
     return paths
 
@@ -49,7 +53,8 @@ def test_remove_tree_except_keeps_the_settings_folder_inside_a_shared_folder(tmp
     assert remove_tree_except(tmp_path / "absent", []) == []
 
 
-def test_forget_all_removes_everything_but_the_settings(tmp_path: Path) -> None:
+@PLAINTEXT_WARNS
+def test_forgetting_removes_everything_but_the_settings(tmp_path: Path) -> None:
     paths = filled_home(tmp_path)
     store = plaintext_store(tmp_path)
     autostart = XdgAutostart(config_dir=tmp_path / "xdg", command=["pydt-tray", "--hidden"])
@@ -62,7 +67,7 @@ def test_forget_all_removes_everything_but_the_settings(tmp_path: Path) -> None:
     assert str(autostart.path) in described and str(paths.log_dir) in described
     assert "webhook" not in described  # nothing to restore without the relay
 
-    outcomes = forgetter.forget_all()
+    outcomes = forgetter.forget_account() + forgetter.forget_files()
     assert all(o.ok for o in outcomes), outcomes
     assert [o.what for o in outcomes] == ["token", "autostart", "files", "files", "files"]
     assert store.load() is None and not (paths.config_dir / "token.plaintext").exists()
@@ -72,6 +77,7 @@ def test_forget_all_removes_everything_but_the_settings(tmp_path: Path) -> None:
     assert paths.settings_file.read_text() == "start_at_login = true\n"
 
 
+@PLAINTEXT_WARNS
 def test_the_webhook_is_restored_with_the_token_before_it_is_deleted(tmp_path: Path) -> None:
     paths = filled_home(tmp_path)
     store = plaintext_store(tmp_path)
@@ -98,7 +104,7 @@ class BrokenAutostart:
         return "a read-only entry"
 
 
-def test_a_failing_step_is_reported_and_the_others_still_run(tmp_path: Path) -> None:
+def test_a_failing_step_is_reported_and_the_others_still_run(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     paths = filled_home(tmp_path)
     store = TokenStore(backend=PlaintextKeyring())  # not a secure keyring: deleting is refused
 
@@ -106,8 +112,12 @@ def test_a_failing_step_is_reported_and_the_others_still_run(tmp_path: Path) -> 
         raise OSError("PYDT unreachable")
 
     forgetter = Forgetter(paths=paths, token_store=store, autostart=BrokenAutostart(), restore_webhook=broken_webhook)
-    outcomes = {o.what: o for o in forgetter.forget_all()}
+    outcomes = {o.what: o for o in forgetter.forget_account() + forgetter.forget_files()}
     assert not outcomes["webhook"].ok and "PYDT unreachable" in outcomes["webhook"].message
     assert not outcomes["token"].ok and "keyring" in outcomes["token"].message
     assert not outcomes["autostart"].ok and "permission denied" in outcomes["autostart"].message
     assert outcomes["files"].ok and not paths.state_dir.exists() and not paths.cache_dir.exists()
+    assert {r.message for r in caplog.records} == {
+        "Could not read the token to restore the webhook",
+        "Could not restore the webhook",
+    }

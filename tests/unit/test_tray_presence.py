@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import logging
+
+import pytest
 
 from pydt_tray.platform.tray_presence import announce_missing_tray, no_tray_message
 
@@ -25,8 +28,10 @@ def test_with_a_tray_nothing_happens() -> None:
     assert (done, calls, out.getvalue()) == (False, [], "")
 
 
-def test_without_a_tray_the_notice_goes_on_the_window_before_it_is_shown() -> None:
-    done, calls, out = run(False, {"DISPLAY": ":0", "XDG_CURRENT_DESKTOP": "ubuntu:GNOME"})
+def test_without_a_tray_the_notice_goes_on_the_window_before_it_is_shown(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO):
+        done, calls, out = run(False, {"DISPLAY": ":0", "XDG_CURRENT_DESKTOP": "ubuntu:GNOME"})
+    assert [r.levelname for r in caplog.records] == ["WARNING"] and "no system tray" in caplog.records[0].message
     assert done
     assert [c.split(":", 1)[0] for c in calls] == ["notice", "window"]
     assert "no system tray" in calls[0] and "gnome-shell-extension-appindicator" in calls[0]
