@@ -478,9 +478,10 @@ class TrayApp(QObject):
         if self._settings_window is None:
             self._settings_window = SettingsWindow(self.ctx.settings)
             self._settings_window.setWindowTitle(self.window_title("settings"))
-            forget = lambda: forgetter_for(self.ctx, self.autostart.autostart)  # noqa: E731
             self._settings_window.forget_requested.connect(
-                lambda: forget_from_settings(self._settings_window, forget(), self.quit)
+                lambda: forget_from_settings(
+                    self._settings_window, forgetter_for(self.ctx, self.autostart.autostart), self.quit
+                )
             )
         self._settings_window.show()
         self._settings_window.raise_()
