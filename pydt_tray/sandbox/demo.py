@@ -354,9 +354,14 @@ def _turn_interval(default: tuple[float, float], environ: Mapping[str, str]) -> 
 
 
 class DemoCheck:
-    """``--check``: pass at the first turn notification, fail when none came within ``timeout`` seconds."""
+    """``--check``: pass at the first turn notification, fail when none came within ``timeout`` seconds.
 
-    def __init__(self, timeout: float, clock: Callable[[], float] = time.monotonic) -> None:
+    After the pass the app runs ``linger`` seconds more: the notification is handed to the desktop's
+    notification server by a worker thread, and quitting at once could cut it off before it is shown.
+    """
+
+    def __init__(self, timeout: float, clock: Callable[[], float] = time.monotonic, linger: float = 2.0) -> None:
+        self.linger = linger
         self.timeout = timeout
         self.clock = clock
         self.started = clock()
@@ -375,7 +380,7 @@ class DemoCheck:
                     f"(notifications through {app.notifier.name})",
                     flush=True,
                 )
-                app.quit()
+                QTimer.singleShot(int(self.linger * 1000), app.quit)
 
         def expired() -> None:
             if self.passed is None:
