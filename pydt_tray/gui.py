@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from pydt_tray import APP_NAME, __version__
@@ -12,6 +12,7 @@ from pydt_tray.core.context import AppContext
 
 if TYPE_CHECKING:
     from pydt_tray.app import TrayApp
+    from pydt_tray.ui.play_turn import ExtraAction
 
 log = logging.getLogger(__name__)
 
@@ -22,11 +23,13 @@ def run_gui(
     hidden: bool,
     title_suffix: str = "",
     token: str | None = None,
-    demo: bool = False,
+    waiting_actions: Mapping[str, ExtraAction] | None = None,
+    save_grace_seconds: float | None = None,
     on_started: Callable[[TrayApp], None] | None = None,
 ) -> int:
     """Run the tray app until it quits. ``token`` bypasses the keyring (the demo's token is never stored);
-    ``demo`` adds the demo's stand-in for saving in the game; ``on_started(app)`` runs before the event loop."""
+    ``waiting_actions`` and ``save_grace_seconds`` let the demo stand in for saving in the game;
+    ``on_started(app)`` runs just before the event loop."""
     from pydt_tray.platform.display import display_problem
 
     if (problem := display_problem()) is not None:  # checked first: Qt would abort the process (exit 134)
@@ -39,7 +42,8 @@ def run_gui(
     from pydt_tray.platform.single_instance import SingleInstance, instance_key
     from pydt_tray.platform.tray_presence import announce_missing_tray, window_notice
 
-    qapp = QApplication.instance() or QApplication(sys.argv[:1])
+    existing = QApplication.instance()
+    qapp = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     qapp.setApplicationName(APP_NAME)
     qapp.setApplicationVersion(__version__)
     qapp.setDesktopFileName("pydt-tray")
@@ -47,15 +51,14 @@ def run_gui(
     if not instance.acquire():
         log.info("pydt-tray is already running: asked it to show its window")
         return 0
-    app = TrayApp(qapp, ctx, show_window=not hidden, title_suffix=title_suffix)
+    app = TrayApp(qapp, ctx, show_window=not hidden, title_suffix=title_suffix, waiting_actions=waiting_actions)
     instance.show_requested.connect(app.show_games)
-    if demo:
-        app.turn_player.demo_saves = True
-        app.turn_player.grace_seconds = 1.0
+    if save_grace_seconds is not None:
+        app.turn_player.grace_seconds = save_grace_seconds
     app.termination.install()
     app.start(token=token)
     if not app.tray.available:  # say so once, on the window, and keep running
-        announce_missing_tray(False, show_window=app.show_games, show_notice=window_notice(app.window))
+        announce_missing_tray(False, show_window=app.show_games, show_notice=window_notice(app.presenter.window))
     if on_started is not None:
         on_started(app)
     log.info("pydt-tray %s running (%s)", __version__, "hidden" if hidden else "window shown")

@@ -67,7 +67,6 @@ dlc
 vacation_mode
 profile_url
 avatar_medium
-_.web_url  # the game page link; the composition root still builds it itself
 
 # --- the typed settings snapshot has one field per row of the settings table (core/settings.py) ------------------
 notifications_enabled
@@ -93,24 +92,17 @@ _.error_text  # ui/settings_window.py: the problem shown next to an editor
 _.save_error_text  # ui/settings_window.py
 _.action_texts  # ui/tray.py: the menu as text
 _.visible_buttons  # ui/play_turn_panel.py
-_.authorization  # sandbox/traffic.py: a recorded request's header
+_.grace_over  # core/save_watch.py: a save written from now on is reported
+_.watching  # core/turn_player.py
+_.window_built  # desktop/presenter.py: whether the games window exists yet
+_.messages  # desktop/push_supervisor.py: push messages received
 
 # --- the secret registry is global: tests reset it; logout has no caller yet ------------------------------------
 clear_secrets
 unregister_secret
 
 # --- the PYDT simulator's control surface, driven by tests and the demo (sandbox/simulator.py) -------------------
-_.revoke_tokens
 _.set_current_player
 _.set_turn_save
 _.complete_game
 _.uploaded
-_.fail_next
-_.malformed_next
-_.unauthorized_next
-_.reject_next_finish
-_.request_count
-_.reset_counts
-
-# --- kept only for tests, in code being restructured elsewhere: remove with that work -----------------------------
-_.push_messages  # app.py

@@ -58,6 +58,11 @@ class SaveWatcher:
     def armed(self) -> bool:
         return self._armed
 
+    @property
+    def grace_over(self) -> bool:
+        """Armed and past the grace period: a save written now is reported."""
+        return self._armed and self._clock() >= self._grace_ends
+
     def arm(self) -> None:
         """Start watching: remember what the folder holds now and start the grace period."""
         self._baseline = self._scan() or {}

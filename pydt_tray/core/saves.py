@@ -19,7 +19,7 @@ from pathlib import Path
 
 from pydt_tray.core.errors import PydtTrayError
 from pydt_tray.core.models import CivGame, SaveLocation
-from pydt_tray.core.settings import Settings, game_setting_key
+from pydt_tray.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -214,11 +214,6 @@ def default_save_dir(civ_game: CivGame, dirs: BaseDirs, platform: str = sys.plat
             "Please choose the save folder in the settings."
         )
     return _join(data, civ_game.save_path)
-
-
-def setting_key(prefix: str, civ_game: CivGame) -> str:
-    """``save_dir_civ6``, ``store_old_world``...: the per-game setting names."""
-    return game_setting_key(prefix, civ_game.id)
 
 
 def save_dir_for(

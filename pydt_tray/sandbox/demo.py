@@ -422,7 +422,7 @@ def run_demo(
     notification and 1 when none came within ``check_timeout`` seconds.
     """
     from pydt_tray.core.logs import setup_logging, teardown_logging
-    from pydt_tray.gui import run_gui
+    from pydt_tray.sandbox.demo_turn import run_demo_gui
 
     checker: DemoCheck | None = None
     if check:
@@ -443,12 +443,11 @@ def run_demo(
         setup_logging(session.ctx.paths.log_dir, debug=debug)
         session.world.start()
         log.info("demo: service at %s, broker at %s", session.simulator.base_url, session.broker.ws_url)
-        code = run_gui(
+        code = run_demo_gui(
             session.ctx,
             hidden=hidden,
             title_suffix=TITLE_SUFFIX,
             token=session.token,
-            demo=True,
             on_started=checker.attach if checker is not None else None,
         )
         return checker.exit_code(code) if checker is not None else code

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pydt_tray.app import PushStatus, TrayApp
+from pydt_tray.app import TrayApp
 from pydt_tray.core.context import load_context
 from pydt_tray.core.environment import Endpoints
 from pydt_tray.sandbox.simulator import PydtSimulator
@@ -55,12 +55,16 @@ class AppFactory:
         return app
 
     def wait_live(self, app: TrayApp) -> None:
-        self.qtbot.waitUntil(lambda: app.push_status == PushStatus.LIVE, timeout=WAIT_MS)
+        self.qtbot.waitUntil(lambda: app.push.state.live, timeout=WAIT_MS)
 
     def wait_synced(self, app: TrayApp, count: int = 1) -> None:
         """Wait until ``count`` fetches have completed and nothing is in flight."""
         self.qtbot.waitUntil(
-            lambda: app.engine is not None and app.engine.fetch_count >= count and not app.engine.busy,
+            lambda: (
+                app.session.engine is not None
+                and app.session.engine.fetch_count >= count
+                and not app.session.engine.busy
+            ),
             timeout=WAIT_MS,
         )
 

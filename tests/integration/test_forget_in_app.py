@@ -23,8 +23,9 @@ def test_forget_from_settings_removes_everything_and_quits(app_factory, tmp_path
     yes = QMessageBox.StandardButton.Yes
     monkeypatch.setattr(QMessageBox, "question", lambda parent, title, text, *a: asked.append(text) or yes)
     monkeypatch.setattr(QMessageBox, "information", lambda parent, title, text, *a: told.append(text))
-    app.show_settings()
-    app._settings_window.forget_button.click()
+    app.reactions.show_settings()
+    assert app.reactions.settings_window is not None
+    app.reactions.settings_window.forget_button.click()
 
     assert len(asked) == 1 and str(entry) in asked[0]
     assert len(told) == 1 and "token was removed" in told[0]

@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from pydt_tray.sandbox.simulator import PydtSimulator, encode_body
+from tests.helpers.simulator import InstrumentedSimulator
 from tests.helpers.simulator_fixtures import ALICE, BOB, ME, FakeClock, World, seeded_world
 
 
@@ -287,7 +288,7 @@ def test_download_is_gzip_without_content_encoding(
 
 def test_presigned_urls_expire_and_need_their_signature(http: requests.Session) -> None:
     clock = FakeClock()
-    with PydtSimulator(clock=clock) as sim:
+    with InstrumentedSimulator(clock=clock) as sim:
         world = seeded_world(sim)
         info = http.get(f"{sim.base_url}/game/{world.my_turn_game}/turn?compressed=yup", headers=_auth(world.token))
         url = info.json()["downloadUrl"]
@@ -402,7 +403,7 @@ def test_keep_alive_requests_are_fast(simulator: PydtSimulator, world: World, ht
 
 
 def test_stop_closes_idle_keep_alive_connections() -> None:
-    sim = PydtSimulator().start()
+    sim = InstrumentedSimulator().start()
     seeded_world(sim)
     with requests.Session() as session:
         assert session.get(sim.base_url + "/metadata").ok

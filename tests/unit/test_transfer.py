@@ -29,6 +29,7 @@ from pydt_tray.core.transfer import (
 )
 from pydt_tray.sandbox.simulator import PydtSimulator, unzip_save
 from pydt_tray.sandbox.world import default_metadata, synthetic_save
+from tests.helpers.simulator import InstrumentedSimulator
 from tests.helpers.simulator_fixtures import FakeClock, World, seeded_world
 
 METADATA = Metadata.from_json({"metadata": default_metadata(), "hash": "x"})
@@ -149,7 +150,7 @@ def test_an_expired_download_link_gives_a_clear_error(save_dir: Path) -> None:
             clock.advance(61)  # more than a minute passes before the download starts
             return turn
 
-    with PydtSimulator(clock=clock) as sim:
+    with InstrumentedSimulator(clock=clock) as sim:
         world = seeded_world(sim)
         client = SlowClient(sim.base_url, world.token, timeout=(2.0, 5.0), backoff=0.0)
         try:
