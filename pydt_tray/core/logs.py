@@ -7,8 +7,10 @@ Secrets (the PYDT token, IoT keys) are registered with :func:`register_secret` a
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import logging.handlers
+import os
 import re
 import sys
 import threading
@@ -88,6 +90,17 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log whose every file (the first and each one opened after a rotation) is readable only by
+    the user: the log names games, players and folders."""
+
+    def _open(self):  # type: ignore[no-untyped-def]  # typeshed leaves the base method untyped
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with contextlib.suppress(OSError):
+            os.chmod(self.baseFilename, 0o600)  # a file left by an older version may be wider
+        return open(fd, self.mode, encoding=self.encoding, errors=self.errors)
+
+
 def setup_logging(log_dir: str | Path, *, debug: bool = False) -> logging.Logger:
     """Log to ``log_dir/pydt-tray.log`` (1 MB x 3 rotations), plus the console when ``debug``.
 
@@ -106,7 +119,7 @@ def setup_logging(log_dir: str | Path, *, debug: bool = False) -> logging.Logger
         log_path = folder / LOG_FILE_NAME
         log_path.touch(mode=0o600, exist_ok=True)
         log_path.chmod(0o600)
-        file_handler = logging.handlers.RotatingFileHandler(
+        file_handler = PrivateRotatingFileHandler(
             log_path, maxBytes=MAX_LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
         )
         new_handlers: list[logging.Handler] = [file_handler]
