@@ -7,18 +7,28 @@ sent raw in ``Authorization`` to authenticated API calls only, never to S3 URLs,
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
+import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
+import urllib3.exceptions
 
 from pydt_tray import APP_NAME, __version__
+from pydt_tray.core.limits import (
+    MAX_JSON_BYTES,
+    DecodeError,
+    LimitExceededError,
+    StreamDecoder,
+    UnsafeJsonError,
+    loads_json,
+    megabytes,
+)
 from pydt_tray.core.models import Game, Metadata, ModelError, SteamProfile, TurnDownload, User, parse_games
 
 log = logging.getLogger(__name__)
@@ -28,6 +38,7 @@ PROFILE_TTL = 60 * 60.0
 PROFILES_PER_CALL = 100
 FINISH_SUBMIT_READ_TIMEOUT = 35.0
 UPLOAD_CHUNK = 64 * 1024
+READ_CHUNK = 64 * 1024
 Progress = Callable[[int, int | None], None]
 
 
@@ -61,6 +72,18 @@ class ApiError(PydtError):
         self.error_message = error_message
 
 
+class ReplyTooLargeError(ApiError):
+    """A reply unpacked to more than the client accepts; nothing of it is used."""
+
+    def __init__(self, limit: int, status: int | None = None) -> None:
+        super().__init__(
+            f"The PYDT service sent a reply larger than {megabytes(limit)}; pydt-tray ignored it and kept "
+            "what it had.",
+            status,
+        )
+        self.limit = limit
+
+
 class NetworkError(PydtError):
     """The service could not be reached or did not answer in time."""
 
@@ -83,6 +106,30 @@ class _NoNetrc(requests.auth.AuthBase):
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         return request
+
+
+def _rebuild_auth_without_netrc(
+    self: requests.Session, prepared_request: requests.PreparedRequest, response: Any
+) -> None:
+    """On a redirect: drop ``Authorization`` when the host changes, and never add ``~/.netrc`` credentials
+    (``requests`` reads netrc here whenever ``trust_env`` is on, whatever auth the first request had)."""
+    headers = prepared_request.headers
+    if "Authorization" in headers and self.should_strip_auth(response.request.url, prepared_request.url):
+        del headers["Authorization"]
+
+
+class NoNetrcSession(requests.Session):
+    """A session that keeps proxies and CA bundles from the environment but never reads ``~/.netrc``."""
+
+    def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: Any) -> None:
+        _rebuild_auth_without_netrc(self, prepared_request, response)
+
+
+def _without_netrc(session: requests.Session) -> requests.Session:
+    """``session``, changed so a redirect never picks up ``~/.netrc`` credentials."""
+    if not isinstance(session, NoNetrcSession):
+        session.rebuild_auth = types.MethodType(_rebuild_auth_without_netrc, session)  # type: ignore[method-assign]
+    return session
 
 
 class _UploadBody:
@@ -122,9 +169,10 @@ class PydtClient:
         poll_etag: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        max_reply_bytes: int = MAX_JSON_BYTES,
     ) -> None:
         """``retries`` extra attempts for idempotent GETs, ``backoff`` * 2**n seconds apart (via ``sleep``);
-        ``clock`` times the profile cache."""
+        ``clock`` times the profile cache; a JSON reply may unpack to at most ``max_reply_bytes``."""
         self._base_url = base_url.rstrip("/")
         self._token = token
         self._timeout = timeout
@@ -133,7 +181,8 @@ class PydtClient:
         self._sleep = sleep
         self._clock = clock
         self._owns_session = session is None
-        self._session = session or requests.Session()
+        self._session = _without_netrc(session or NoNetrcSession())
+        self._max_reply_bytes = max_reply_bytes
         self._headers = {"User-Agent": user_agent or f"{APP_NAME}/{__version__}", "Accept-Encoding": "gzip, deflate"}
         self._lock = threading.Lock()
         self._profiles_lock = threading.Lock()
@@ -204,7 +253,7 @@ class PydtClient:
     def _fetch_poll(self, poll_url: str, etag: str | None) -> GamesFetch | None:
         headers = {"If-None-Match": etag} if etag else None
         try:
-            response = self._send("GET", poll_url, auth=False, retry=False, headers=headers)
+            response = self._send("GET", poll_url, auth=False, retry=False, headers=headers, stream=True)
         except PydtError as exc:
             log.info("pollUrl unavailable (%s); using /user/games", exc)
             return None
@@ -215,8 +264,11 @@ class PydtClient:
                 log.info("pollUrl answered HTTP %s; using /user/games", response.status_code)
                 return None
             try:
-                games = parse_games(json.loads(response.content))
-            except (ValueError, ModelError, TypeError, AttributeError) as exc:
+                games = parse_games(loads_json(self._read_body(response)))
+            except PydtError as exc:
+                log.info("pollUrl reply unusable (%s); using /user/games", exc)
+                return None
+            except (ValueError, ModelError, TypeError, AttributeError, OverflowError, RecursionError) as exc:
                 log.info("pollUrl content unreadable (%s); using /user/games", exc)
                 return None
             new_etag = response.headers.get("ETag")
@@ -282,6 +334,18 @@ class PydtClient:
 
     def download(self, url: str, *, max_bytes: int, progress: Progress | None = None) -> bytes:
         """Plain GET of a presigned URL (no token); HTTP 200 required, at most ``max_bytes``."""
+        parts: list[bytes] = []
+        self.download_into(url, parts.append, max_bytes=max_bytes, progress=progress)
+        return b"".join(parts)
+
+    def download_into(
+        self, url: str, write: Callable[[bytes], object], *, max_bytes: int, progress: Progress | None = None
+    ) -> int:
+        """Stream a presigned URL (no token) into ``write`` piece by piece; returns the bytes received.
+
+        HTTP 200 required; more than ``max_bytes`` (announced or received, after any ``Content-Encoding``)
+        is refused as soon as it is seen. ``progress(received, total)`` counts bytes as they arrive.
+        """
         response = self._send("GET", url, auth=False, retry=True, stream=True)
         with response:
             if response.status_code != 200:
@@ -290,17 +354,29 @@ class PydtClient:
             total = int(length) if length and length.isdigit() else None
             if total is not None and total > max_bytes:
                 raise ApiError(f"The save file is too large ({total} bytes).", response.status_code)
-            received = bytearray()
             try:
-                for chunk in response.iter_content(UPLOAD_CHUNK):
-                    received += chunk
-                    if len(received) > max_bytes:
-                        raise ApiError(f"The save file is larger than {max_bytes} bytes.", response.status_code)
+                decoder = StreamDecoder(response.headers.get("Content-Encoding", ""), max_bytes)
+            except DecodeError as exc:
+                raise ApiError(f"The save file download could not be read ({exc}).", response.status_code) from None
+            received = 0
+            try:
+                for chunk in response.raw.stream(UPLOAD_CHUNK, decode_content=False):
+                    received += len(chunk)
+                    for piece in decoder.feed(chunk):
+                        write(piece)
                     if progress is not None:
-                        progress(len(received), total)
-            except requests.RequestException as exc:
+                        progress(received, total)
+                for piece in decoder.finish():
+                    write(piece)
+            except LimitExceededError:
+                raise ApiError(f"The save file is larger than {max_bytes} bytes.", response.status_code) from None
+            except DecodeError as exc:
+                raise ApiError(f"The save file download is damaged ({exc}).", response.status_code) from None
+            except (urllib3.exceptions.HTTPError, requests.RequestException, OSError) as exc:
+                if isinstance(exc, OSError) and not isinstance(exc, (TimeoutError, ConnectionError)):
+                    raise  # the writer's own error (a full disk): the caller reports it
                 raise NetworkError("The save file download was interrupted. Please try again.") from exc
-        return bytes(received)
+        return decoder.produced
 
     def upload(self, url: str, data: bytes, progress: Progress | None = None) -> None:
         """PUT to a presigned URL with exactly ``Content-Type: application/octet-stream``; 200 only."""
@@ -323,14 +399,23 @@ class PydtClient:
     ) -> Any:
         """Call the API; return the parsed JSON body of a 2xx reply or raise a PydtError."""
         retry = method == "GET" if retry is None else retry
-        response = self._send(method, self._base_url + path, auth=auth, retry=retry, timeout=timeout, api=True)
+        response = self._send(
+            method, self._base_url + path, auth=auth, retry=retry, timeout=timeout, api=True, stream=True
+        )
         with response:
             status = response.status_code
             if status == 401:
                 raise AuthError()
             try:
-                body = json.loads(response.content) if response.content else None
-            except ValueError:
+                content = self._read_body(response)
+            except ApiError:
+                if 200 <= status < 300:
+                    raise
+                content = b""  # an unreadable error body: the status alone says enough
+            try:
+                body = loads_json(content) if content else None
+            except UnsafeJsonError as exc:
+                log.info("Unreadable PYDT reply (HTTP %s): %s", status, exc)
                 body = None
                 if 200 <= status < 300:
                     raise ApiError(UNREADABLE_REPLY, status) from None
@@ -341,11 +426,41 @@ class PydtClient:
                 raise ApiError(message, status)
             return body
 
+    def _read_body(self, response: requests.Response) -> bytes:
+        """The whole body of a streamed reply, unpacked as its ``Content-Encoding`` says, counting as it goes:
+        :class:`ReplyTooLargeError` as soon as it passes the limit, whatever the compression."""
+        limit = self._max_reply_bytes
+        status = response.status_code
+        try:
+            decoder = StreamDecoder(response.headers.get("Content-Encoding", ""), limit)
+        except DecodeError as exc:
+            log.info("Unreadable PYDT reply: %s", exc)
+            raise ApiError(UNREADABLE_REPLY, status) from None
+        length = response.headers.get("Content-Length", "")
+        if length.isdigit() and int(length) > limit:
+            raise ReplyTooLargeError(limit, status)
+        parts: list[bytes] = []
+        try:
+            for chunk in response.raw.stream(READ_CHUNK, decode_content=False):
+                parts.extend(decoder.feed(chunk))
+            parts.extend(decoder.finish())
+        except LimitExceededError:
+            log.warning("A PYDT reply passed %s once unpacked; ignored", megabytes(limit))
+            raise ReplyTooLargeError(limit, status) from None
+        except DecodeError as exc:
+            log.info("Unreadable PYDT reply: %s", exc)
+            raise ApiError(UNREADABLE_REPLY, status) from None
+        except urllib3.exceptions.ReadTimeoutError as exc:
+            raise NetworkError("The PYDT service did not answer in time. Please try again later.") from exc
+        except (urllib3.exceptions.HTTPError, requests.RequestException, OSError) as exc:
+            raise NetworkError("The connection to the PYDT service failed. Please try again.") from exc
+        return b"".join(parts)
+
     @staticmethod
     def _parse(parser: Callable[[Any], Any], data: Any) -> Any:
         try:
             return parser(data)
-        except (ModelError, TypeError, ValueError, AttributeError, KeyError) as exc:
+        except (ModelError, TypeError, ValueError, AttributeError, KeyError, OverflowError, RecursionError) as exc:
             log.info("Unreadable PYDT reply: %s", exc)
             raise ApiError(UNREADABLE_REPLY) from exc
 

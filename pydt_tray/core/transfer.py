@@ -18,19 +18,21 @@ import logging
 import os
 import re
 import shutil
+import tempfile
 import zlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from pydt_tray.core.api import ApiError, NetworkError, Progress, PydtClient
-from pydt_tray.core.atomic import write_atomic
+from pydt_tray.core.limits import DecodeError, LimitExceededError, StreamDecoder
 from pydt_tray.core.models import CivGame, Game
 from pydt_tray.core.saves import ARCHIVE_DIR_NAME
 
 log = logging.getLogger(__name__)
 
 DOWNLOAD_NAME = "(PYDT) Play This One!.{ext}"  # the name the service gives the file (Content-Disposition)
-MAX_SAVE_BYTES = 512 * 1024 * 1024  # no real save comes close; stops a decompression bomb
+MAX_SAVE_BYTES = 128 * 1024 * 1024  # the largest real saves are a few tens of MB; stops a decompression bomb
 DECOMPRESS_CHUNK = 1024 * 1024
 INPUT_CHUNK = 64 * 1024
 MAX_ARCHIVE_NAME = 150
@@ -101,6 +103,63 @@ def gunzip_or_raw(data: bytes, max_bytes: int = MAX_SAVE_BYTES) -> bytes:
 # --- download ----------------------------------------------------------------------------------------------
 
 
+class _SaveWriter:
+    """Writes a download to an open file as it arrives: gzip data is unpacked on the way (several members
+    joined, zero padding after them ignored), anything else is written as it is; never more than
+    ``max_bytes`` of save."""
+
+    def __init__(self, write: Callable[[bytes], object], max_bytes: int) -> None:
+        self._write = write
+        self._max_bytes = max_bytes
+        self._head = b""
+        self._decoder: StreamDecoder | None = None
+        self.received = 0
+
+    @property
+    def written(self) -> int:
+        return self._decoder.produced if self._decoder is not None else 0
+
+    def __call__(self, data: bytes) -> None:
+        self.received += len(data)
+        if self._decoder is None:
+            self._head += data
+            if len(self._head) < len(GZIP_MAGIC):
+                return
+            data, self._head = self._head, b""
+            self._decoder = StreamDecoder("gzip" if data.startswith(GZIP_MAGIC) else "identity", self._max_bytes)
+        self._put(lambda decoder: decoder.feed(data))
+
+    def finish(self) -> None:
+        if self._decoder is None:
+            head, self._head = self._head, b""
+            self._decoder = StreamDecoder("identity", self._max_bytes)
+            self._put(lambda decoder: decoder.feed(head))
+        self._put(lambda decoder: decoder.finish())
+
+    def _put(self, step: Callable[[StreamDecoder], Iterator[bytes]]) -> None:
+        assert self._decoder is not None
+        try:
+            for piece in step(self._decoder):
+                self._write(piece)
+        except LimitExceededError as error:
+            raise TransferError(
+                f"The downloaded save unpacks to more than {error.limit // (1024 * 1024)} MB; pydt-tray refuses it."
+            ) from None
+        except DecodeError as error:
+            if "ends early" in str(error):
+                raise TransferError("The downloaded save is incomplete (the compressed data ends early).") from None
+            raise TransferError(f"The downloaded save is damaged ({error}).") from None
+
+
+def _receive(client: PydtClient, url: str, sink: _SaveWriter, max_bytes: int, progress: Progress | None) -> None:
+    """Stream the download into ``sink``; a client without streaming hands over the whole body at once."""
+    download_into = getattr(client, "download_into", None)
+    if download_into is not None:
+        download_into(url, sink, max_bytes=max_bytes, progress=progress)
+    else:
+        sink(client.download(url, max_bytes=max_bytes, progress=progress))
+
+
 def download_turn(
     client: PydtClient,
     game: Game,
@@ -112,8 +171,10 @@ def download_turn(
 ) -> Path:
     """Fetch the current turn's save and write it as ``save_dir/(PYDT) Play This One!.<ext>``.
 
-    Turn 1 is refused (its save is uploaded on the website). The presigned URL is used at once.
-    Raises ``PydtError`` (service, network, token) or :class:`TransferError`; on any error nothing is written.
+    Turn 1 is refused (its save is uploaded on the website). The presigned URL is used at once. The save
+    is unpacked straight into a temporary file next to the target (never held whole in memory) and renamed
+    over it only when complete and checked. Raises ``PydtError`` (service, network, token) or
+    :class:`TransferError`; on any error nothing is written.
     """
     if game.is_first_turn:
         raise TransferError(
@@ -125,23 +186,42 @@ def download_turn(
     if turn.size is not None and turn.size > max_bytes:
         raise TransferError(f"The save on the server is too large ({turn.size} bytes); pydt-tray refuses it.")
     try:
-        data = client.download(turn.download_url, max_bytes=max_bytes, progress=progress)
-    except ApiError as error:
-        if error.status == 403:
-            raise TransferError(
-                "The download link was refused; it may have expired (it is valid for one minute). Please try again."
-            ) from error
-        raise
-    if turn.size is not None and len(data) != turn.size:
-        raise TransferError(f"The download was incomplete ({len(data)} of {turn.size} bytes). Please try again.")
-    save = gunzip_or_raw(data, max_bytes)
-    if not save:
-        raise TransferError("The PYDT service sent an empty save file. Please try again later.")
-    try:
-        write_atomic(target, save, mode=0o644)
+        fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     except OSError as error:
         raise TransferError(f"Could not write the save to {target} ({error.strerror or error}).") from error
-    log.info("Downloaded turn %s of game %s (%d bytes)", game.game_turn_range_key, game.game_id, len(save))
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            sink = _SaveWriter(handle.write, max_bytes)
+            try:
+                _receive(client, turn.download_url, sink, max_bytes, progress)
+            except ApiError as error:
+                if error.status == 403:
+                    raise TransferError(
+                        "The download link was refused; it may have expired (it is valid for one minute). "
+                        "Please try again."
+                    ) from error
+                raise
+            if turn.size is not None and sink.received != turn.size:
+                raise TransferError(
+                    f"The download was incomplete ({sink.received} of {turn.size} bytes). Please try again."
+                )
+            sink.finish()
+            if not sink.written:
+                raise TransferError("The PYDT service sent an empty save file. Please try again later.")
+            if hasattr(os, "fchmod"):
+                os.fchmod(handle.fileno(), 0o644)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp_name, target)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            os.unlink(temp_name)
+        raise TransferError(f"Could not write the save to {target} ({error.strerror or error}).") from error
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp_name)
+        raise
+    log.info("Downloaded turn %s of game %s (%d bytes)", game.game_turn_range_key, game.game_id, sink.written)
     return target
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import tracemalloc
 import zlib
 from pathlib import Path
 
@@ -176,6 +177,24 @@ class StubClient:
         return self.payload
 
 
+class StreamingStubClient(StubClient):
+    """Hands the payload over in 64 KB pieces, as the real client does, noting what is on disk meanwhile."""
+
+    def __init__(self, payload: bytes, save_dir: Path, size: int | None = None) -> None:
+        super().__init__(payload, size)
+        self.save_dir = save_dir
+        self.on_disk_mid_way = 0
+
+    def download_into(self, url: str, write, *, max_bytes: int, progress=None) -> int:
+        assert max_bytes == MAX_SAVE_BYTES
+        middle = len(self.payload) // 2
+        for start in range(0, len(self.payload), 64 * 1024):
+            write(self.payload[start : start + 64 * 1024])
+            if start <= middle < start + 64 * 1024:
+                self.on_disk_mid_way = sum(path.stat().st_size for path in self.save_dir.glob(".*.part"))
+        return len(self.payload)
+
+
 GAME = Game(game_id="g" * 36, display_name="Stub game", game_turn_range_key=4)
 
 
@@ -206,9 +225,32 @@ def gzip_bomb() -> bytes:
 
 def test_a_decompression_bomb_is_refused(save_dir: Path, gzip_bomb: bytes) -> None:
     assert len(gzip_bomb) < 2 * 1024 * 1024
-    with pytest.raises(TransferError, match="more than 512 MB"):
+    with pytest.raises(TransferError, match="more than 128 MB"):
         download_turn(StubClient(gzip_bomb), GAME, CIV6, save_dir)
     assert listing(save_dir) == [ARCHIVE_DIR_NAME]
+    with pytest.raises(TransferError, match="more than 128 MB"):
+        download_turn(StreamingStubClient(gzip_bomb, save_dir), GAME, CIV6, save_dir)
+    assert listing(save_dir) == [ARCHIVE_DIR_NAME]
+
+
+def test_a_large_save_is_unpacked_straight_to_disk(save_dir: Path) -> None:
+    """40 MB of save from a small gzip download: written while it arrives, never held whole in memory."""
+    compressor = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    block = bytes(range(256)) * 4096  # 1 MB
+    payload = b"".join([compressor.compress(block) for _ in range(40)] + [compressor.flush()])
+    client = StreamingStubClient(payload, save_dir)
+    tracemalloc.start()
+    try:
+        path = download_turn(client, GAME, CIV6, save_dir)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert path.stat().st_size == 40 * len(block)
+    with path.open("rb") as handle:
+        assert handle.read(len(block)) == block
+    assert client.on_disk_mid_way > 10 * len(block)  # half the download in: well over 10 MB already on disk
+    assert peak < 8 * 1024 * 1024, f"peak {peak} bytes"
+    assert listing(save_dir) == sorted([ARCHIVE_DIR_NAME, path.name])
 
 
 def test_download_name_refuses_odd_extensions() -> None:
