@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 from pydt_tray.core.api import ApiError, NetworkError, Progress, PydtClient
 from pydt_tray.core.limits import DecodeError, LimitExceededError, StreamDecoder
 from pydt_tray.core.models import CivGame, Game
-from pydt_tray.core.saves import ARCHIVE_DIR_NAME
+from pydt_tray.core.saves import ARCHIVE_DIR_NAME, SAVE_EXTENSIONS, SaveFolderError, refuse_forbidden_folder
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +50,12 @@ class TransferError(Exception):
 
 
 def download_name(extension: str) -> str:
-    """``(PYDT) Play This One!.<ext>``; refuses an extension that is not a plain word."""
-    if not _EXTENSION.fullmatch(extension or ""):
-        raise TransferError(f"The PYDT service named an unusable save file extension ({extension!r}).")
+    """``(PYDT) Play This One!.<ext>``; only the save extensions of the known game types are accepted."""
+    if not _EXTENSION.fullmatch(extension or "") or extension.lower() not in {e.lower() for e in SAVE_EXTENSIONS}:
+        raise TransferError(
+            f"The PYDT service named a save file extension pydt-tray does not know ({extension!r}); "
+            "it only writes the save files of the games it supports."
+        )
     return DOWNLOAD_NAME.format(ext=extension)
 
 
@@ -182,6 +185,10 @@ def download_turn(
             "Upload the first save on the PYDT website."
         )
     target = Path(save_dir) / download_name(civ_game.save_extension)
+    try:
+        refuse_forbidden_folder(target.parent)
+    except SaveFolderError as error:
+        raise TransferError(error.user_message) from None
     turn = client.get_turn(game.game_id)
     if turn.size is not None and turn.size > max_bytes:
         raise TransferError(f"The save on the server is too large ({turn.size} bytes); pydt-tray refuses it.")
@@ -376,12 +383,17 @@ def archive_after_submit(
 
 
 def launch_url(civ_game: CivGame, store: str) -> str | None:
-    """The URL that starts the game from ``store`` (steam://, Epic launcher); None if there is none."""
+    """The URL that starts the game from ``store`` (``steam://``, the Epic launcher); None if there is none.
+
+    Anything else (a file, a web page, another program's scheme, text with spaces or control characters)
+    is ignored: the metadata is not trusted to choose what the OS opens.
+    """
     url = civ_game.run_urls.get(store)
     if not url:
         return None
     scheme = urlsplit(url).scheme.lower()
-    if scheme not in LAUNCH_SCHEMES:
-        log.warning("Ignoring a launch link with an unexpected scheme %r for %s", scheme, civ_game.id)
+    plain = url.isprintable() and not any(ch.isspace() for ch in url)
+    if scheme not in LAUNCH_SCHEMES or not url.lower().startswith(f"{scheme}://") or not plain:
+        log.warning("Ignoring a launch link with an unexpected form (scheme %r) for %s", scheme, civ_game.id)
         return None
     return url

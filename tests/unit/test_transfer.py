@@ -461,3 +461,28 @@ def test_full_turn_download_detect_submit_archive(
     assert archived.read_bytes() == synthetic_save("me", 6)
     assert not save.exists() and not downloaded.exists()
     assert listing(archive) == sorted(["older2.Civ6Save", archived.name])
+
+
+@pytest.mark.parametrize("extension", ["desktop", "bat", "plist", "cmd", "sh", "service", "Civ6Save.desktop"])
+def test_only_the_known_save_extensions_are_written(extension: str) -> None:
+    with pytest.raises(TransferError, match="does not know"):
+        download_name(extension)
+    for known in ("Civ6Save", "Civ7Save", "Civ5Save", "CivBESave", "zip"):
+        assert download_name(known).endswith("." + known)
+
+
+def test_a_download_never_lands_in_an_autostart_folder(tmp_path: Path) -> None:
+    autostart = tmp_path / ".config" / "autostart"
+    autostart.mkdir(parents=True)
+    with pytest.raises(TransferError, match="autostart"):
+        download_turn(StubClient(gzip.compress(b"save")), GAME, CIV6, autostart)
+    assert list(autostart.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["steam:run/289070", "steam://run/289070 --evil", "steam://run/1\n", "https://example.org", "file:///bin/sh"],
+)
+def test_launch_links_must_be_plain_steam_or_epic_links(url: str) -> None:
+    odd = CivGame.from_json({**default_metadata()["civGames"][0], "runUrls": {"steam": url}})
+    assert launch_url(odd, "steam") is None
