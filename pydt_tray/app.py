@@ -437,10 +437,8 @@ class TrayApp(QObject):
                 others=tuple(snapshot.others()) if snapshot else (),
                 signed_in=self.token is not None,
                 connection=self.push_status,
-                extra_actions=(
-                    ("settings", "Settings…"),
-                    ("autostart", ("✓ " if self.ctx.settings.get("start_at_login") else "") + "Start at login"),
-                ),
+                extra_actions=(("settings", "Settings…"), ("autostart", self.autostart.menu_text())),
+                disabled_actions=frozenset() if self.autostart.available else frozenset({"autostart"}),
             )
         )
         if self._window is not None:

@@ -34,6 +34,7 @@ def run_gui(
     if demo:
         app.turn_player.demo_saves = True
         app.turn_player.grace_seconds = 1.0
+        app.autostart.sandbox()  # the demo never reads or changes the user's real login items
     app.termination.install()
     app.start(token=token)
     log.info("pydt-tray %s running (%s)", __version__, "hidden" if hidden else "window shown")

@@ -28,6 +28,7 @@ class TrayModel:
     signed_in: bool = False
     connection: str = ""
     extra_actions: tuple[tuple[str, str], ...] = field(default=())
+    disabled_actions: frozenset[str] = field(default=frozenset())  # extra actions shown greyed out
 
 
 def game_label(game: Game, mine: bool) -> str:
@@ -104,7 +105,8 @@ class Tray(QObject):
         self._add("Show games", self.show_window.emit)
         self._add("Refresh now", self.refresh_requested.emit, enabled=model.signed_in)
         for key, text in model.extra_actions:
-            self._add(text, lambda _=False, k=key: self.action_requested.emit(k))
+            enabled = key not in model.disabled_actions
+            self._add(text, lambda _=False, k=key: self.action_requested.emit(k), enabled=enabled)
         if model.signed_in:
             self._add("Sign out", self.sign_out_requested.emit)
         else:
