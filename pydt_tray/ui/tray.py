@@ -31,6 +31,16 @@ class TrayModel:
     disabled_actions: frozenset[str] = field(default=frozenset())  # extra actions shown greyed out
 
 
+def menu_text(text: str) -> str:
+    """``text`` for a menu entry, shown as it is: a single "&" would otherwise mark a shortcut and vanish."""
+    return text.replace("&", "&&")
+
+
+def shown_text(action_text: str) -> str:
+    """What a menu entry made with :func:`menu_text` shows."""
+    return action_text.replace("&&", "&")
+
+
 def game_label(game: Game, mine: bool) -> str:
     flags = " (congress turn)" if "CIV6_CONGRESS_TURN" in game.flags else ""
     if mine and game.is_first_turn:
@@ -78,7 +88,7 @@ class Tray(QObject):
             self.icon.setToolTip(model.tooltip)
 
     def _add(self, text: str, slot, enabled: bool = True) -> QAction:
-        action = self.menu.addAction(text)
+        action = self.menu.addAction(menu_text(text))
         action.setEnabled(enabled)
         if slot is not None:
             action.triggered.connect(slot)
@@ -99,7 +109,7 @@ class Tray(QObject):
             if model.others:
                 others = self.menu.addMenu("Other games")
                 for game in model.others[:MAX_MENU_GAMES]:
-                    action = others.addAction(game_label(game, False))
+                    action = others.addAction(menu_text(game_label(game, False)))
                     action.triggered.connect(lambda _=False, g=game.game_id: self.open_game.emit(g))
             self.menu.addSeparator()
         self._add("Show games", self.show_window.emit)
@@ -120,9 +130,9 @@ class Tray(QObject):
         for action in self.menu.actions():
             if action.isSeparator():
                 continue
-            texts.append(action.text())
+            texts.append(shown_text(action.text()))
             if action.menu() is not None:
-                texts.extend("  " + sub.text() for sub in action.menu().actions())
+                texts.extend("  " + shown_text(sub.text()) for sub in action.menu().actions())
         return texts
 
     def trigger(self, text_prefix: str) -> bool:
@@ -130,7 +140,7 @@ class Tray(QObject):
         for action in self.menu.actions():
             candidates = [action] + (list(action.menu().actions()) if action.menu() is not None else [])
             for candidate in candidates:
-                if candidate.text().startswith(text_prefix) and candidate.isEnabled():
+                if shown_text(candidate.text()).startswith(text_prefix) and candidate.isEnabled():
                     candidate.trigger()
                     return True
         return False
