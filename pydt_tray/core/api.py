@@ -108,13 +108,23 @@ class _NoNetrc(requests.auth.AuthBase):
         return request
 
 
+def _origin(url: str | None) -> tuple[str, str, int | None]:
+    parts = urlsplit(url or "")
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port
+
+
 def _rebuild_auth_without_netrc(
     self: requests.Session, prepared_request: requests.PreparedRequest, response: Any
 ) -> None:
-    """On a redirect: drop ``Authorization`` when the host changes, and never add ``~/.netrc`` credentials
-    (``requests`` reads netrc here whenever ``trust_env`` is on, whatever auth the first request had)."""
+    """On a redirect: drop ``Authorization`` unless scheme, host and port stay the same, and never add
+    ``~/.netrc`` credentials (``requests`` reads netrc here whenever ``trust_env`` is on, whatever auth the
+    first request had)."""
     headers = prepared_request.headers
-    if "Authorization" in headers and self.should_strip_auth(response.request.url, prepared_request.url):
+    if "Authorization" in headers and _origin(response.request.url) != _origin(prepared_request.url):
         del headers["Authorization"]
 
 

@@ -8,6 +8,7 @@ Secrets (the PYDT token, IoT keys) are registered with :func:`register_secret` a
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import logging.handlers
 import os
@@ -17,6 +18,7 @@ import threading
 import traceback
 from pathlib import Path
 from types import TracebackType
+from typing import cast
 
 from pydt_tray.core.paths import LOG_FILE_NAME
 
@@ -94,11 +96,11 @@ class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
     """A rotating log whose every file (the first and each one opened after a rotation) is readable only by
     the user: the log names games, players and folders."""
 
-    def _open(self):  # type: ignore[no-untyped-def]  # typeshed leaves the base method untyped
+    def _open(self) -> io.TextIOWrapper:
         fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         with contextlib.suppress(OSError):
             os.chmod(self.baseFilename, 0o600)  # a file left by an older version may be wider
-        return open(fd, self.mode, encoding=self.encoding, errors=self.errors)
+        return cast(io.TextIOWrapper, open(fd, self.mode, encoding=self.encoding, errors=self.errors))
 
 
 def setup_logging(log_dir: str | Path, *, debug: bool = False) -> logging.Logger:
