@@ -358,8 +358,11 @@ def save_dir_for(civ_game: CivGame, settings: Any, dirs: BaseDirs | None = None,
 
 
 def ensure_save_dir(path: str | os.PathLike[str], platform: str = sys.platform) -> Path:
-    """Create the save folder and its ``pydt-archive`` subfolder if missing; returns the folder."""
-    folder = Path(path)
+    """Create the save folder and its ``pydt-archive`` subfolder if missing; returns the folder.
+
+    A folder the system starts programs from is refused before anything is created (:func:`refuse_forbidden_folder`).
+    """
+    folder = refuse_forbidden_folder(path)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / ARCHIVE_DIR_NAME).mkdir(exist_ok=True)

@@ -315,3 +315,10 @@ def test_a_symlink_into_an_autostart_folder_is_refused_even_for_the_users_choice
 def test_the_users_own_folder_outside_the_game_roots_is_kept(dirs: BaseDirs, tmp_path: Path) -> None:
     chosen = tmp_path / "external disk" / "civ saves"
     assert save_dir_for(civ("CIV6"), Settings(values={"save_dir_civ6": str(chosen)}), dirs, "linux") == chosen
+
+
+def test_ensure_never_creates_a_folder_in_an_autostart_folder(tmp_path: Path) -> None:
+    target = tmp_path / ".config" / "autostart" / "saves"
+    with pytest.raises(SaveFolderError, match="autostart"):
+        ensure_save_dir(target)
+    assert not (tmp_path / ".config").exists()
