@@ -316,3 +316,13 @@ def test_write_into_a_missing_folder_raises_oserror(tmp_path):
     with pytest.raises(OSError):
         write_atomic(tmp_path / "missing" / "f", b"x")
     assert not os.path.exists(tmp_path / "missing")
+
+
+def test_a_deeply_nested_file_is_reported_and_kept(tmp_path):
+    path = tmp_path / "settings.toml"
+    raw = ("version = 1\nx = " + "[" * 50_000 + "]" * 50_000 + "\n").encode()
+    path.write_bytes(raw)
+    settings, problems = Settings.load(path)
+    assert "nested too deeply" in problems[0]
+    assert settings.values() == Settings().values()
+    assert backups(tmp_path)[0].read_bytes() == raw
