@@ -8,13 +8,22 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-log = logging.getLogger("pydt_tray")
+from pydt_tray.core.errors import EXIT_AUTH, EXIT_FAILURE, EXIT_NETWORK, EXIT_OK, EXIT_USAGE, PydtTrayError
 
-EXIT_OK = 0
-EXIT_FAILURE = 1
-EXIT_USAGE = 2
-EXIT_AUTH = 3
-EXIT_NETWORK = 4
+__all__ = [
+    "EXIT_AUTH",
+    "EXIT_FAILURE",
+    "EXIT_NETWORK",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "Abort",
+    "KeyringTimeoutError",
+    "fail",
+    "load_token_waiting",
+    "run_signed_in",
+]
+
+log = logging.getLogger("pydt_tray")
 
 KEYRING_NOTICE_SECONDS = 1.0  # after this, say that the keyring is probably showing its password prompt
 KEYRING_GIVE_UP_SECONDS = 120.0  # then stop waiting for it
@@ -34,7 +43,7 @@ class Abort(Exception):
         self.code = code
 
 
-class KeyringTimeoutError(Exception):
+class KeyringTimeoutError(PydtTrayError):
     """The system keyring did not answer (its password prompt stayed open) within the time allowed."""
 
 
@@ -80,19 +89,15 @@ def load_token_waiting(
 
 def run_signed_in(ctx, action: Callable[[object], int]) -> int:
     """Load the token, build a client, run ``action(client)`` and map every error to its exit code."""
-    from pydt_tray.core.api import ApiError, AuthError, NetworkError, PydtError
-    from pydt_tray.core.credentials import CredentialError, NoSecureBackendError
-    from pydt_tray.core.saves import SaveFolderError
-    from pydt_tray.core.transfer import TransferError
+    from pydt_tray.core.api import ApiError, AuthError, NetworkError
+    from pydt_tray.core.credentials import NoSecureBackendError
 
     try:
         token = load_token_waiting(ctx.token_store().load)
-    except KeyringTimeoutError as error:
-        return fail(str(error))
     except NoSecureBackendError:  # no keyring at all: nothing can have been stored there
         return fail("not signed in (no system keyring holds a token): run `pydt-tray login` first", EXIT_AUTH)
-    except CredentialError as error:
-        return fail(error.user_message)
+    except PydtTrayError as error:
+        return fail(error.user_message, error.exit_code)
     if not token:
         return fail("not signed in: run `pydt-tray login` first", EXIT_AUTH)
     client = ctx.make_client(token)
@@ -106,7 +111,7 @@ def run_signed_in(ctx, action: Callable[[object], int]) -> int:
         return fail(error.user_message, EXIT_NETWORK)  # it already says what could not be reached
     except ApiError as error:
         return fail(error.error_message)  # the service's words, newlines and all
-    except (PydtError, TransferError, SaveFolderError) as error:
-        return fail(error.user_message)
+    except PydtTrayError as error:
+        return fail(error.user_message, error.exit_code)
     finally:
         client.close()

@@ -13,13 +13,14 @@ import time
 import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 import requests
 import urllib3.exceptions
 
 from pydt_tray import APP_NAME, __version__
+from pydt_tray.core.errors import EXIT_AUTH, EXIT_NETWORK, PydtTrayError
 from pydt_tray.core.limits import (
     MAX_JSON_BYTES,
     DecodeError,
@@ -40,18 +41,17 @@ FINISH_SUBMIT_READ_TIMEOUT = 35.0
 UPLOAD_CHUNK = 64 * 1024
 READ_CHUNK = 64 * 1024
 Progress = Callable[[int, int | None], None]
+_Parsed = TypeVar("_Parsed")
 
 
-class PydtError(Exception):
+class PydtError(PydtTrayError):
     """Base of every client error; ``user_message`` (and ``str()``) is one line for the user."""
-
-    def __init__(self, user_message: str) -> None:
-        super().__init__(user_message)
-        self.user_message = user_message
 
 
 class AuthError(PydtError):
     """401: the token is wrong or was revoked. Never retried; ask for a new token."""
+
+    exit_code = EXIT_AUTH
 
     def __init__(self, user_message: str = "") -> None:
         super().__init__(
@@ -77,8 +77,7 @@ class ReplyTooLargeError(ApiError):
 
     def __init__(self, limit: int, status: int | None = None) -> None:
         super().__init__(
-            f"The PYDT service sent a reply larger than {megabytes(limit)}; pydt-tray ignored it and kept "
-            "what it had.",
+            f"The PYDT service sent a reply larger than {megabytes(limit)}; pydt-tray ignored it and kept what it had.",
             status,
         )
         self.limit = limit
@@ -86,6 +85,8 @@ class ReplyTooLargeError(ApiError):
 
 class NetworkError(PydtError):
     """The service could not be reached or did not answer in time."""
+
+    exit_code = EXIT_NETWORK
 
 
 @dataclass(frozen=True)
@@ -448,6 +449,7 @@ class PydtClient:
             raise ApiError(UNREADABLE_REPLY, status) from None
         length = response.headers.get("Content-Length", "")
         if length.isdigit() and int(length) > limit:
+            log.warning("A PYDT reply announced %s bytes, more than %s; ignored", length, megabytes(limit))
             raise ReplyTooLargeError(limit, status)
         parts: list[bytes] = []
         try:
@@ -467,7 +469,7 @@ class PydtClient:
         return b"".join(parts)
 
     @staticmethod
-    def _parse(parser: Callable[[Any], Any], data: Any) -> Any:
+    def _parse(parser: Callable[[Any], _Parsed], data: Any) -> _Parsed:
         try:
             return parser(data)
         except (ModelError, TypeError, ValueError, AttributeError, KeyError, OverflowError, RecursionError) as exc:

@@ -1,9 +1,10 @@
-"""Moving a turn between PYDT and the save folder: download, submit, archive (contract §4.7-4.11, §7.3, §7.5).
+"""Moving a turn between PYDT and the save folder: download, submit, archive (docs/pydt-api.md §4.7-4.11, §7.3, §7.5).
 
 Never lose a save: the user's file is only read while it is submitted. It is moved to the archive only
 after ``finishSubmit`` succeeded, by :func:`archive_after_submit`, so a crash, a kill or an error at any
 step leaves it where the game wrote it. Downloads are checked (HTTP 200, announced size, gzip integrity,
-a size cap against decompression bombs) before anything is written, and written atomically.
+a size cap against decompression bombs) and unpacked straight into a temporary file next to the target
+(:class:`SaveWriter`), which replaces the target only once all of it arrived intact.
 
 Service errors surface as the API client's :class:`~pydt_tray.core.api.PydtError` subclasses
 (``ApiError.error_message`` is the service's text verbatim); problems found here raise
@@ -19,34 +20,28 @@ import os
 import re
 import shutil
 import tempfile
-import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from pydt_tray.core.api import ApiError, NetworkError, Progress, PydtClient
+from pydt_tray.core.errors import PydtTrayError
 from pydt_tray.core.limits import DecodeError, LimitExceededError, StreamDecoder
-from pydt_tray.core.models import CivGame, Game
+from pydt_tray.core.models import FIRST_SAVE_HINT, CivGame, Game
 from pydt_tray.core.saves import ARCHIVE_DIR_NAME, SAVE_EXTENSIONS, SaveFolderError, refuse_forbidden_folder
 
 log = logging.getLogger(__name__)
 
 DOWNLOAD_NAME = "(PYDT) Play This One!.{ext}"  # the name the service gives the file (Content-Disposition)
 MAX_SAVE_BYTES = 128 * 1024 * 1024  # the largest real saves are a few tens of MB; stops a decompression bomb
-DECOMPRESS_CHUNK = 1024 * 1024
-INPUT_CHUNK = 64 * 1024
 MAX_ARCHIVE_NAME = 150
 GZIP_MAGIC = b"\x1f\x8b"
 LAUNCH_SCHEMES = ("steam", "com.epicgames.launcher")
 _EXTENSION = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 
-class TransferError(Exception):
+class TransferError(PydtTrayError):
     """A download or submission problem found on this side; ``user_message`` is for the user."""
-
-    def __init__(self, user_message: str) -> None:
-        super().__init__(user_message)
-        self.user_message = user_message
 
 
 def download_name(extension: str) -> str:
@@ -62,51 +57,10 @@ def download_name(extension: str) -> str:
 # --- decompression -----------------------------------------------------------------------------------------
 
 
-def gunzip_or_raw(data: bytes, max_bytes: int = MAX_SAVE_BYTES) -> bytes:
-    """gzip data -> its content (at most ``max_bytes``); data without the gzip magic -> unchanged.
-
-    A truncated or corrupt gzip stream is an error, never taken as a raw save.
-    """
-    if not data.startswith(GZIP_MAGIC):
-        if len(data) > max_bytes:
-            raise TransferError(f"The save file is larger than {max_bytes // (1024 * 1024)} MB; pydt-tray refuses it.")
-        return bytes(data)
-    out = bytearray()
-    view = memoryview(data)
-    start = 0
-    while start < len(view):  # one pass per gzip member
-        decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-        try:
-            while not decompressor.eof:
-                tail = decompressor.unconsumed_tail
-                if not tail and start < len(view):
-                    tail = bytes(view[start : start + INPUT_CHUNK])
-                    start += len(tail)
-                chunk = decompressor.decompress(tail, DECOMPRESS_CHUNK)
-                if chunk:
-                    out += chunk
-                    if len(out) > max_bytes:
-                        raise TransferError(
-                            f"The downloaded save unpacks to more than {max_bytes // (1024 * 1024)} MB; "
-                            "pydt-tray refuses it."
-                        )
-                elif not tail:
-                    raise TransferError("The downloaded save is incomplete (the compressed data ends early).")
-        except zlib.error as error:
-            raise TransferError(f"The downloaded save is damaged ({error}).") from error
-        rest = decompressor.unused_data + bytes(view[start:])
-        if rest and not rest.startswith(GZIP_MAGIC):
-            if rest.strip(b"\0"):
-                raise TransferError("The downloaded save is damaged (unexpected data after the compressed part).")
-            break
-        view, start = memoryview(rest), 0
-    return bytes(out)
-
-
 # --- download ----------------------------------------------------------------------------------------------
 
 
-class _SaveWriter:
+class SaveWriter:
     """Writes a download to an open file as it arrives: gzip data is unpacked on the way (several members
     joined, zero padding after them ignored), anything else is written as it is; never more than
     ``max_bytes`` of save."""
@@ -116,6 +70,7 @@ class _SaveWriter:
         self._max_bytes = max_bytes
         self._head = b""
         self._decoder: StreamDecoder | None = None
+        self._gzip = False
         self.received = 0
 
     @property
@@ -129,7 +84,8 @@ class _SaveWriter:
             if len(self._head) < len(GZIP_MAGIC):
                 return
             data, self._head = self._head, b""
-            self._decoder = StreamDecoder("gzip" if data.startswith(GZIP_MAGIC) else "identity", self._max_bytes)
+            self._gzip = data.startswith(GZIP_MAGIC)
+            self._decoder = StreamDecoder("gzip" if self._gzip else "identity", self._max_bytes)
         self._put(lambda decoder: decoder.feed(data))
 
     def finish(self) -> None:
@@ -145,16 +101,17 @@ class _SaveWriter:
             for piece in step(self._decoder):
                 self._write(piece)
         except LimitExceededError as error:
-            raise TransferError(
-                f"The downloaded save unpacks to more than {error.limit // (1024 * 1024)} MB; pydt-tray refuses it."
-            ) from None
+            size = f"{error.limit // (1024 * 1024)} MB"
+            if self._gzip:
+                raise TransferError(f"The downloaded save unpacks to more than {size}; pydt-tray refuses it.") from None
+            raise TransferError(f"The save file is larger than {size}; pydt-tray refuses it.") from None
         except DecodeError as error:
             if "ends early" in str(error):
                 raise TransferError("The downloaded save is incomplete (the compressed data ends early).") from None
             raise TransferError(f"The downloaded save is damaged ({error}).") from None
 
 
-def _receive(client: PydtClient, url: str, sink: _SaveWriter, max_bytes: int, progress: Progress | None) -> None:
+def _receive(client: PydtClient, url: str, sink: SaveWriter, max_bytes: int, progress: Progress | None) -> None:
     """Stream the download into ``sink``; a client without streaming hands over the whole body at once."""
     download_into = getattr(client, "download_into", None)
     if download_into is not None:
@@ -181,8 +138,7 @@ def download_turn(
     """
     if game.is_first_turn:
         raise TransferError(
-            f"{game.display_name} is on its first turn: there is no save to download yet. "
-            "Upload the first save on the PYDT website."
+            f"{game.display_name} is on its first turn: there is no save to download yet; {FIRST_SAVE_HINT}."
         )
     target = Path(save_dir) / download_name(civ_game.save_extension)
     try:
@@ -198,7 +154,7 @@ def download_turn(
         raise TransferError(f"Could not write the save to {target} ({error.strerror or error}).") from error
     try:
         with os.fdopen(fd, "wb") as handle:
-            sink = _SaveWriter(handle.write, max_bytes)
+            sink = SaveWriter(handle.write, max_bytes)
             try:
                 _receive(client, turn.download_url, sink, max_bytes, progress)
             except ApiError as error:
@@ -394,6 +350,6 @@ def launch_url(civ_game: CivGame, store: str) -> str | None:
     scheme = urlsplit(url).scheme.lower()
     plain = url.isprintable() and not any(ch.isspace() for ch in url)
     if scheme not in LAUNCH_SCHEMES or not url.lower().startswith(f"{scheme}://") or not plain:
-        log.warning("Ignoring a launch link with an unexpected form (scheme %r) for %s", scheme, civ_game.id)
+        log.warning("Ignoring a launch link with an unexpected scheme %r or form for %s", scheme, civ_game.id)
         return None
     return url

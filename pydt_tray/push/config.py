@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from pydt_tray.core.errors import PydtTrayError
+
 CLIENT_ID_PREFIX = "pydt-tray-"
 MAX_CLIENT_ID_LENGTH = 128
 PROTOCOLS = ("mqtt5", "mqtt311")
@@ -25,7 +27,7 @@ MACHINE_ID_FILES = (Path("/etc/machine-id"), Path("/var/lib/dbus/machine-id"))
 _UNSAFE_ID_CHARS = re.compile(r"[^A-Za-z0-9_-]")
 
 
-class PushConfigError(ValueError):
+class PushConfigError(PydtTrayError, ValueError):
     """The push settings cannot work; the message says which one and why."""
 
 

@@ -29,8 +29,8 @@ class TurnApiService:
 
     def apply(self) -> None:
         """Start, stop or move the server to match the settings. A port in use is reported, not raised."""
-        enabled = bool(self.settings.get("turn_api_enabled"))
-        port = int(self.settings.get("turn_api_port"))
+        current = self.settings.snapshot()
+        enabled, port = current.turn_api_enabled, current.turn_api_port
         if self.server is not None and (not enabled or self.server.port != port):
             self.server.stop()
             self.server = None
@@ -58,9 +58,7 @@ class TurnApiService:
             self.server = None
 
 
-DEMO_AUTOSTART_REASON = (
-    "Start at login is off in the demo: it would make your real pydt-tray start at every login."
-)
+DEMO_AUTOSTART_REASON = "Start at login is off in the demo: it would make your real pydt-tray start at every login."
 
 
 class AutostartService:
@@ -84,16 +82,16 @@ class AutostartService:
         """The tray menu item: a check mark when on; in a sandboxed run, why it is off."""
         if not self.available:
             return "Start at login (off in the demo)"
-        return ("✓ " if self.settings.get("start_at_login") else "") + "Start at login"
+        return ("✓ " if self.settings.snapshot().start_at_login else "") + "Start at login"
 
     def apply(self) -> None:
         self.problem = ""
         if isinstance(self.autostart, SandboxAutostart):
-            if self.settings.get("start_at_login"):
+            if self.settings.snapshot().start_at_login:
                 self.problem = self.autostart.reason
             return
         try:
-            apply_autostart(self.autostart, bool(self.settings.get("start_at_login")))
+            apply_autostart(self.autostart, self.settings.snapshot().start_at_login)
         except AutostartError as error:
             self.problem = error.user_message
             log.error("Start at login: %s", error.user_message)
@@ -101,6 +99,6 @@ class AutostartService:
     def in_step(self) -> bool:
         """Whether the entry on disk (or in the registry) matches the setting."""
         try:
-            return self.autostart.is_enabled() == bool(self.settings.get("start_at_login"))
+            return self.autostart.is_enabled() == self.settings.snapshot().start_at_login
         except AutostartError:
             return False

@@ -9,7 +9,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
-from pydt_tray.core.models import Game
+from pydt_tray.core.models import FIRST_SAVE_HINT, Game
 from pydt_tray.ui.icons import TrayStatus, tray_icon
 
 log = logging.getLogger(__name__)
@@ -42,9 +42,9 @@ def shown_text(action_text: str) -> str:
 
 
 def game_label(game: Game, mine: bool) -> str:
-    flags = " (congress turn)" if "CIV6_CONGRESS_TURN" in game.flags else ""
+    flags = " (congress turn)" if game.is_congress_turn else ""
     if mine and game.is_first_turn:
-        return f"{game.display_name} — upload the first save on the website"
+        return f"{game.display_name} — {FIRST_SAVE_HINT}"
     if mine:
         return f"▶ {game.display_name}{flags} — round {game.round}"
     return f"{game.display_name}{flags} — round {game.round}"
@@ -131,14 +131,13 @@ class Tray(QObject):
             if action.isSeparator():
                 continue
             texts.append(shown_text(action.text()))
-            if action.menu() is not None:
-                texts.extend("  " + shown_text(sub.text()) for sub in action.menu().actions())
+            texts.extend("  " + shown_text(sub.text()) for sub in _submenu_actions(action))
         return texts
 
     def trigger(self, text_prefix: str) -> bool:
         """Trigger the first menu entry starting with ``text_prefix`` (tests and the CLI use it)."""
         for action in self.menu.actions():
-            candidates = [action] + (list(action.menu().actions()) if action.menu() is not None else [])
+            candidates = [action, *_submenu_actions(action)]
             for candidate in candidates:
                 if shown_text(candidate.text()).startswith(text_prefix) and candidate.isEnabled():
                     candidate.trigger()
@@ -148,3 +147,9 @@ class Tray(QObject):
     def hide(self) -> None:
         if self.icon is not None:
             self.icon.hide()
+
+
+def _submenu_actions(action: QAction) -> list[QAction]:
+    """The entries of the submenu ``action`` opens (none when it opens nothing)."""
+    menu = action.menu()
+    return list(menu.actions()) if isinstance(menu, QMenu) else []

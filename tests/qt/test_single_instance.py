@@ -315,7 +315,7 @@ def test_a_foreign_lock_file_in_the_shared_temp_folder_does_not_stop_the_start(t
         instance.close()
 
 
-def test_a_planted_link_at_the_per_user_folder_name_is_not_used(tmp_path, monkeypatch, key):
+def test_a_planted_link_at_the_per_user_folder_name_is_not_used(tmp_path, monkeypatch, key, caplog):
     monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
     monkeypatch.setenv("PYDT_TRAY_HOME", str(tmp_path / "home"))
     shared = tmp_path / "shared"
@@ -330,11 +330,12 @@ def test_a_planted_link_at_the_per_user_folder_name_is_not_used(tmp_path, monkey
         assert instance.acquire()
         assert not instance.server_name.startswith(str(elsewhere))
         assert (tmp_path / "home" / "cache" / "instance" / f"{key}.lock").exists()
+        assert "is not private to this user" in caplog.text
     finally:
         instance.close()
 
 
-def test_a_lock_file_owned_by_another_user_is_ignored(tmp_path, monkeypatch, key):
+def test_a_lock_file_owned_by_another_user_is_ignored(tmp_path, monkeypatch, key, caplog):
     if os.getuid() != 0:
         pytest.skip("making a file owned by another user needs root")  # the machine running CI is root
     runtime = tmp_path / "run"
@@ -346,5 +347,6 @@ def test_a_lock_file_owned_by_another_user_is_ignored(tmp_path, monkeypatch, key
     instance = SingleInstance(key)
     try:
         assert instance.acquire()
+        assert "belongs to another user; starting anyway" in caplog.text
     finally:
         instance.close()

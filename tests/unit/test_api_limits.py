@@ -117,7 +117,7 @@ def gzip_of(data: bytes) -> bytes:
 
 
 @pytest.mark.parametrize("how", ["plain", "plain-chunked", "gzip", "gzip-chunked", "deflate"])
-def test_a_json_reply_over_the_cap_is_refused_while_streaming(server, client, how) -> None:
+def test_a_json_reply_over_the_cap_is_refused_while_streaming(server, client, how, caplog) -> None:
     body = padded_games(MAX_JSON_BYTES + 1024)
     headers: dict[str, str] = {}
     if how.startswith("gzip"):
@@ -129,6 +129,7 @@ def test_a_json_reply_over_the_cap_is_refused_while_streaming(server, client, ho
     with pytest.raises(ReplyTooLargeError) as raised:
         client.get_games()
     assert "larger than 16 MB" in str(raised.value)
+    assert "more than 16 MB; ignored" in caplog.text or "passed 16 MB once unpacked" in caplog.text
 
 
 def test_a_reply_just_under_the_cap_is_read(server, client) -> None:
@@ -138,7 +139,7 @@ def test_a_reply_just_under_the_cap_is_read(server, client) -> None:
     assert [game.game_id for game in client.get_games()] == ["g-1"]
 
 
-def test_an_oversized_poll_reply_falls_back_to_the_api(server, client) -> None:
+def test_an_oversized_poll_reply_falls_back_to_the_api(server, client, caplog) -> None:
     server.json("/user/games", {"data": [GAME], "pollUrl": server.url + "/poll/me.json"})
     client.get_games()
     server.replies["/poll/me.json"] = Reply(
@@ -146,9 +147,10 @@ def test_an_oversized_poll_reply_falls_back_to_the_api(server, client) -> None:
     )
     fetched = client.fetch_games()
     assert fetched.source == "api" and [game.game_id for game in fetched.games or []] == ["g-1"]
+    assert "passed 16 MB once unpacked" in caplog.text
 
 
-def test_the_sync_engine_keeps_its_last_good_snapshot_after_an_oversized_reply(server, client) -> None:
+def test_the_sync_engine_keeps_its_last_good_snapshot_after_an_oversized_reply(server, client, caplog) -> None:
     server.json("/user/getCurrent", USER)
     server.json("/user/games", {"data": [GAME]})
     server.json("/user/steamProfiles", [])
@@ -166,6 +168,7 @@ def test_the_sync_engine_keeps_its_last_good_snapshot_after_an_oversized_reply(s
     engine.request("push", full=True)
     assert isinstance(results[-1].outcome.error, ReplyTooLargeError)
     assert engine.snapshot is good
+    assert "passed 16 MB once unpacked" in caplog.text
 
 
 # --- valid JSON that used to crash parsing -----------------------------------------------------------------

@@ -57,7 +57,7 @@ def run_main(argv: list[str], limit: float) -> tuple[int | None, float]:
     return (result[0] if result else None), time.monotonic() - started
 
 
-def test_games_says_the_keyring_is_asking_then_gives_up(prompting, monkeypatch, capsys) -> None:
+def test_games_says_the_keyring_is_asking_then_gives_up(prompting, monkeypatch, capsys, caplog) -> None:
     monkeypatch.setattr(cli_common, "KEYRING_GIVE_UP_SECONDS", 2.5, raising=False)
     code, elapsed = run_main(["games"], limit=10)
     assert code == cli_common.EXIT_FAILURE, "pydt-tray games hung on the keyring prompt"
@@ -66,6 +66,7 @@ def test_games_says_the_keyring_is_asking_then_gives_up(prompting, monkeypatch, 
     assert lines[0] == "pydt-tray: the system keyring is asking for its password (look for its window) ..."
     assert lines[-1].startswith("pydt-tray: the system keyring did not answer within 2 seconds")
     assert 2.0 <= elapsed < 8
+    assert "the system keyring did not answer within 2 s" in caplog.text
 
 
 def test_a_prompt_answered_in_time_goes_on(prompting, capsys) -> None:

@@ -18,11 +18,11 @@ from pydt_tray.core.saves import ARCHIVE_DIR_NAME, ensure_save_dir
 from pydt_tray.core.transfer import (
     MAX_ARCHIVE_NAME,
     MAX_SAVE_BYTES,
+    SaveWriter,
     TransferError,
     archive_after_submit,
     download_name,
     download_turn,
-    gunzip_or_raw,
     launch_url,
     prune_archive,
     sanitize_name,
@@ -30,6 +30,7 @@ from pydt_tray.core.transfer import (
 )
 from pydt_tray.sandbox.simulator import PydtSimulator, unzip_save
 from pydt_tray.sandbox.world import default_metadata, synthetic_save
+from tests.helpers.simulator import InstrumentedSimulator
 from tests.helpers.simulator_fixtures import FakeClock, World, seeded_world
 
 METADATA = Metadata.from_json({"metadata": default_metadata(), "hash": "x"})
@@ -56,6 +57,16 @@ def listing(folder: Path) -> list[str]:
 
 
 # --- gunzip -----------------------------------------------------------------------------------------------
+
+
+def gunzip_or_raw(data: bytes, max_bytes: int = MAX_SAVE_BYTES) -> bytes:
+    """What the download's :class:`SaveWriter` writes for ``data`` arriving in odd-sized pieces."""
+    out: list[bytes] = []
+    writer = SaveWriter(out.append, max_bytes)
+    for start in range(0, len(data), 7001):
+        writer(data[start : start + 7001])
+    writer.finish()
+    return b"".join(out)
 
 
 def test_gunzip_or_raw_accepts_gzip_multi_member_and_raw() -> None:
@@ -150,7 +161,7 @@ def test_an_expired_download_link_gives_a_clear_error(save_dir: Path) -> None:
             clock.advance(61)  # more than a minute passes before the download starts
             return turn
 
-    with PydtSimulator(clock=clock) as sim:
+    with InstrumentedSimulator(clock=clock) as sim:
         world = seeded_world(sim)
         client = SlowClient(sim.base_url, world.token, timeout=(2.0, 5.0), backoff=0.0)
         try:
@@ -421,12 +432,13 @@ def test_a_failed_move_leaves_the_save(save_dir: Path, tmp_path: Path) -> None:
     assert save.read_bytes() == b"submitted"
 
 
-def test_launch_urls() -> None:
+def test_launch_urls(caplog: pytest.LogCaptureFixture) -> None:
     assert launch_url(CIV6, "steam") == "steam://run/289070/\\dx11"
     assert launch_url(CIV6, "epic") == "com.epicgames.launcher://apps/Kinglet?action=launch&silent=true"
     assert launch_url(CIV6, "gog") is None
     odd = CivGame.from_json({**default_metadata()["civGames"][0], "runUrls": {"steam": "file:///bin/sh"}})
     assert launch_url(odd, "steam") is None
+    assert "unexpected scheme 'file'" in caplog.text
 
 
 # --- the whole turn -------------------------------------------------------------------------------------
@@ -483,6 +495,7 @@ def test_a_download_never_lands_in_an_autostart_folder(tmp_path: Path) -> None:
     "url",
     ["steam:run/289070", "steam://run/289070 --evil", "steam://run/1\n", "https://example.org", "file:///bin/sh"],
 )
-def test_launch_links_must_be_plain_steam_or_epic_links(url: str) -> None:
+def test_launch_links_must_be_plain_steam_or_epic_links(url: str, caplog: pytest.LogCaptureFixture) -> None:
     odd = CivGame.from_json({**default_metadata()["civGames"][0], "runUrls": {"steam": url}})
     assert launch_url(odd, "steam") is None
+    assert "Ignoring a launch link" in caplog.text
