@@ -21,7 +21,7 @@ from pydt_tray.platform.notifications import pick_notifier, set_windows_app_user
 from pydt_tray.platform.termination import TerminationSignals
 from pydt_tray.platform.wake import WakeMonitor, WakeSource
 from pydt_tray.ui.account import AccountFlow
-from pydt_tray.ui.bridge import BackgroundWorker, MainThreadInvoker
+from pydt_tray.ui.bridge import BackgroundWorker, MainThreadInvoker, stop_workers
 from pydt_tray.ui.games_window import GamesWindow
 from pydt_tray.ui.icons import app_icon
 from pydt_tray.ui.play_turn import ExtraAction, TurnView
@@ -29,6 +29,8 @@ from pydt_tray.ui.services import AutostartService, TurnApiService
 from pydt_tray.ui.tray import Tray
 
 log = logging.getLogger(__name__)
+
+QUIT_WAIT_SECONDS = 1.5  # then calls still running are abandoned: Quit returns within 2 s
 
 
 class TrayApp(QObject):
@@ -56,11 +58,13 @@ class TrayApp(QObject):
         qapp.setWindowIcon(app_icon())
         settings = ctx.settings
         self.invoker = MainThreadInvoker(self)
-        self.worker = BackgroundWorker()
+        self.worker = BackgroundWorker()  # turns, sign-in checks, metadata
+        self.sync_worker = BackgroundWorker("pydt-sync")  # the game list alone: never behind a long transfer
         threads = {"run_in_background": self.worker.submit, "call_soon": self.invoker.call_soon}
+        sync_threads = {"run_in_background": self.sync_worker.submit, "call_soon": self.invoker.call_soon}
 
         self.backstop = Backstop(lambda: settings.snapshot().poll_interval_seconds, lambda: self.push.state.live, self)
-        self.session = session = Session(ctx, self.backstop, **threads, parent=self)
+        self.session = session = Session(ctx, self.backstop, **sync_threads, parent=self)
         self.push = PushSupervisor(ctx, session.request, self.backstop, self)
         self.backstop.due.connect(lambda: session.request("timer"))
         self.tray = Tray(self)
@@ -164,7 +168,7 @@ class TrayApp(QObject):
         self.push.stop()
         self.turn_api.stop()
         self.turn_player.cancel()
-        self.worker.shutdown()
+        stop_workers([self.sync_worker, self.worker], QUIT_WAIT_SECONDS)
         self.save_state()
         self.notifier.close()
         self.tray.hide()

@@ -106,3 +106,7 @@ _.set_current_player
 _.set_turn_save
 _.complete_game
 _.uploaded
+
+# --- urllib3 reads these: the connection class of a pool, the pool classes of a pool manager (core/deadline.py) --
+_.ConnectionCls
+_.pool_classes_by_scheme
