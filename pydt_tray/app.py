@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import webbrowser
 from collections.abc import Mapping
 
 from PySide6.QtCore import QObject, Signal
@@ -11,7 +10,7 @@ from PySide6.QtWidgets import QApplication
 
 from pydt_tray.core.context import AppContext
 from pydt_tray.desktop.notices import SIGN_IN_KEY, Notices, policy_for
-from pydt_tray.desktop.presenter import Presenter
+from pydt_tray.desktop.presenter import Presenter, open_in_browser
 from pydt_tray.desktop.push_supervisor import Backstop, PushSupervisor
 from pydt_tray.desktop.reactions import SettingsReactions
 from pydt_tray.desktop.session import Session, save_state
@@ -30,7 +29,7 @@ from pydt_tray.ui.tray import Tray
 
 log = logging.getLogger(__name__)
 
-QUIT_WAIT_SECONDS = 1.5  # then calls still running are abandoned: Quit returns within 2 s
+QUIT_WAIT_SECONDS = 1.5  # then calls still running are abandoned
 
 
 class TrayApp(QObject):
@@ -82,6 +81,7 @@ class TrayApp(QObject):
             lambda: settings.snapshot().start_at_login,
             self.window_title,
             title_suffix=title_suffix,
+            poll_seconds=self.backstop.usual_seconds,
             on_window_built=self._attach_window,
         )
         self.account = AccountFlow(session, title=self.window_title("sign in"), **threads, parent=self)
@@ -136,6 +136,7 @@ class TrayApp(QObject):
     def _attach_window(self, window: GamesWindow) -> None:
         window.refresh_requested.connect(lambda: self.session.request("user refresh", full=True))
         window.open_game.connect(self.open_game_page)
+        window.sign_in_requested.connect(self.account.show)
         self.turn_view.attach_window(window)
 
     def window_title(self, what: str) -> str:
@@ -196,4 +197,5 @@ class TrayApp(QObject):
         if game is None:
             log.info("Game %s is not in the game list any more", game_id)
             return
-        webbrowser.open(game.web_url)
+        if not open_in_browser(game.web_url):
+            self.presenter.no_browser(game.web_url)

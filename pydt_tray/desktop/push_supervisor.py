@@ -35,11 +35,12 @@ class Backstop(QObject):
 
     def arm(self, seconds: int | None = None) -> None:
         """Fire in ``seconds``, or after the usual interval (shorter while push is not live)."""
-        if seconds is None:
-            seconds = self._interval()
-            if not self._push_live():
-                seconds = min(seconds, self.poll_while_push_down)
-        self.timer.start(seconds * 1000)
+        self.timer.start((self.usual_seconds() if seconds is None else seconds) * 1000)
+
+    def usual_seconds(self) -> int:
+        """The usual interval: ``poll_interval_seconds``, shorter while push is not live."""
+        seconds = self._interval()
+        return seconds if self._push_live() else min(seconds, self.poll_while_push_down)
 
     def stop(self) -> None:
         self.timer.stop()
