@@ -35,7 +35,7 @@ class SessionView(Protocol):
 
 
 def every(seconds: int) -> str:
-    """"90 s", "5 min", "1 h 30 min"."""
+    """An interval in plain words: 90 s, 5 min, 1 h 30 min."""
     if seconds < 120:
         return f"{seconds} s"
     minutes = round(seconds / 60)
