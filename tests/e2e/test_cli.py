@@ -341,3 +341,14 @@ def test_a_malformed_api_url_names_the_variable(cli: CliRunner) -> None:
     result = cli.run("config", "list", env={"PYDT_API_URL": "http://[::1"})
     assert result.returncode == EXIT_USAGE
     assert "PYDT_API_URL" in one_line(result.stderr)
+
+
+def test_config_set_start_at_login_writes_and_removes_the_entry_at_once(cli: CliRunner, tmp_path: Path) -> None:
+    xdg = tmp_path / "xdg"
+    entry = xdg / "autostart" / "pydt-tray.desktop"
+    on = cli.run("config", "set", "start_at_login", "true", env={"XDG_CONFIG_HOME": str(xdg)})
+    assert on.returncode == EXIT_OK, on.stderr
+    assert entry.exists() and "--hidden" in entry.read_text()
+    off = cli.run("config", "set", "start_at_login", "false", env={"XDG_CONFIG_HOME": str(xdg)})
+    assert off.returncode == EXIT_OK, off.stderr
+    assert not entry.exists()
