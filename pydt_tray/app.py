@@ -29,8 +29,6 @@ from pydt_tray.ui.tray import Tray
 
 log = logging.getLogger(__name__)
 
-QUIT_WAIT_SECONDS = 1.5  # then calls still running are abandoned
-
 
 class TrayApp(QObject):
     """The running application. ``start()`` signs in with the stored token, if there is one."""
@@ -57,8 +55,8 @@ class TrayApp(QObject):
         qapp.setWindowIcon(app_icon())
         settings = ctx.settings
         self.invoker = MainThreadInvoker(self)
-        self.worker = BackgroundWorker()  # turns, sign-in checks, metadata
-        self.sync_worker = BackgroundWorker("pydt-sync")  # the game list alone: never behind a long transfer
+        self.worker = BackgroundWorker()  # turns, sign-in checks, metadata; the game list has a lane of its own:
+        self.sync_worker = BackgroundWorker("pydt-sync")  # a long transfer never delays a turn notification
         threads = {"run_in_background": self.worker.submit, "call_soon": self.invoker.call_soon}
         sync_threads = {"run_in_background": self.sync_worker.submit, "call_soon": self.invoker.call_soon}
 
@@ -166,10 +164,10 @@ class TrayApp(QObject):
         self.wake.stop()
         self.session.close()
         self.presenter.close()
-        self.push.stop()
+        self.push.stop(0.5)  # with the lanes' 1 s: Quit returns within 2 s whatever the network does
         self.turn_api.stop()
         self.turn_player.cancel()
-        stop_workers([self.sync_worker, self.worker], QUIT_WAIT_SECONDS)
+        stop_workers([self.sync_worker, self.worker], 1.0)  # then what still runs is abandoned
         self.save_state()
         self.notifier.close()
         self.tray.hide()
