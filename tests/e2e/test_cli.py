@@ -6,6 +6,7 @@ import json
 import signal
 import stat
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -304,6 +305,29 @@ def test_the_token_never_leaks_from_the_debug_tray_app(signed_in: CliRunner, wor
     log_text = signed_in.log_file.read_text()
     assert "Quitting" in log_text and "pydt-tray stopped" in log_text
     assert_no_token(signed_in, world.token, _gui_output(signed_in))
+
+
+def test_the_tray_app_exits_at_once_while_a_load_hangs(signed_in: CliRunner, simulator) -> None:
+    simulator.set_latency("games", 60.0)  # the service takes a minute to answer the game list
+    process = signed_in.start("--hidden")
+    try:
+
+        def load_in_flight() -> bool:
+            if process.poll() is not None:
+                pytest.fail(f"pydt-tray exited early with {process.returncode}: {_gui_output(signed_in)}")
+            return simulator.request_count("games") >= 1
+
+        wait_until(load_in_flight, GUI_LOAD_TIMEOUT, "the game list to be requested")
+        began = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=GUI_STOP_TIMEOUT) == EXIT_OK
+        took = time.monotonic() - began
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert took < 4.0, f"the app took {took:.1f} s to exit"  # Quit's 2 s plus the interpreter's own exit
+    assert "pydt-tray stopped" in signed_in.log_file.read_text()
 
 
 def _gui_output(cli: CliRunner) -> str:
