@@ -87,3 +87,25 @@ def test_an_unexpected_failure_while_checking_the_token_reaches_the_dialog(qtbot
     assert any("Checking the token failed unexpectedly" in message for message in messages)
     assert any(message.startswith("Sign-in failed:") for message in messages)
     assert all(TOKEN not in message for message in messages)
+
+
+class _BrokenMetadataClient:
+    calls = 0
+
+    def get_metadata(self):
+        self.calls += 1
+        raise RuntimeError("metadata parser bug")
+
+
+def test_an_unexpected_metadata_failure_is_logged_and_tried_again(caplog) -> None:
+    from pydt_tray.desktop.type_names import TypeNamesLoader
+
+    client = _BrokenMetadataClient()
+    delivered: list[dict[str, str]] = []
+    loader = TypeNamesLoader(
+        lambda: client, delivered.append, run_in_background=lambda job: job(), call_soon=lambda f: f()
+    )
+    loader.load()
+    loader.load()  # the next sync tries again rather than never
+    assert client.calls == 2 and delivered == []
+    assert any("metadata failed unexpectedly" in record.getMessage() for record in caplog.records)
