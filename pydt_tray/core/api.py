@@ -189,7 +189,7 @@ class PydtClient:
             self._session.close()
 
     def abort(self) -> None:
-        """Quitting: every call in flight on any thread fails now with a NetworkError (nothing is written)."""
+        """Quitting: every call in flight, on any thread, fails now with a NetworkError."""
         with self._lock:
             deadlines = list(self._deadlines)
         for deadline in deadlines:
