@@ -9,8 +9,9 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QApplication
 
 from pydt_tray.core.context import AppContext
+from pydt_tray.core.forget import forgetter_for
 from pydt_tray.desktop.notices import SIGN_IN_KEY, Notices, policy_for
-from pydt_tray.desktop.presenter import Presenter, open_in_browser
+from pydt_tray.desktop.presenter import Presenter
 from pydt_tray.desktop.push_supervisor import Backstop, PushSupervisor
 from pydt_tray.desktop.reactions import SettingsReactions
 from pydt_tray.desktop.session import Session, save_state
@@ -21,6 +22,7 @@ from pydt_tray.platform.termination import TerminationSignals
 from pydt_tray.platform.wake import WakeMonitor, WakeSource
 from pydt_tray.ui.account import AccountFlow
 from pydt_tray.ui.bridge import BackgroundWorker, MainThreadInvoker, stop_workers
+from pydt_tray.ui.forget_dialog import forget_from_settings
 from pydt_tray.ui.games_window import GamesWindow
 from pydt_tray.ui.icons import app_icon
 from pydt_tray.ui.play_turn import ExtraAction, TurnView
@@ -55,10 +57,9 @@ class TrayApp(QObject):
         qapp.setWindowIcon(app_icon())
         settings = ctx.settings
         self.invoker = MainThreadInvoker(self)
-        self.worker = BackgroundWorker()  # turns, sign-in checks, metadata; the game list has a lane of its own:
-        self.sync_worker = BackgroundWorker("pydt-sync")  # a long transfer never delays a turn notification
+        self.worker, self.sync_worker = BackgroundWorker(), BackgroundWorker("pydt-sync")  # network lanes
         threads = {"run_in_background": self.worker.submit, "call_soon": self.invoker.call_soon}
-        sync_threads = {"run_in_background": self.sync_worker.submit, "call_soon": self.invoker.call_soon}
+        sync_threads = {**threads, "run_in_background": self.sync_worker.submit}  # a transfer never delays a load
 
         self.backstop = Backstop(lambda: settings.snapshot().poll_interval_seconds, lambda: self.push.state.live, self)
         self.session = session = Session(ctx, self.backstop, **sync_threads, parent=self)
@@ -69,8 +70,7 @@ class TrayApp(QObject):
         self.autostart = AutostartService(settings)
         self.notifier = pick_notifier(self.tray.icon, self)
         log.info("Notifications through %s", self.notifier.name)
-        policy = policy_for(ctx)
-        self.notices = Notices(self.notifier, policy, session.snapshot, session.name_of, self.save_state, self)
+        self.notices = Notices(self.notifier, policy_for(ctx), session.snapshot, session.name_of, self.save_state, self)
         self.presenter = Presenter(
             self.tray,
             session,
@@ -98,6 +98,7 @@ class TrayApp(QObject):
             rearm_backstop=lambda: self.backstop.arm() if session.signed_in else None,
             render=self.presenter.render,
             window_title=self.window_title,
+            forget=lambda window: forget_from_settings(window, forgetter_for(ctx, self.autostart.autostart), self.quit),
         )
         self.wake = WakeMonitor(sources=wake_sources, parent=self)
         self.termination = TerminationSignals(self)
@@ -195,5 +196,4 @@ class TrayApp(QObject):
         if game is None:
             log.info("Game %s is not in the game list any more", game_id)
             return
-        if not open_in_browser(game.web_url):
-            self.presenter.no_browser(game.web_url)
+        self.presenter.open_page(game.web_url)

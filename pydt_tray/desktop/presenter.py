@@ -137,8 +137,10 @@ class Presenter:
     def connection_text(self) -> str:
         return push_wording(self._push_state(), self._poll_seconds())
 
-    def no_browser(self, url: str) -> None:
-        """A page could not be opened: say so in the window, with the address to copy."""
+    def open_page(self, url: str) -> None:
+        """Open ``url`` in the web browser; without one, say so in the window, with the address to copy."""
+        if open_in_browser(url):
+            return
         log.warning("No web browser could be opened for %s", url)
         self.window.show_notice(f"No web browser could be opened. The game's page is {url}")
         self.window.bring_to_front()

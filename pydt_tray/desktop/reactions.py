@@ -33,6 +33,7 @@ class SettingsReactions:
         rearm_backstop: Callable[[], None],
         render: Callable[[], None],
         window_title: Callable[[str], str],
+        forget: Callable[[SettingsWindow], None] | None = None,
     ) -> None:
         self.ctx = ctx
         self.turn_api = turn_api
@@ -41,6 +42,7 @@ class SettingsReactions:
         self._rearm_backstop = rearm_backstop
         self._render = render
         self._window_title = window_title
+        self._forget = forget  # the window's "Forget me on this computer…"
         self.settings_window: SettingsWindow | None = None
         ctx.settings.add_listener(self.on_setting_changed)
         self.file_watch = SettingsFileWatcher(ctx.settings)
@@ -81,6 +83,9 @@ class SettingsReactions:
         if self.settings_window is None:
             self.settings_window = SettingsWindow(self.ctx.settings)
             self.settings_window.setWindowTitle(self._window_title("settings"))
+            if self._forget is not None:
+                window, forget = self.settings_window, self._forget
+                window.forget_requested.connect(lambda: forget(window))
         self.settings_window.show()
         self.settings_window.raise_()
         self.settings_window.activateWindow()
