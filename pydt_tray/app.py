@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import webbrowser
 from collections.abc import Mapping
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QApplication
 
 from pydt_tray.core.context import AppContext
+from pydt_tray.core.forget import forgetter_for
 from pydt_tray.desktop.notices import SIGN_IN_KEY, Notices, policy_for
 from pydt_tray.desktop.presenter import Presenter
 from pydt_tray.desktop.push_supervisor import Backstop, PushSupervisor
@@ -21,7 +21,8 @@ from pydt_tray.platform.notifications import pick_notifier, set_windows_app_user
 from pydt_tray.platform.termination import TerminationSignals
 from pydt_tray.platform.wake import WakeMonitor, WakeSource
 from pydt_tray.ui.account import AccountFlow
-from pydt_tray.ui.bridge import BackgroundWorker, MainThreadInvoker
+from pydt_tray.ui.bridge import BackgroundWorker, MainThreadInvoker, stop_workers
+from pydt_tray.ui.forget_dialog import forget_from_settings
 from pydt_tray.ui.games_window import GamesWindow
 from pydt_tray.ui.icons import app_icon
 from pydt_tray.ui.play_turn import ExtraAction, TurnView
@@ -56,11 +57,12 @@ class TrayApp(QObject):
         qapp.setWindowIcon(app_icon())
         settings = ctx.settings
         self.invoker = MainThreadInvoker(self)
-        self.worker = BackgroundWorker()
+        self.worker, self.sync_worker = BackgroundWorker(), BackgroundWorker("pydt-sync")  # network lanes
         threads = {"run_in_background": self.worker.submit, "call_soon": self.invoker.call_soon}
+        sync_threads = {**threads, "run_in_background": self.sync_worker.submit}  # a transfer never delays a load
 
         self.backstop = Backstop(lambda: settings.snapshot().poll_interval_seconds, lambda: self.push.state.live, self)
-        self.session = session = Session(ctx, self.backstop, **threads, parent=self)
+        self.session = session = Session(ctx, self.backstop, **sync_threads, parent=self)
         self.push = PushSupervisor(ctx, session.request, self.backstop, self)
         self.backstop.due.connect(lambda: session.request("timer"))
         self.tray = Tray(self)
@@ -68,8 +70,7 @@ class TrayApp(QObject):
         self.autostart = AutostartService(settings)
         self.notifier = pick_notifier(self.tray.icon, self)
         log.info("Notifications through %s", self.notifier.name)
-        policy = policy_for(ctx)
-        self.notices = Notices(self.notifier, policy, session.snapshot, session.name_of, self.save_state, self)
+        self.notices = Notices(self.notifier, policy_for(ctx), session.snapshot, session.name_of, self.save_state, self)
         self.presenter = Presenter(
             self.tray,
             session,
@@ -78,6 +79,7 @@ class TrayApp(QObject):
             lambda: (self.autostart.menu_text(), self.autostart.available),
             self.window_title,
             title_suffix=title_suffix,
+            poll_seconds=self.backstop.usual_seconds,
             on_window_built=self._attach_window,
         )
         self.account = AccountFlow(session, title=self.window_title("sign in"), **threads, parent=self)
@@ -96,6 +98,7 @@ class TrayApp(QObject):
             rearm_backstop=lambda: self.backstop.arm() if session.signed_in else None,
             render=self.presenter.render,
             window_title=self.window_title,
+            forget=lambda window: forget_from_settings(window, forgetter_for(ctx, self.autostart.autostart), self.quit),
         )
         self.wake = WakeMonitor(sources=wake_sources, parent=self)
         self.termination = TerminationSignals(self)
@@ -132,6 +135,7 @@ class TrayApp(QObject):
     def _attach_window(self, window: GamesWindow) -> None:
         window.refresh_requested.connect(lambda: self.session.request("user refresh", full=True))
         window.open_game.connect(self.open_game_page)
+        window.sign_in_requested.connect(self.account.show)
         self.turn_view.attach_window(window)
 
     def window_title(self, what: str) -> str:
@@ -161,10 +165,10 @@ class TrayApp(QObject):
         self.wake.stop()
         self.session.close()
         self.presenter.close()
-        self.push.stop()
+        self.push.stop(0.5)  # with the lanes' 1 s: Quit returns within 2 s whatever the network does
         self.turn_api.stop()
         self.turn_player.cancel()
-        self.worker.shutdown()
+        stop_workers([self.sync_worker, self.worker], 1.0)  # then what still runs is abandoned
         self.save_state()
         self.notifier.close()
         self.tray.hide()
@@ -192,4 +196,4 @@ class TrayApp(QObject):
         if game is None:
             log.info("Game %s is not in the game list any more", game_id)
             return
-        webbrowser.open(game.web_url)
+        self.presenter.open_page(game.web_url)
