@@ -58,6 +58,10 @@ class Backstop(QObject):
         if not self.timer.isActive() or self.timer.remainingTime() > milliseconds:
             self.timer.start(milliseconds)
 
+    def usual_seconds(self) -> int:
+        """The interval :meth:`arm` would use now, in whole seconds (for the status line)."""
+        return round(self.schedule.next_delay())
+
     def stop(self) -> None:
         self.timer.stop()
 
@@ -124,10 +128,10 @@ class PushSupervisor(QObject):
         self.connection = connection
         self._set(self.state.with_path(PushPath.IOT, PathMode.CONNECTING))
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
         if self.connection is not None:
-            if not self.connection.stop(timeout=STOP_TIMEOUT_SECONDS):
-                log.warning("The push connection did not stop within 5 s")
+            if not self.connection.stop(timeout=timeout):
+                log.warning("The push connection did not stop within %g s", timeout)
             self.connection = None
         self._set(self.state.without(PushPath.IOT))
 
