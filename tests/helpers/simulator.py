@@ -48,6 +48,7 @@ class InstrumentedSimulator(PydtSimulator):
         self._rejections: dict[str, deque[tuple[str, int]]] = {}
         self._rejections_lock = threading.Lock()
         self._stopping = threading.Event()
+        self._scripted: dict[str, deque[Callable[[], Reply | None]]] = {}
 
     def start(self) -> InstrumentedSimulator:
         self._stopping.clear()
@@ -76,6 +77,28 @@ class InstrumentedSimulator(PydtSimulator):
         with self._rejections_lock:
             self._rejections.setdefault(game_id, deque()).append((message, status))
 
+    def script_next(self, route: str, action: Callable[[], Reply | None]) -> None:
+        """The next request on ``route`` runs ``action`` (on the handler thread; it may block) and gets its
+        reply, or the normal one for None. Queued after any earlier scripted action of the route."""
+        with self._rejections_lock:
+            self._scripted.setdefault(route, deque()).append(action)
+
+    def clear_scripts(self) -> int:
+        """Drop every scripted action not yet used; returns how many there were."""
+        with self._rejections_lock:
+            count = sum(len(queue) for queue in self._scripted.values())
+            self._scripted.clear()
+            return count
+
+    def wait_stopping(self, seconds: float) -> bool:
+        """Wait ``seconds`` or until the simulator stops (True then): for actions that hold a request."""
+        return self._stopping.wait(seconds)
+
+    def poll_entry(self, steam_id: str) -> tuple[bytes, str] | None:
+        """The user's pollUrl object as it is now: (body, ETag); for serving it again later as a stale copy."""
+        with self._lock:
+            return self._bucket._poll.get(steam_id)
+
     def set_latency(self, route: str, seconds: float) -> None:
         self._traffic.set_latency(route, seconds)
 
@@ -102,6 +125,13 @@ class InstrumentedSimulator(PydtSimulator):
         latency = self._traffic.arrived(RecordedRequest(route, method, path, query, headers))
         if latency > 0:
             self._stopping.wait(latency)
+        with self._rejections_lock:
+            scripted = self._scripted.get(route)
+            action = scripted.popleft() if scripted else None
+        if action is not None:
+            reply = action()
+            if reply is not None:
+                return reply
         fault = self._traffic.take_fault(route)
         return fault_reply(route, *fault) if fault else None
 
