@@ -3,7 +3,8 @@
 Rules:
 - one notification per new turn of the user, keyed by (gameId, gameTurnRangeKey), remembered in the
   state file so that a restart does not notify again and a turn that arrived while the app was
-  closed is notified once at start;
+  closed is notified once at start; a key is forgotten once its game moved past that turn (or left
+  the list), not when a stale list shows the game at an earlier turn;
 - turn 1 is never notified (its save is uploaded on the website), though it shows in the tray;
 - several new turns at once make one grouped notification;
 - optional reminders for turns still pending every ``reminder_minutes`` (0 = off);
@@ -31,6 +32,8 @@ class NotifiedTurns(Protocol):
     def mark_notified(self, key: str) -> None: ...
 
     def prune(self, keep_keys: set[str]) -> None: ...
+
+    def notified_keys(self) -> set[str]: ...
 
 
 @dataclass(frozen=True)
@@ -92,10 +95,22 @@ class NotificationPolicy:
             self._store.mark_notified(key)
             self._store.reminded_at[key] = self._clock()
             fresh.append(event.game)
-        self._store.prune({turn_key(game) for game in snapshot.notifiable_turns()})
+        self._store.prune(self._keys_to_keep(snapshot))
         if not fresh or not self._enabled():
             return None
         return compose(fresh, names)
+
+    def _keys_to_keep(self, snapshot: Snapshot) -> set[str]:
+        """The pending turns, and the notified ones their game has not moved past: a stale game list (a cached
+        or lagging pollUrl) that shows an older turn must not make the next fresh one notify a turn again."""
+        keep = {turn_key(game) for game in snapshot.notifiable_turns()}
+        games = snapshot.by_id()
+        for key in self._store.notified_keys() - keep:
+            game_id, _, turn = key.rpartition(":")
+            game = games.get(game_id)
+            if game is not None and turn.isdigit() and game.game_turn_range_key <= int(turn):
+                keep.add(key)
+        return keep
 
     def reminder(self, snapshot: Snapshot, names: NameLookup) -> Notification | None:
         """A reminder for the turns still pending whose last notice is older than the interval."""

@@ -66,6 +66,10 @@ class State:
         with self._lock:
             return key in self.notified_turns
 
+    def notified_keys(self) -> set[str]:
+        with self._lock:
+            return set(self.notified_turns)
+
     def prune(self, keep_keys: set[str]) -> None:
         """Forget notified/reminded turns that are not pending any more."""
         with self._lock:

@@ -34,6 +34,9 @@ class MemoryStore:
     def mark_notified(self, key):
         self.notified.add(key)
 
+    def notified_keys(self):
+        return set(self.notified)
+
     def prune(self, keep_keys):
         self.notified &= keep_keys
         self.reminded_at = {k: v for k, v in self.reminded_at.items() if k in keep_keys}
@@ -132,6 +135,21 @@ def test_keys_of_turns_no_longer_pending_are_pruned():
     p.on_events(diff_snapshots(None, first), first, lambda _id: None)
     second = snap(game("a", BOB, turn=7))
     p.on_events(diff_snapshots(first, second), second, lambda _id: None)
+    assert store.notified == set()
+
+
+def test_a_stale_list_showing_an_earlier_turn_does_not_make_the_turn_notify_again():
+    store = MemoryStore()
+    p = policy(store, Clock())
+    before = snap(game("a", ALICE, turn=6), game("b", BOB, turn=3))
+    mine = snap(game("a", ME, turn=7), game("b", BOB, turn=3))
+    assert p.on_events(diff_snapshots(before, mine), mine, lambda _id: None) is not None
+    stale = before  # a cached pollUrl answers with the list of before the turn
+    assert p.on_events(diff_snapshots(mine, stale), stale, lambda _id: None) is None
+    assert p.on_events(diff_snapshots(stale, mine), mine, lambda _id: None) is None
+    assert store.notified == {"a:7"}
+    moved_on = snap(game("a", BOB, turn=8), game("b", BOB, turn=3))  # the turn was played: the key goes
+    p.on_events(diff_snapshots(mine, moved_on), moved_on, lambda _id: None)
     assert store.notified == set()
 
 
