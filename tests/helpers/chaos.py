@@ -154,7 +154,8 @@ class Failures:
         old_thread_hook, old_sys_hook = threading.excepthook, sys.excepthook
 
         def thread_hook(args: threading.ExceptHookArgs) -> None:
-            failures.add(f"thread {args.thread.name if args.thread else '?'}: {args.exc_type.__name__}: {args.exc_value}")
+            name = args.thread.name if args.thread else "?"
+            failures.add(f"thread {name}: {args.exc_type.__name__}: {args.exc_value}")
             old_thread_hook(args)
 
         def sys_hook(exc_type: Any, value: Any, tb: Any) -> None:
@@ -240,8 +241,8 @@ class ChaosRun:
         self.notes = NotificationLog()
         app.notified.connect(self.notes.record)
         self.lanes = [
-            GameLane(simulator.add_game(name=f"Chaos {index}", players=[me, other], current=other, turn=2), f"Chaos {index}")
-            for index in (1, 2)
+            GameLane(simulator.add_game(name=name, players=[me, other], current=other, turn=2), name)
+            for name in ("Chaos 1", "Chaos 2")
         ]
         self.chatter = simulator.add_game(name="Chatter", players=[other, me], current=other, turn=3)
         self.sign_in_prompts = 0
@@ -310,7 +311,7 @@ class ChaosRun:
 
     def _wait_notified(self, lane: GameLane, turn: Turn) -> None:
         if self.notes.times_for(lane.game_id, turn.became_mine) or time.monotonic() - turn.became_mine > self.give_up:
-            self._at(self.rng.uniform(0.3, 1.5), lambda: self._play(lane))
+            self._at(self.rng.uniform(0.5, 4.0), lambda: self._play(lane))
         else:
             self._at(0.2, lambda: self._wait_notified(lane, turn))
 
@@ -322,8 +323,12 @@ class ChaosRun:
     def _chatter(self) -> None:
         if self._ending:
             return
-        self.simulator.update_game(self.chatter, description=f"post {self.rng.random():.6f}")
+        self._ping()
         self._at(self.rng.uniform(2.0, 5.0), self._chatter)
+
+    def _ping(self) -> None:
+        """A post in the chatter game: the service pings every player (the app loads through the pollUrl)."""
+        self.simulator.update_game(self.chatter, description=f"post {self.rng.random():.6f}")
 
     # --- broker ----------------------------------------------------------------------------------------
 
@@ -376,6 +381,8 @@ class ChaosRun:
         if route == "games":
             self._games_armed_at = time.monotonic()
             self._at(rng.uniform(0.5, 6.0), self._nudge_games)
+        elif kind == "poll-stale" or rng.random() < 0.5:
+            self._at(rng.uniform(0.0, 1.0), self._ping)
 
     def _nudge_games(self) -> None:
         """A games fault still waiting for its request: the user clicks Refresh (a full load)."""
@@ -383,9 +390,8 @@ class ChaosRun:
             self.app.session.request("user refresh", full=True)
 
     def _fault_action(self, route: str, kind: str) -> Callable[[], Reply | None]:
-        stale = next((lane.before_mine for lane in self.lanes if lane.mine and lane.before_mine), None)
-
         def action() -> Reply | None:  # on a simulator handler thread
+            stale = next((lane.before_mine for lane in self.lanes if lane.mine and lane.before_mine), None)
             self.faults[kind] += 1
             self._fired(route)
             if kind == "api-500":

@@ -68,7 +68,6 @@ def test_chaos_run_notifies_every_turn_exactly_once(app_factory, notification_se
             lambda: app.session.engine.fetch_count > fetches and not app.session.engine.busy, timeout=WAIT_MS
         )
         refresh_seconds = time.monotonic() - started
-        time.sleep(0)  # the turn API reads the last snapshot on its own thread
         turns = turn_api_answers(port)
         report = chaos.report(unused)
     print(f"\n{report.text()}; final Refresh {refresh_seconds:.2f} s")
@@ -82,8 +81,7 @@ def test_chaos_run_notifies_every_turn_exactly_once(app_factory, notification_se
     assert app.session.last_error == "" and app.session.signed_in
     expected = sorted(g.game_id for g in app.session.snapshot().my_turns())
     assert turns["ready"] and sorted(game["id"] for game in turns["games"]) == expected
-    mine_now = {game_id for game_id, data in ((g, simulator.game(g)) for g in expected) if data["currentPlayerSteamId"] == world.me}
-    assert mine_now == set(expected)
+    assert all(simulator.game(game_id)["currentPlayerSteamId"] == world.me for game_id in expected)
     # the desktop saw exactly the notifications the app sent: one per new turn (plus the sign-in prompts)
     sent = [n.summary for n in notification_server.notifications]
     prompts = [summary for summary in sent if "sign in again" in summary]
