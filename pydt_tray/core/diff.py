@@ -63,7 +63,9 @@ def diff_snapshots(old: Snapshot | None, new: Snapshot) -> list[GameEvent]:
     With no previous snapshot (the first load after start) every pending turn of the user is a
     ``TURN_MINE`` event; the notification policy decides, from its persisted keys, which of them are
     really new. A turn is identified by (gameId, gameTurnRangeKey), so a new turn in the same game is
-    a new event even if the user was also the previous player.
+    a new event even if the user was also the previous player. A game whose ``gameTurnRangeKey`` went
+    down is an older copy of it (a stale list): it brings no ``TURN_MINE``, so a played turn is not
+    announced again.
     """
     events: list[GameEvent] = []
     old_games = old.by_id() if old is not None else {}
@@ -77,7 +79,8 @@ def diff_snapshots(old: Snapshot | None, new: Snapshot) -> list[GameEvent]:
             events.append(GameEvent(EventKind.GAME_ADDED, game))
         if game.completed and (before is None or not before.completed) and old is not None:
             events.append(GameEvent(EventKind.GAME_FINISHED, game))
-        if turn_key(game) in new_mine and turn_key(game) not in old_mine:
+        older = before is not None and game.game_turn_range_key < before.game_turn_range_key
+        if turn_key(game) in new_mine and turn_key(game) not in old_mine and not older:
             events.append(GameEvent(EventKind.TURN_MINE, game))
 
     for game_id, before in old_games.items():

@@ -153,6 +153,19 @@ def test_a_stale_list_showing_an_earlier_turn_does_not_make_the_turn_notify_agai
     assert store.notified == set()
 
 
+def test_a_stale_list_showing_a_played_turn_as_pending_announces_nothing():
+    store = MemoryStore()
+    p = policy(store, Clock())
+    mine = snap(game("a", ME, turn=7))
+    assert p.on_events(diff_snapshots(None, mine), mine, lambda _id: None) is not None
+    played = snap(game("a", BOB, turn=8))
+    p.on_events(diff_snapshots(mine, played), played, lambda _id: None)
+    stale = mine  # a cached pollUrl still has the turn as the user's
+    assert kinds(diff_snapshots(played, stale)) == []
+    assert p.on_events(diff_snapshots(played, stale), stale, lambda _id: None) is None
+    assert p.on_events(diff_snapshots(stale, played), played, lambda _id: None) is None
+
+
 def test_reminders_follow_the_interval():
     store, clock = MemoryStore(), Clock()
     p = policy(store, clock, minutes=60)
