@@ -119,12 +119,13 @@ class FakeClocks:
         return self.mono_now
 
 
-def wake_sources() -> tuple[list[WakeSource], ClockJumpSource, ManualWakeSource, FakeClocks]:
-    """The wake sources the app under chaos runs with: a clock-jump source on fake clocks and a manual one."""
+def wake_sources() -> tuple[list[WakeSource], tuple[ClockJumpSource, ManualWakeSource, FakeClocks]]:
+    """The wake sources the app under chaos runs with (a clock-jump source on fake clocks and a manual one),
+    and the handles the run feeds them through."""
     clocks = FakeClocks()
     jump = ClockJumpSource(interval_ms=3_600_000, wall=clocks.wall, mono=clocks.mono)
     manual = ManualWakeSource()
-    return [jump, manual], jump, manual, clocks
+    return [jump, manual], (jump, manual, clocks)
 
 
 class Failures:
@@ -193,7 +194,8 @@ class ChaosReport:
     worst_delay: float
     sign_in_prompts: int
     rss_growth: int
-    unused_faults: int
+    unused_faults: int  # service faults armed but never hit by a request (not counted in ``faults``)
+    notes: int  # new-turn notifications the app sent during the run
 
     @property
     def total_faults(self) -> int:
@@ -250,7 +252,8 @@ class ChaosRun:
         self._queue: list[tuple[float, int, Callable[[], None]]] = []
         self._order = itertools.count()
         self._ending = False
-        self._api_armed = False
+        self._paused = False
+        self._to_arm: list[str] = []  # routes whose fault hit a request (appended on handler threads)
         self._games_armed_at: float | None = None
         self._trickle = TrickleServer("body", tick=0.2).start()
         self._bomb = gzip.compress(b" " * (MAX_JSON_BYTES + 1024), compresslevel=9)
@@ -274,7 +277,8 @@ class ChaosRun:
             self._at(0.5 + index, lambda lane=lane: self._turn_to_me(lane))
         self._at(1.0, self._chatter)
         self._at(1.0, self._broker_fault)
-        self._at(0.5, self._arm_service_fault)
+        self._at(0.5, lambda: self._arm_service_fault("poll"))
+        self._at(1.0, lambda: self._arm_service_fault("games"))
         self._at(1.5, self._signal_fault)
         warm = started + min(20.0, seconds / 5)
         end = started + seconds
@@ -347,7 +351,7 @@ class ChaosRun:
             self._at(self.rng.uniform(0.5, 4.0), self._broker_back)
 
     def _broker_back(self) -> None:
-        if getattr(self, "_paused", False):
+        if self._paused:
             self._paused = False
             assert self.broker.process is not None
             os.kill(self.broker.process.pid, signal.SIGCONT)
@@ -367,16 +371,14 @@ class ChaosRun:
 
     # --- service ---------------------------------------------------------------------------------------
 
-    def _arm_service_fault(self) -> None:
+    def _arm_service_fault(self, route: str) -> None:
         if self._ending:
             return
         rng = self.rng
-        route = "poll" if rng.random() < 0.55 else "games"
         kinds = [*SERVICE_FAULTS, "poll-403" if route == "poll" else "api-401"]
         if route == "poll" and any(lane.mine and lane.before_mine for lane in self.lanes):
             kinds.append("poll-stale")
         kind = rng.choice(kinds)
-        self._api_armed = True
         self.simulator.script_next(route, self._fault_action(route, kind))
         if route == "games":
             self._games_armed_at = time.monotonic()
@@ -419,10 +421,9 @@ class ChaosRun:
 
     def _fired(self, route: str) -> None:
         """A scripted fault hit its request (handler thread): arm the next one from the main thread's queue."""
-        self._api_armed = False
         if route == "games":
             self._games_armed_at = None
-        self._pending_arm = True
+        self._to_arm.append(route)
 
     # --- signals ---------------------------------------------------------------------------------------
 
@@ -442,9 +443,9 @@ class ChaosRun:
     # --- 401: the sign-in prompt, and signing in again -------------------------------------------------
 
     def _watch_sign_in(self) -> None:
-        if getattr(self, "_pending_arm", False):
-            self._pending_arm = False
-            self._at(self.rng.uniform(0.3, 2.0), self._arm_service_fault)
+        while self._to_arm:
+            route = self._to_arm.pop(0)
+            self._at(self.rng.uniform(0.3, 2.0), lambda route=route: self._arm_service_fault(route))
         session = self.app.session
         if session.auth_failed and not self._signing_in:
             self._signing_in = True
@@ -499,7 +500,79 @@ class ChaosRun:
             sign_in_prompts=self.sign_in_prompts,
             rss_growth=rss_bytes() - self.rss_start if self.rss_start else 0,
             unused_faults=unused_faults,
+            notes=len(self.notes.entries),
         )
+
+
+@dataclass
+class ChaosOutcome:
+    """What a whole run saw; the invariants are checked by the caller."""
+
+    report: ChaosReport
+    failures: list[str]  # uncaught exceptions and ERROR tracebacks of our code
+    live_again: bool  # push live within the reconnect ceiling once the faults stopped
+    refresh_seconds: float | None  # a Refresh at the end (None: it did not complete)
+    refresh_error: str  # what the session said after it ("" when it loaded cleanly)
+    turn_api: dict[str, Any]  # GET /turns at the end
+    mine: list[str]  # the game ids the app lists as the user's turns at the end
+    summaries: list[str]  # every notification the desktop received during the run
+
+
+def prepare_app(app: Any, turn_api_port: int) -> None:
+    """Before start: the run's client timings and the local turn API on ``turn_api_port``."""
+    quick_client(app.ctx)
+    app.ctx.settings.set("turn_api_enabled", True)
+    app.ctx.settings.set("turn_api_port", turn_api_port)
+
+
+def run_chaos(
+    app: Any,
+    simulator: InstrumentedSimulator,
+    broker: Mosquitto,
+    world: Any,
+    notifications: Any,
+    *,
+    seed: int,
+    seconds: float,
+    sources: tuple[ClockJumpSource, ManualWakeSource, FakeClocks],
+    turn_api_port: int,
+) -> ChaosOutcome:
+    """A started, live and synced ``app`` (made with :func:`wake_sources` and :func:`prepare_app`): run the
+    chaos for ``seconds``, let the last turns finish, check that the app still answers, and report."""
+    from pydt_tray.push.reconnect import CEILING_SECONDS
+
+    jump, manual, clocks = sources
+    with Failures().watching() as failures:
+        chaos = ChaosRun(
+            app, simulator, broker, world.me, world.alice, world.token,
+            seed=seed, jump=jump, manual=manual, clocks=clocks,
+        )  # fmt: skip
+        notifications.clear()
+        try:
+            chaos.run(seconds)
+        finally:
+            unused = chaos.stop_faults()
+            chaos.wind_down(120.0)
+        live_again = spin_until(lambda: app.push.state.live, CEILING_SECONDS + 10)
+        engine = app.session.engine
+        fetches = engine.fetch_count
+        started = time.monotonic()
+        app.session.request("user refresh", full=True)
+        done = spin_until(lambda: engine.fetch_count > fetches and not engine.busy, 15.0)
+        refresh_seconds = time.monotonic() - started if done else None
+        turn_api = turn_api_answers(turn_api_port)
+        report = chaos.report(unused)
+    snapshot = app.session.snapshot()
+    return ChaosOutcome(
+        report=report,
+        failures=list(failures.items),
+        live_again=live_again,
+        refresh_seconds=refresh_seconds,
+        refresh_error=app.session.last_error,
+        turn_api=turn_api,
+        mine=sorted(game.game_id for game in snapshot.my_turns()) if snapshot is not None else [],
+        summaries=[note.summary for note in notifications.notifications],
+    )
 
 
 def turn_api_answers(port: int) -> dict[str, Any]:
