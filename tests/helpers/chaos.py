@@ -55,6 +55,7 @@ log = logging.getLogger(__name__)
 CLIENT_TIMEOUT = (2.0, 4.0)
 CLIENT_DEADLINE = 8.0
 HANG_SECONDS = CLIENT_TIMEOUT[1] + 1.5
+SERVICE_PAUSE = {"poll": (1.0, 4.0), "games": (5.0, 12.0)}  # seconds from a fault hitting to the next armed
 SERVICE_FAULTS = ("api-500", "api-timeout", "api-trickle", "api-malformed", "api-oversized")
 ME_NAME = "Me Myself"
 
@@ -445,7 +446,9 @@ class ChaosRun:
     def _watch_sign_in(self) -> None:
         while self._to_arm:
             route = self._to_arm.pop(0)
-            self._at(self.rng.uniform(0.3, 2.0), lambda route=route: self._arm_service_fault(route))
+            # the service fails now and then, not every call: a load that keeps failing backs off for minutes
+            pause = self.rng.uniform(*SERVICE_PAUSE[route])
+            self._at(pause, lambda route=route: self._arm_service_fault(route))
         session = self.app.session
         if session.auth_failed and not self._signing_in:
             self._signing_in = True
