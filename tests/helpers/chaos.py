@@ -377,9 +377,9 @@ class ChaosRun:
             return
         rng = self.rng
         kinds = [*SERVICE_FAULTS, "poll-403" if route == "poll" else "api-401"]
-        if route == "poll" and any(lane.mine and lane.before_mine for lane in self.lanes):
-            kinds.append("poll-stale")
         kind = rng.choice(kinds)
+        if route == "poll" and any(lane.mine and lane.before_mine for lane in self.lanes) and rng.random() < 0.4:
+            kind = "poll-stale"  # only while a turn is the user's: the list of before it is the harmful one
         self.simulator.script_next(route, self._fault_action(route, kind))
         if route == "games":
             self._games_armed_at = time.monotonic()
