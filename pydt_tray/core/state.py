@@ -1,7 +1,9 @@
 """Runtime state that is not a user setting: ``state.json`` in the state folder.
 
 Holds the install id, which turns were already notified (``"<gameId>:<turnKey>"``), when each turn was last
-reminded about, and the cached poll URL with its ETag. Written atomically; a broken file is kept as
+reminded about, the cached poll URL with its ETag, and the everyday switches: per-game mute and snooze
+(``games``), the notification pause and what quiet hours held back (``quiet``), the turn-timer warnings already
+given (``timer_warned``) and the last update check (``updates``). Written atomically; a broken file is kept as
 ``state.json.bad-<timestamp>`` and a fresh state is used.
 """
 
@@ -26,6 +28,9 @@ _INSTALL_ID = re.compile(r"^[0-9a-f]{16,64}$")
 # version N -> function turning a version-N document into version N+1 (none yet)
 STATE_MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 _KNOWN = {"version", "install_id", "notified_turns", "reminded_at", "poll_url", "poll_etag", "extra"}
+# the everyday sections: JSON objects owned by core.quiet, core.timers and core.updates
+_SECTIONS = ("games", "quiet", "timer_warned", "updates")
+_KNOWN |= set(_SECTIONS)
 
 
 def new_install_id() -> str:
@@ -45,6 +50,10 @@ class State:
         poll_url: str | None = None,
         poll_etag: str | None = None,
         extra: dict[str, Any] | None = None,
+        games: dict[str, Any] | None = None,
+        quiet: dict[str, Any] | None = None,
+        timer_warned: dict[str, Any] | None = None,
+        updates: dict[str, Any] | None = None,
     ) -> None:
         self.path = Path(path) if path is not None else None
         self.version = STATE_VERSION
@@ -54,6 +63,10 @@ class State:
         self.poll_url = poll_url
         self.poll_etag = poll_etag
         self.extra: dict[str, Any] = dict(extra or {})
+        self.games: dict[str, Any] = dict(games or {})  # gameId -> {"muted": bool, "snooze_until": t, ...}
+        self.quiet: dict[str, Any] = dict(quiet or {})
+        self.timer_warned: dict[str, Any] = dict(timer_warned or {})  # turn key -> [warning labels]
+        self.updates: dict[str, Any] = dict(updates or {})
         self._lock = threading.RLock()
 
     # --- turns -----------------------------------------------------------------------------------------
@@ -92,6 +105,10 @@ class State:
                 "poll_url": self.poll_url,
                 "poll_etag": self.poll_etag,
                 "extra": dict(self.extra),
+                "games": dict(sorted(self.games.items())),
+                "quiet": dict(self.quiet),
+                "timer_warned": dict(sorted(self.timer_warned.items())),
+                "updates": dict(self.updates),
             }
 
     def save(self) -> None:
@@ -164,7 +181,16 @@ def _from_document(file: Path, data: dict[str, Any]) -> tuple[State, list[str]]:
         problems.append("extra is not an object, it was reset")
         extra = {}
     extra = {**{key: value for key, value in data.items() if key not in _KNOWN}, **extra}
-    state = State(file, install_id=install_id, notified_turns=notified, reminded_at=reminded, extra=extra, **texts)
+    sections: dict[str, dict[str, Any]] = {}
+    for key in _SECTIONS:
+        value = data.get(key, {})
+        if not isinstance(value, dict):
+            problems.append(f"{key} is not an object, it was reset")
+            value = {}
+        sections[key] = value
+    state = State(
+        file, install_id=install_id, notified_turns=notified, reminded_at=reminded, extra=extra, **texts, **sections
+    )
     return state, problems
 
 
