@@ -278,6 +278,13 @@ class PydtClient:
         path = f"/game/{quote(game_id, safe='')}/turn/finishSubmit"
         return self._parse(Game.from_json, self._api_json("POST", path, retry=False, timeout=timeout))
 
+    def set_vacation_mode(self, on: bool) -> User:
+        """``POST /user/setUserInformation {"vacationMode": on}``; the user as the service now has it."""
+        data = self._api_json("POST", "/user/setUserInformation", retry=False, json_body={"vacationMode": on})
+        if isinstance(data, dict) and data.get("steamId"):
+            return self._parse(User.from_json, data)
+        return self.get_current_user()
+
     # --- S3 transfers ----------------------------------------------------------------------
 
     def download(self, url: str, *, max_bytes: int, progress: Progress | None = None) -> bytes:
@@ -320,10 +327,17 @@ class PydtClient:
         auth: bool = True,
         retry: bool | None = None,
         timeout: tuple[float, float] | None = None,
+        json_body: Any = None,
     ) -> Any:
         """Call the API; return the parsed JSON body of a 2xx reply or raise a PydtError."""
         retry = method == "GET" if retry is None else retry
-        response = self._send(method, self._base_url + path, auth=auth, retry=retry, timeout=timeout, api=True)
+        data = headers = None
+        if json_body is not None:
+            data = json.dumps(json_body).encode()
+            headers = {"Content-Type": "application/json"}
+        response = self._send(
+            method, self._base_url + path, auth=auth, retry=retry, timeout=timeout, api=True, data=data, headers=headers
+        )
         with response:
             status = response.status_code
             if status == 401:

@@ -174,6 +174,11 @@ class PydtSimulator:
             self._nonces[steam_id] = self._nonces.get(steam_id, 0) + 1
             return make_token(self._secret, steam_id, self._nonces[steam_id])
 
+    def set_vacation(self, steam_id: str, on: bool) -> None:
+        """The user switched vacation mode on the website."""
+        with self._lock:
+            self._users[steam_id]["vacationMode"] = on
+
     def poll_url(self, steam_id: str) -> str:
         return f"{self.base_url}/s3/{steam_id}/gameCache.json"
 
@@ -331,8 +336,14 @@ class PydtSimulator:
                 self._bucket.put_poll(steam_id, body)
         if game.get("completed"):
             return []
+        if new_turn and self._on_vacation(game.get("currentPlayerSteamId", "")):
+            return []  # like the service: no webhook, web push, e-mail or IoT ping for a player on vacation
         targets = [game["currentPlayerSteamId"]] if new_turn else humans
         return [(targets, game["gameId"], new_turn)] if targets else []
+
+    def _on_vacation(self, steam_id: str) -> bool:
+        user = self._users.get(steam_id)
+        return bool(user and user.get("vacationMode"))
 
     def _notify(self, notices: list[tuple[list[str], str, bool]]) -> None:
         """Call the change hooks; never with the lock held."""
@@ -386,13 +397,14 @@ class PydtSimulator:
                 return self._bucket.serve(route, params, query, headers, body, chunked)
             if route == "unknown":
                 return _error(404, "Not Found")
-            if body.strip():
-                json.loads(body)
+            payload = json.loads(body) if body.strip() else None
             user = None
             if route in AUTH_ROUTES:
                 user = self._authenticate(headers.get("authorization", ""))
                 if user is None:
                     return _error(401, "Unauthorized")
+            if route == "setUserInformation":
+                return self._api_setUserInformation(user, payload)
             return getattr(self, f"_api_{route}")(user, params, parse_qs(query, keep_blank_values=True))
         except _HttpError as exc:
             return _error(exc.status, exc.message)
@@ -426,6 +438,30 @@ class PydtSimulator:
     def _api_games(self, user: str, params: dict[str, str], query: dict[str, list[str]]) -> Reply:
         with self._lock:
             return _json(200, {"data": self._active_games(user), "pollUrl": self.poll_url(user)})
+
+    def _api_setUserInformation(self, user: str, payload: Any) -> Reply:
+        """Vacation mode, time zone and comments; going on vacation is a "game updated" where it is their turn."""
+        if not isinstance(payload, dict):
+            raise _HttpError(400, "Bad Request")
+        notices: list[tuple[list[str], str, bool]] = []
+        with self._lock:
+            profile = self._users[user]
+            was_away = bool(profile.get("vacationMode"))
+            if "vacationMode" in payload:
+                profile["vacationMode"] = bool(payload["vacationMode"])
+            for key in ("timezone", "comments"):
+                if isinstance(payload.get(key), str):
+                    profile[key] = payload[key]
+            profile["version"] = int(profile.get("version", 0)) + 1
+            profile["updatedAt"] = games.now()
+            if profile.get("vacationMode") and not was_away:
+                for game in self._games.values():
+                    if game.get("inProgress") and game.get("currentPlayerSteamId") == user:
+                        notices += self._publish(game, new_turn=False)
+            active = [g["gameId"] for g in self._active_games(user)]
+            reply = _json(200, {**profile, "activeGameIds": active, "inactiveGameIds": []})
+        reply.after = lambda: self._notify(notices)
+        return reply
 
     def _api_steamProfile(self, user: str, params: dict[str, str], query: dict[str, list[str]]) -> Reply:
         with self._lock:

@@ -14,10 +14,12 @@ from urllib.parse import unquote
 
 ROUTES = (
     "getCurrent", "games", "poll", "steamProfiles", "metadata", "getTurn",
-    "startSubmit", "finishSubmit", "download", "upload", "steamProfile", "game",
+    "startSubmit", "finishSubmit", "download", "upload", "steamProfile", "game", "setUserInformation",
 )  # fmt: skip
 S3_ROUTES = frozenset({"poll", "download", "upload", "s3"})
-AUTH_ROUTES = frozenset({"getCurrent", "games", "steamProfile", "getTurn", "startSubmit", "finishSubmit"})
+AUTH_ROUTES = frozenset(
+    {"getCurrent", "games", "steamProfile", "getTurn", "startSubmit", "finishSubmit", "setUserInformation"}
+)
 Fault = tuple[str, int]  # (kind: "fail" | "malformed" | "unauthorized", status)
 
 
@@ -54,6 +56,8 @@ def route_of(method: str, path: str) -> tuple[str, dict[str, str]]:
             return "game", {"game_id": parts[1]}
         if len(parts) == 3 and parts[0] == "game" and parts[2] == "turn":
             return "getTurn", {"game_id": parts[1]}
+    if method == "POST" and parts == ["user", "setUserInformation"]:
+        return "setUserInformation", {}
     is_submit = len(parts) == 4 and parts[0] == "game" and parts[2] == "turn"
     if method == "POST" and is_submit and parts[3] in ("startSubmit", "finishSubmit"):
         return parts[3], {"game_id": parts[1]}
