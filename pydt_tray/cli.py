@@ -54,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_turn_commands(commands)
 
+    from pydt_tray.daily_cli import add_daily_commands
+
+    add_daily_commands(commands)
+
     demo = commands.add_parser("demo", help="try pydt-tray with simulated games: no account or game needed")
     demo.add_argument("--seed", type=int, default=None, help="make the opponents' timing repeatable")
     return parser
@@ -167,12 +171,13 @@ def cmd_logout(ctx, args) -> int:
 
 
 def cmd_games(ctx, args) -> int:
-    return run_signed_in(ctx, lambda client: _print_games(client, as_json=args.json))
+    return run_signed_in(ctx, lambda client: _print_games(client, as_json=args.json, state=ctx.state))
 
 
-def _print_games(client, *, as_json: bool) -> int:
+def _print_games(client, *, as_json: bool, state=None) -> int:
     from pydt_tray.core.diff import Snapshot
     from pydt_tray.core.models import format_date
+    from pydt_tray.daily_cli import game_json_fields
 
     user = client.get_current_user()
     snapshot = Snapshot.build(user.steam_id, client.get_games())
@@ -190,6 +195,7 @@ def _print_games(client, *, as_json: bool) -> int:
                 "currentPlayerName": names.get(game.current_player_steam_id),
                 "flags": list(game.flags),
                 "updatedAt": format_date(game.updated_at),
+                **game_json_fields(game, state),
             }
             for game in snapshot.games
         ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import secrets
 import shutil
@@ -68,6 +69,7 @@ class State:
         self.timer_warned: dict[str, Any] = dict(timer_warned or {})  # turn key -> [warning labels]
         self.updates: dict[str, Any] = dict(updates or {})
         self._lock = threading.RLock()
+        self._disk_stamp: tuple[int, int, int] | None = None
 
     # --- turns -----------------------------------------------------------------------------------------
 
@@ -118,6 +120,34 @@ class State:
         text = json.dumps(self.to_json(), indent=1, ensure_ascii=False) + "\n"
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         write_atomic(self.path, text, mode=0o600)
+        self._disk_stamp = _stamp(self.path)
+
+    def adopt_from_disk(self, keys: Iterable[str] = ("games",)) -> bool:
+        """Take the sections ``keys`` from the file when another process (the command line) rewrote it.
+
+        True when something was taken; a missing, unchanged or unreadable file changes nothing.
+        """
+        if self.path is None:
+            return False
+        stamp = _stamp(self.path)
+        if stamp is None or stamp == self._disk_stamp:
+            return False
+        self._disk_stamp = stamp
+        try:
+            data = json.loads(self.path.read_bytes().decode("utf-8"))
+        except (OSError, ValueError):
+            return False
+        if not isinstance(data, dict):
+            return False
+        taken = False
+        with self._lock:
+            for key in keys:
+                value = data.get(key)
+                if key in _SECTIONS and isinstance(value, dict) and value != getattr(self, key):
+                    getattr(self, key).clear()
+                    getattr(self, key).update(value)
+                    taken = True
+        return taken
 
     @classmethod
     def load(cls, path: str | Path) -> tuple[State, list[str]]:
@@ -138,6 +168,7 @@ class State:
             detail = f"{file.name}: unreadable ({error}); starting with a fresh state"
             return cls(file), [_with_backup(file, detail)]
         state, problems = _from_document(file, data)
+        state._disk_stamp = _stamp(file)
         if problems:
             problems = [_with_backup(file, f"{file.name}: " + "; ".join(problems))]
         return state, problems
@@ -192,6 +223,14 @@ def _from_document(file: Path, data: dict[str, Any]) -> tuple[State, list[str]]:
         file, install_id=install_id, notified_turns=notified, reminded_at=reminded, extra=extra, **texts, **sections
     )
     return state, problems
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_mtime_ns, info.st_size, info.st_ino
 
 
 def _is_time(value: Any) -> bool:

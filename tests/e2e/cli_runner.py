@@ -16,7 +16,7 @@ import pytest
 PROGRAM = "pydt-tray"
 DEFAULT_TIMEOUT = 30.0
 # Variables the program or its launcher needs from the outside; everything else starts empty.
-PASSED_THROUGH = ("PATH", "LANG", "LC_ALL", "PYENV_ROOT", "PYENV_VERSION", "SYSTEMROOT")
+PASSED_THROUGH = ("PATH", "LANG", "LC_ALL", "PYENV_ROOT", "PYENV_VERSION", "SYSTEMROOT", "PYTHONPATH")
 
 
 def installed_program() -> str:
