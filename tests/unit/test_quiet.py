@@ -374,3 +374,18 @@ def test_no_reminders_while_away_or_inhibited():
     assert rig.tick() is None
     rig.inhibited = False
     assert rig.tick() is not None
+
+
+def test_a_running_app_adopts_mutes_written_by_the_command_line(tmp_path):
+    app_state = State(tmp_path / "state.json")
+    app_state.save()
+    app_prefs = GamePrefs(app_state.games, clock=Clock(0.0), local=utc)
+    assert not app_state.adopt_from_disk()  # its own write is not news
+    cli_state, _ = State.load(tmp_path / "state.json")
+    GamePrefs(cli_state.games).mute("a")
+    cli_state.save()
+    assert app_state.adopt_from_disk()
+    assert app_prefs.is_muted("a")  # the same mapping the app's prefs read
+    assert not app_state.adopt_from_disk()
+    (tmp_path / "state.json").write_text("{broken")
+    assert not app_state.adopt_from_disk() and app_prefs.is_muted("a")
