@@ -282,7 +282,8 @@ class PydtClient:
         """``POST /user/setUserInformation {"vacationMode": on}``; the user as the service now has it."""
         data = self._api_json("POST", "/user/setUserInformation", retry=False, json_body={"vacationMode": on})
         if isinstance(data, dict) and data.get("steamId"):
-            return self._parse(User.from_json, data)
+            user: User = self._parse(User.from_json, data)
+            return user
         return self.get_current_user()
 
     # --- S3 transfers ----------------------------------------------------------------------

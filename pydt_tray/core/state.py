@@ -220,7 +220,17 @@ def _from_document(file: Path, data: dict[str, Any]) -> tuple[State, list[str]]:
             value = {}
         sections[key] = value
     state = State(
-        file, install_id=install_id, notified_turns=notified, reminded_at=reminded, extra=extra, **texts, **sections
+        file,
+        install_id=install_id,
+        notified_turns=notified,
+        reminded_at=reminded,
+        extra=extra,
+        poll_url=texts["poll_url"],
+        poll_etag=texts["poll_etag"],
+        games=sections["games"],
+        quiet=sections["quiet"],
+        timer_warned=sections["timer_warned"],
+        updates=sections["updates"],
     )
     return state, problems
 

@@ -62,7 +62,8 @@ def parse_feed(data: Any) -> Release:
     """The newest release named by a feed reply; ValueError when the reply does not name one."""
     if not isinstance(data, dict):
         raise ValueError("the feed reply is not a JSON object")
-    info = data.get("info") if isinstance(data.get("info"), dict) else data
+    nested = data.get("info")
+    info: dict[str, Any] = nested if isinstance(nested, dict) else data
     version = info.get("version")
     if not isinstance(version, str) or version_key(version) is None:
         raise ValueError(f"the feed names no usable version ({version!r})")
