@@ -1,0 +1,274 @@
+"""The everyday controls in the GUI: pause, "I'm away", per-game snooze and mute, timer warnings, update notice.
+
+:class:`DailyController` drives :class:`pydt_tray.core.daily.DailyRules` from the Qt side. It gets narrow
+dependencies only: ``notify`` (show a policy Notification), ``run_in_background``/``call_soon`` (the app's
+worker thread and main-thread hand-off), ``client`` (the signed-in PYDT client, or None), ``snapshot`` (the
+latest games), ``changed`` (re-render and save the state) and ``confirm`` (ask the user a yes/no question).
+
+Action keys (tray entries, window buttons and notification buttons all use them) start with ``daily:``:
+``daily:pause-1h``, ``daily:pause-morning``, ``daily:resume``, ``daily:away``, ``daily:update``, and per game
+``daily:snooze-1h:<id>``, ``daily:snooze-tomorrow:<id>``, ``daily:snooze-turn:<id>``, ``daily:unsnooze:<id>``,
+``daily:mute:<id>``, ``daily:unmute:<id>``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import webbrowser
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+from pydt_tray.core.api import PydtClient, PydtError
+from pydt_tray.core.daily import PAUSE_HOUR, VACATION_OFF_QUESTION, VACATION_ON_QUESTION, DailyRules
+from pydt_tray.core.diff import Snapshot
+from pydt_tray.core.models import Game, User
+from pydt_tray.core.policy import Notification
+
+log = logging.getLogger(__name__)
+
+PREFIX = "daily:"
+UPDATE_RECHECK_MS = 60 * 60 * 1000  # how often "is a check due?" is asked; the check itself is daily
+SNOOZES = (("1h", "Snooze for 1 hour"), ("tomorrow", "Snooze until tomorrow"), ("turn", "Snooze until its next turn"))
+
+
+def ask_user(question: str, parent: QWidget | None = None) -> bool:
+    """A modal yes/no question; True for yes."""
+    answer = QMessageBox.question(
+        parent,
+        "pydt-tray",
+        question,
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        QMessageBox.StandardButton.No,
+    )
+    return answer == QMessageBox.StandardButton.Yes
+
+
+class DailyController(QObject):
+    """Pause, away, per-game silence, timer warnings and the update notice for the running app."""
+
+    away_failed = Signal(str)  # the vacation switch did not go through: the reason, for the user
+
+    def __init__(
+        self,
+        rules: DailyRules,
+        *,
+        notify: Callable[[Notification], None],
+        run_in_background: Callable[[Callable[[], None]], None],
+        call_soon: Callable[[Callable[[], None]], None],
+        client: Callable[[], PydtClient | None],
+        snapshot: Callable[[], Snapshot | None],
+        changed: Callable[[], None],
+        confirm: Callable[[str], bool] = ask_user,
+        adopt_from_disk: Callable[[], bool] = lambda: False,
+        open_url: Callable[[str], object] = webbrowser.open,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.rules = rules
+        self._notify = notify
+        self._run_in_background = run_in_background
+        self._call_soon = call_soon
+        self._client = client
+        self._snapshot = snapshot
+        self._changed = changed
+        self._confirm = confirm
+        self._adopt_from_disk = adopt_from_disk
+        self._open_url = open_url
+        self.away_busy = False
+        self._update_busy = False
+        self._stopped = False
+        self.timer = QTimer(self)  # the next turn-timer warning (at most a minute away)
+        self.timer.setSingleShot(True)
+        self.timer.timeout.connect(self.tick)
+        self.update_timer = QTimer(self)
+        self.update_timer.setInterval(UPDATE_RECHECK_MS)
+        self.update_timer.timeout.connect(self.check_updates)
+
+    # --- life cycle ----------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._stopped = False
+        self.update_timer.start()
+        self.check_updates()
+        self._arm()
+
+    def stop(self) -> None:
+        self._stopped = True
+        self.timer.stop()
+        self.update_timer.stop()
+
+    # --- from the app --------------------------------------------------------------------------------
+
+    def on_user(self, user: User | None) -> None:
+        """The user as last fetched: vacation mode may have been switched on the website."""
+        if user is not None and user.vacation_mode != self.rules.away and not self.away_busy:
+            self.rules.away = user.vacation_mode
+            log.info("Vacation mode is %s", "on" if user.vacation_mode else "off")
+
+    def on_synced(self) -> None:
+        """After each fetch: a timer warning that became due, and re-arm for the next one."""
+        self.tick()
+
+    def tick(self) -> None:
+        if self._stopped:
+            return
+        if self._adopt_from_disk():
+            log.info("Mute or snooze changed from the command line")
+            self._changed()
+        note = self.rules.timer_warning(self._snapshot())
+        if note is not None:
+            self._notify(note)
+            self._changed()
+        self._arm()
+
+    def _arm(self) -> None:
+        if self._stopped:
+            return
+        seconds = self.rules.seconds_to_next_check(self._snapshot())
+        self.timer.start(int(seconds * 1000) + 1)
+
+    # --- menus and buttons ---------------------------------------------------------------------------
+
+    def tray_actions(self) -> tuple[tuple[str, str], ...]:
+        """Tray menu entries as (key, text)."""
+        actions: list[tuple[str, str]] = []
+        release = self.rules.updates.available()
+        if release is not None:
+            actions.append((PREFIX + "update", f"Update available: pydt-tray {release.version}…"))
+        if self.rules.quiet.is_quiet():
+            actions.append((PREFIX + "resume", "Resume notifications"))
+        else:
+            actions.append((PREFIX + "pause-1h", "Pause notifications for 1 hour"))
+            actions.append((PREFIX + "pause-morning", "Pause notifications until tomorrow morning"))
+        actions.append((PREFIX + "away", ("✓ " if self.rules.away else "") + "I'm away (vacation mode)"))
+        return tuple(actions)
+
+    def game_actions(self, game: Game) -> tuple[tuple[str, str], ...]:
+        """Per-game entries as (key, text): snooze choices or unsnooze, mute or unmute."""
+        gid = game.game_id
+        prefs = self.rules.games
+        actions: list[tuple[str, str]] = []
+        if prefs.snoozed_until(game) is not None:
+            actions.append((f"{PREFIX}unsnooze:{gid}", "End the snooze"))
+        else:
+            actions += [(f"{PREFIX}snooze-{choice}:{gid}", text) for choice, text in SNOOZES]
+        if prefs.is_muted(gid):
+            actions.append((f"{PREFIX}unmute:{gid}", "Unmute this game"))
+        else:
+            actions.append((f"{PREFIX}mute:{gid}", "Mute this game"))
+        return tuple(actions)
+
+    @staticmethod
+    def notification_actions(note: Notification) -> tuple[tuple[str, str], ...]:
+        """Buttons for a notification about one game's turn (desktops without buttons ignore them)."""
+        if note.kind not in ("turn", "reminder", "timer") or len(note.game_ids) != 1:
+            return ()
+        gid = note.game_ids[0]
+        return ((f"{PREFIX}snooze-1h:{gid}", "Snooze 1 h"), (f"{PREFIX}mute:{gid}", "Mute this game"))
+
+    def handle(self, key: str) -> bool:
+        """Carry out an action key; False when it is not one of ours."""
+        if not key.startswith(PREFIX):
+            return False
+        what, _, game_id = key[len(PREFIX) :].partition(":")
+        quiet = self.rules.quiet
+        if what == "pause-1h":
+            quiet.pause_for(PAUSE_HOUR)
+        elif what == "pause-morning":
+            quiet.pause_until_morning()
+        elif what == "resume":
+            quiet.resume()
+        elif what == "away":
+            self.set_away(not self.rules.away)
+            return True
+        elif what == "update":
+            release = self.rules.updates.available()
+            if release is not None and release.url:
+                self._open_url(release.url)
+            return True
+        elif not (game_id and self._game_action(what, game_id)):
+            return False
+        self._changed()
+        return True
+
+    def _game_action(self, what: str, game_id: str) -> bool:
+        prefs = self.rules.games
+        if what == "mute":
+            prefs.mute(game_id)
+        elif what == "unmute":
+            prefs.unmute(game_id)
+        elif what == "unsnooze":
+            prefs.unsnooze(game_id)
+        elif what.startswith("snooze-"):
+            game = self._game(game_id)
+            try:
+                described = prefs.snooze(game_id, what[len("snooze-") :], game)
+            except ValueError as error:
+                log.info("Snooze of %s not done: %s", game_id, error)
+                return True
+            log.info("Snoozed %s %s", game_id, described)
+        else:
+            return False
+        return True
+
+    def _game(self, game_id: str) -> Game | None:
+        snapshot = self._snapshot()
+        return snapshot.by_id().get(game_id) if snapshot is not None else None
+
+    # --- vacation ------------------------------------------------------------------------------------
+
+    def set_away(self, on: bool) -> None:
+        """Ask, then switch PYDT's vacation mode off the UI thread; the tray follows the service's answer."""
+        client = self._client()
+        if client is None or self.away_busy:
+            return
+        if not self._confirm(VACATION_ON_QUESTION if on else VACATION_OFF_QUESTION):
+            return
+        self.away_busy = True
+
+        def job() -> None:
+            try:
+                user = client.set_vacation_mode(on)
+            except PydtError as error:
+                message = error.user_message
+                self._call_soon(lambda: self._away_done(None, message))
+                return
+            self._call_soon(lambda: self._away_done(user, ""))
+
+        self._run_in_background(job)
+
+    def _away_done(self, user: User | None, error: str) -> None:
+        self.away_busy = False
+        if user is None:
+            log.error("Vacation mode not switched: %s", error)
+            self.away_failed.emit(error)
+        else:
+            self.rules.away = user.vacation_mode
+            log.info("Vacation mode switched %s", "on" if user.vacation_mode else "off")
+        self._changed()
+
+    # --- updates -------------------------------------------------------------------------------------
+
+    def check_updates(self) -> None:
+        updates = self.rules.updates
+        if self._stopped or self._update_busy or not updates.due():
+            return
+        self._update_busy = True
+
+        def job() -> None:
+            try:
+                updates.check()
+            finally:
+                self._call_soon(self._update_done)
+
+        threading.Thread(target=job, name="pydt-update-check", daemon=True).start()  # never delays a fetch
+
+    def _update_done(self) -> None:
+        self._update_busy = False
+        note = self.rules.updates.notification()
+        if note is not None:
+            self._notify(note)
+        self._changed()
