@@ -78,6 +78,7 @@ class DailyController(QObject):
         self._adopt_from_disk = adopt_from_disk
         self._open_url = open_url
         self.away_busy = False
+        self._seen_away: bool | None = None  # the vacation mode of the last fetched user
         self._update_busy = False
         self._stopped = False
         self.timer = QTimer(self)  # the next turn-timer warning (at most a minute away)
@@ -103,10 +104,17 @@ class DailyController(QObject):
     # --- from the app --------------------------------------------------------------------------------
 
     def on_user(self, user: User | None) -> None:
-        """The user as last fetched: vacation mode may have been switched on the website."""
-        if user is not None and user.vacation_mode != self.rules.away and not self.away_busy:
+        """The user as fetched: a change of its vacation mode (switched on the website) is taken over.
+
+        Only a change counts, so a user object fetched before the switch here does not undo it.
+        """
+        if user is None or user.vacation_mode == self._seen_away:
+            return
+        self._seen_away = user.vacation_mode
+        if not self.away_busy and user.vacation_mode != self.rules.away:
             self.rules.away = user.vacation_mode
             log.info("Vacation mode is %s", "on" if user.vacation_mode else "off")
+            self._changed()
 
     def on_synced(self) -> None:
         """After each fetch: a timer warning that became due, and re-arm for the next one."""

@@ -133,9 +133,24 @@ def test_a_failed_away_toggle_is_reported_and_changes_nothing(rig: Rig, qtbot, s
     assert rig.rules.away is False and not rig.controller.away_busy
 
 
-def test_vacation_switched_on_the_website_is_taken_from_the_user(rig: Rig) -> None:
-    user = rig.client.set_vacation_mode(True)
-    rig.controller.on_user(user)
+def test_vacation_switched_on_the_website_is_taken_from_the_user(rig: Rig, qtbot) -> None:
+    before = rig.client.get_current_user()
+    rig.controller.on_user(before)
+    assert not rig.rules.away
+    rig.controller.on_user(rig.client.set_vacation_mode(True))  # switched on the website
+    assert rig.rules.away
+    rig.controller.handle("daily:away")  # and off again here
+    qtbot.waitUntil(lambda: not rig.rules.away, timeout=WAIT_MS)
+    rig.controller.on_user(rig.client.get_current_user())
+    assert not rig.rules.away
+
+
+def test_a_user_fetched_before_the_switch_does_not_undo_it(rig: Rig, qtbot) -> None:
+    stale = rig.client.get_current_user()  # vacation off: what the fetcher keeps holding
+    rig.controller.on_user(stale)
+    rig.controller.handle("daily:away")
+    qtbot.waitUntil(lambda: rig.rules.away, timeout=WAIT_MS)
+    rig.controller.on_user(stale)
     assert rig.rules.away
 
 
