@@ -11,17 +11,21 @@ from PySide6.QtWidgets import QApplication
 from pydt_tray.core.api import AuthError
 from pydt_tray.core.context import AppContext
 from pydt_tray.core.credentials import CredentialError
+from pydt_tray.core.daily import DailyRules
 from pydt_tray.core.diff import Snapshot
 from pydt_tray.core.logs import register_secret
 from pydt_tray.core.models import WEBSITE_URL
 from pydt_tray.core.policy import Notification, NotificationPolicy
 from pydt_tray.core.sync import GameFetcher, SyncEngine, SyncResult
+from pydt_tray.core.updates import feed_url
+from pydt_tray.platform.dnd import InhibitionWatch
 from pydt_tray.platform.notifications import pick_notifier, set_windows_app_user_model_id
 from pydt_tray.platform.termination import TerminationSignals
 from pydt_tray.platform.wake import WakeMonitor
 from pydt_tray.push.connection import PushConfig, PushConnection, make_client_id
 from pydt_tray.ui.account import AccountFlow
 from pydt_tray.ui.bridge import BackgroundWorker, MainThreadInvoker, PushBridge
+from pydt_tray.ui.daily import DailyController
 from pydt_tray.ui.games_window import GamesWindow
 from pydt_tray.ui.icons import TrayStatus, app_icon
 from pydt_tray.ui.play_turn import install_play_turn
@@ -94,10 +98,31 @@ class TrayApp(QObject):
         log.info("Notifications through %s", self.notifier.name)
         self.notifier.activated.connect(self._on_notification_clicked)
 
+        self.rules = DailyRules(
+            ctx.settings,
+            ctx.state,
+            feed_url=feed_url(ctx.environ, ctx.endpoints.api_url),
+            inhibited=InhibitionWatch(),
+        )
         self.policy = NotificationPolicy(
             ctx.state,
             enabled=lambda: bool(ctx.settings.get("notifications_enabled")),
             reminder_minutes=lambda: int(ctx.settings.get("reminder_minutes")),
+            gate=self.rules.silence,
+        )
+        self.daily = DailyController(
+            self.rules,
+            notify=self._show,
+            run_in_background=self.worker.submit,
+            call_soon=self.invoker.call_soon,
+            client=lambda: self.fetcher.client if self.fetcher is not None else None,
+            snapshot=self.snapshot,
+            changed=self._on_daily_change,
+            adopt_from_disk=ctx.state.adopt_from_disk,
+            parent=self,
+        )
+        self.daily.away_failed.connect(
+            lambda reason: self.notifier.notify("pydt-tray: vacation mode not changed", reason, key="games")
         )
 
         self.bridge = PushBridge(self)
@@ -136,6 +161,7 @@ class TrayApp(QObject):
         """Sign in with ``token``, or with the stored one when none is given."""
         self.wake.start()
         self.reminder_timer.start()
+        self.daily.start()
         self.turn_api.apply()
         if not self.autostart.in_step():
             self.autostart.apply()
@@ -202,6 +228,7 @@ class TrayApp(QObject):
         self._quitting = True
         log.info("Quitting")
         self.reminder_timer.stop()
+        self.daily.stop()
         self.backstop.stop()
         self.wake.stop()
         if self.engine is not None:
@@ -242,6 +269,7 @@ class TrayApp(QObject):
             self.last_error = ""
             self._error_streak = 0
             self._arm_backstop()
+            self.daily.on_user(outcome.user)
             if outcome.user is not None:
                 self.user_name = outcome.user.display_name
                 if self.push is None:
@@ -250,6 +278,7 @@ class TrayApp(QObject):
                 note = self.policy.on_events(result.events, result.snapshot, self.names.get)
                 if note is not None:
                     self._show(note)
+                self.daily.on_synced()
             self._remember_poll_state()
         self.turn_api.update(result.snapshot)
         self.render()
@@ -264,14 +293,26 @@ class TrayApp(QObject):
         self._save_state()
 
     def _save_state(self) -> None:
+        self.ctx.state.adopt_from_disk()  # a mute or snooze from the command line is kept, not overwritten
         try:
             self.ctx.state.save()
         except OSError as error:
             log.error("Could not save the state file (%s); notified turns may be shown again after a restart", error)
 
     def _show(self, note: Notification) -> None:
-        self.notifier.notify(note.title, note.body, key="games", replace_group="reminder" if note.reminder else None)
+        groups = {"reminder": "reminder", "summary": "reminder", "timer": "timer", "update": "update"}
+        self.notifier.notify(
+            note.title,
+            note.body,
+            key="daily:update" if note.kind == "update" else "games",
+            replace_group=groups.get(note.kind, "reminder" if note.reminder else None),
+            actions=self.daily.notification_actions(note),
+        )
         self.notified.emit(note)
+
+    def _on_daily_change(self) -> None:
+        self._save_state()
+        self.render()
 
     def _check_reminders(self) -> None:
         if self.engine is None or self.engine.snapshot is None:
@@ -384,6 +425,12 @@ class TrayApp(QObject):
         elif key == "start_at_login":
             self.autostart.apply()
             self.render()
+        elif key in {"quiet_hours", "timer_warnings", "timer_final_warning_in_quiet_hours", "notifications_enabled"}:
+            self.daily.tick()
+            self.render()
+        elif key == "check_updates":
+            self.daily.check_updates()
+            self.render()
 
     # ----- presentation -----------------------------------------------------------------------------
 
@@ -393,9 +440,16 @@ class TrayApp(QObject):
             self._window = GamesWindow(self.window_title("games"))
             self._window.refresh_requested.connect(lambda: self.request("user refresh", full=True))
             self._window.open_game.connect(self.open_game_page)
+            self._window.action_requested.connect(self.daily.handle)
+            self._window.game_note = lambda game: self.rules.game_note(game, self._steam_id(), countdown=False)
+            self._window.game_actions = self.daily.game_actions
             self.turn_player.attach_window(self._window)
             self._window.render(self.snapshot(), self.status_text(), self.names.get)
         return self._window
+
+    def _steam_id(self) -> str:
+        snapshot = self.snapshot()
+        return snapshot.steam_id if snapshot is not None else ""
 
     def snapshot(self) -> Snapshot | None:
         return self.engine.snapshot if self.engine is not None else None
@@ -410,6 +464,8 @@ class TrayApp(QObject):
             count = len(snapshot.my_turns())
             head = f"{count} turn{'s' if count != 1 else ''} waiting" if count else "no turns waiting"
         text = f"{head} · {self.push_status}"
+        for line in self.rules.status_lines():
+            text += f" · {line}"
         for problem in (self.last_error, self.turn_api.problem, self.autostart.problem):
             if problem:
                 text += f" · {problem}"
@@ -429,6 +485,10 @@ class TrayApp(QObject):
         else:
             status = TrayStatus.IDLE
         text = "pydt-tray" + self.title_suffix + ": " + self.status_text()
+        games = snapshot.games if snapshot else ()
+        steam_id = self._steam_id()
+        notes = {game.game_id: note for game in games if (note := self.rules.game_note(game, steam_id))}
+        signed_in = self.token is not None
         self.tray.render(
             TrayModel(
                 status=status,
@@ -437,7 +497,13 @@ class TrayApp(QObject):
                 others=tuple(snapshot.others()) if snapshot else (),
                 signed_in=self.token is not None,
                 connection=self.push_status,
+                status_lines=tuple(self.rules.status_lines()),
+                game_notes=notes,
+                game_menus=tuple((game.display_name, self.daily.game_actions(game)) for game in games)
+                if signed_in
+                else (),
                 extra_actions=(
+                    *(self.daily.tray_actions() if signed_in else ()),
                     ("settings", "Settings…"),
                     ("autostart", ("✓ " if self.ctx.settings.get("start_at_login") else "") + "Start at login"),
                 ),
@@ -454,12 +520,16 @@ class TrayApp(QObject):
         webbrowser.open(f"{WEBSITE_URL}/game/{game_id}")
 
     def _on_notification_clicked(self, key: str) -> None:
+        if self.daily.handle(key):
+            return
         if key == "sign-in":
             self.show_sign_in()
         else:
             self.show_games()
 
     def _on_tray_action(self, key: str) -> None:
+        if self.daily.handle(key):
+            return
         if key == "settings":
             self.show_settings()
         elif key == "autostart":

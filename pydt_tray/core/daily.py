@@ -94,7 +94,7 @@ class DailyRules:
             lines.append(quiet)
         return lines
 
-    def game_note(self, game: Game, steam_id: str) -> str:
+    def game_note(self, game: Game, steam_id: str, *, countdown: bool = True) -> str:
         """The marks of a game in the window and the tray: muted, snoozed, the timer's countdown."""
         parts: list[str] = []
         if self.games.is_muted(game.game_id):
@@ -104,8 +104,8 @@ class DailyRules:
             parts.append("snoozed until its next turn")
         elif isinstance(snoozed, float):
             parts.append("snoozed until " + self._local(snoozed).strftime("%a %H:%M"))
-        if game.is_your_turn(steam_id):
-            countdown = countdown_text(game, self._clock())
-            if countdown:
-                parts.append(countdown)
+        if countdown and game.is_your_turn(steam_id):
+            text = countdown_text(game, self._clock())
+            if text:
+                parts.append(text)
         return " · ".join(parts)

@@ -74,7 +74,7 @@ class DailyController(QObject):
         self._client = client
         self._snapshot = snapshot
         self._changed = changed
-        self._confirm = confirm
+        self.confirm = confirm  # replaceable: tests answer for the user
         self._adopt_from_disk = adopt_from_disk
         self._open_url = open_url
         self.away_busy = False
@@ -233,7 +233,7 @@ class DailyController(QObject):
         client = self._client()
         if client is None or self.away_busy:
             return
-        if not self._confirm(VACATION_ON_QUESTION if on else VACATION_OFF_QUESTION):
+        if not self.confirm(VACATION_ON_QUESTION if on else VACATION_OFF_QUESTION):
             return
         self.away_busy = True
 
