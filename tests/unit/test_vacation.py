@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
+import threading
+
 import requests
 
 from pydt_tray.core.api import ApiError, PydtClient
 from pydt_tray.sandbox.simulator import PydtSimulator
 from tests.helpers.simulator_fixtures import ALICE, BOB, ME, World
+
+
+class Hooks:
+    """Records the simulator's change hooks (they run after the HTTP reply is sent: wait for them)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[list[str], str, bool]] = []
+        self._cond = threading.Condition()
+
+    def __call__(self, ids: list[str], game_id: str, new_turn: bool) -> None:
+        with self._cond:
+            self.calls.append((ids, game_id, new_turn))
+            self._cond.notify_all()
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> list[tuple[list[str], str, bool]]:
+        with self._cond:
+            assert self._cond.wait_for(lambda: len(self.calls) >= count, timeout), self.calls
+            return list(self.calls)
 
 
 def test_vacation_round_trip(simulator: PydtSimulator, world: World, pydt_client: PydtClient) -> None:
@@ -36,14 +56,15 @@ def test_no_turn_push_for_a_player_on_vacation(simulator: PydtSimulator, world: 
 def test_going_on_vacation_is_a_game_update_where_it_is_my_turn(
     simulator: PydtSimulator, world: World, pydt_client: PydtClient
 ) -> None:
-    calls: list[tuple[list[str], str, bool]] = []
-    simulator.add_change_hook(lambda ids, gid, new_turn: calls.append((ids, gid, new_turn)))
+    hooks = Hooks()
+    simulator.add_change_hook(hooks)
     pydt_client.set_vacation_mode(True)
     expected = [([ME, ALICE], world.first_turn_game, False), ([ME, ALICE, BOB], world.my_turn_game, False)]
-    assert sorted(calls) == sorted(expected)  # not the game where it is Alice's turn
+    assert sorted(hooks.wait_for(2)) == sorted(expected)  # not the game where it is Alice's turn
     pydt_client.set_vacation_mode(True)  # already away: nothing new
     pydt_client.set_vacation_mode(False)
-    assert len(calls) == 2
+    simulator.update_game(world.their_turn_game, latestDiscoursePostNumber=2)  # a marker that comes after
+    assert hooks.wait_for(3)[2:] == [([ALICE, ME, BOB], world.their_turn_game, False)]
 
 
 def test_set_user_information_needs_a_token_and_an_object(simulator: PydtSimulator, world: World) -> None:
