@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 from pydt_tray.core.diff import Snapshot
 from pydt_tray.core.models import Game
 from pydt_tray.core.policy import Notification
 from pydt_tray.core.quiet import GamePrefs, LocalTime, Quiet, Silence, hours_from_setting, local_time
+from pydt_tray.core.settings import SettingsSnapshot
 from pydt_tray.core.state import State
 from pydt_tray.core.timers import TimerWarnings, countdown_text, warnings_from_setting
 from pydt_tray.core.updates import UpdateCheck
@@ -35,7 +36,7 @@ VACATION_OFF_QUESTION = "Turn off vacation mode on PYDT? Turn notifications and 
 
 
 class SettingsSource(Protocol):
-    def get(self, key: str) -> Any: ...
+    def snapshot(self) -> SettingsSnapshot: ...
 
 
 class DailyRules:
@@ -51,24 +52,23 @@ class DailyRules:
         clock: Callable[[], float] = time.time,
         local: LocalTime = local_time,
     ) -> None:
-        self._settings = settings
         self._clock = clock
         self._local = local
         self.away = False  # the user's PYDT vacation mode, as last seen
         self.quiet = Quiet(
-            state.quiet, hours=lambda: hours_from_setting(settings.get("quiet_hours")), clock=clock, local=local
+            state.quiet, hours=lambda: hours_from_setting(settings.snapshot().quiet_hours), clock=clock, local=local
         )
         self.games = GamePrefs(state.games, clock=clock, local=local)
         self.silence = Silence(self.quiet, self.games, away=lambda: self.away, inhibited=inhibited)
         self.timers = TimerWarnings(
             state.timer_warned,
-            points=lambda: warnings_from_setting(settings.get("timer_warnings")),
-            final_in_quiet=lambda: bool(settings.get("timer_final_warning_in_quiet_hours")),
-            enabled=lambda: bool(settings.get("notifications_enabled")),
+            points=lambda: warnings_from_setting(settings.snapshot().timer_warnings),
+            final_in_quiet=lambda: settings.snapshot().timer_final_warning_in_quiet_hours,
+            enabled=lambda: settings.snapshot().notifications_enabled,
             clock=clock,
             local=local,
         )
-        self.updates = UpdateCheck(state.updates, url=feed_url, enabled=lambda: bool(settings.get("check_updates")))
+        self.updates = UpdateCheck(state.updates, url=feed_url, enabled=lambda: settings.snapshot().check_updates)
 
     # --- decisions ---------------------------------------------------------------------------------------
 

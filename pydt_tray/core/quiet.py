@@ -71,9 +71,6 @@ class QuietHours:
             return None
         return begin
 
-    def contains(self, moment: datetime) -> bool:
-        return self.period_start(moment) is not None
-
     def period_end(self, moment: datetime) -> datetime | None:
         """When the quiet period ``moment`` falls in ends, or None when ``moment`` is not quiet."""
         begin = self.period_start(moment)
@@ -241,7 +238,6 @@ class Quiet:
 
 # --- per game ----------------------------------------------------------------------------------------------
 
-SNOOZE_CHOICES = ("1h", "tomorrow", "turn")
 _DURATION = re.compile(r"(\d+)\s*(m|min|h|d)")
 
 

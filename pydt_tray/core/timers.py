@@ -161,9 +161,7 @@ class TimerWarnings:
                 continue
             warned = self._warned(game)
             coming += [
-                when.timestamp()
-                for when, point in plan[1]
-                if point.label not in warned and when.timestamp() > now
+                when.timestamp() for when, point in plan[1] if point.label not in warned and when.timestamp() > now
             ]
         return min(coming) if coming else None
 

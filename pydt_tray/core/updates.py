@@ -37,9 +37,7 @@ MAX_FEED_BYTES = 4 * 1024 * 1024
 Fetch = Callable[[str], bytes]
 
 
-def feed_url(
-    environ: Mapping[str, str], api_url: str = DEFAULT_API_URL, build: Mapping[str, Any] | None = None
-) -> str:
+def feed_url(environ: Mapping[str, str], api_url: str = DEFAULT_API_URL, build: Mapping[str, Any] | None = None) -> str:
     """The release feed to ask, or "" when the check is off."""
     if FEED_VARIABLE in environ:
         return environ[FEED_VARIABLE].strip()

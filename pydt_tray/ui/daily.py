@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 
 PREFIX = "daily:"
 UPDATE_RECHECK_MS = 60 * 60 * 1000  # how often "is a check due?" is asked; the check itself is daily
+SETTING_KEYS = frozenset(
+    {"quiet_hours", "timer_warnings", "timer_final_warning_in_quiet_hours", "notifications_enabled"}
+)
 SNOOZES = (("1h", "Snooze for 1 hour"), ("tomorrow", "Snooze until tomorrow"), ("turn", "Snooze until its next turn"))
 
 
@@ -138,6 +141,15 @@ class DailyController(QObject):
         seconds = self.rules.seconds_to_next_check(self._snapshot())
         self.timer.start(int(seconds * 1000) + 1)
 
+    def on_setting_changed(self, key: str, _value: object) -> None:
+        """A settings listener: quiet hours and timer warnings apply at once, an enabled check runs now."""
+        if key in SETTING_KEYS:
+            self.tick()
+            self._changed()
+        elif key == "check_updates":
+            self.check_updates()
+            self._changed()
+
     # --- menus and buttons ---------------------------------------------------------------------------
 
     def tray_actions(self) -> tuple[tuple[str, str], ...]:
@@ -153,6 +165,12 @@ class DailyController(QObject):
             actions.append((PREFIX + "pause-morning", "Pause notifications until tomorrow morning"))
         actions.append((PREFIX + "away", ("✓ " if self.rules.away else "") + "I'm away (vacation mode)"))
         return tuple(actions)
+
+    def status_lines(self) -> list[str]:
+        return self.rules.status_lines()
+
+    def game_note(self, game: Game, steam_id: str, *, countdown: bool = True) -> str:
+        return self.rules.game_note(game, steam_id, countdown=countdown)
 
     def game_actions(self, game: Game) -> tuple[tuple[str, str], ...]:
         """Per-game entries as (key, text): snooze choices or unsnooze, mute or unmute."""

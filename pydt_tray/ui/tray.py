@@ -9,7 +9,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
-from pydt_tray.core.models import Game
+from pydt_tray.core.models import FIRST_SAVE_HINT, Game
 from pydt_tray.ui.icons import TrayStatus, tray_icon
 
 log = logging.getLogger(__name__)
@@ -34,10 +34,10 @@ class TrayModel:
 
 
 def game_label(game: Game, mine: bool, note: str = "") -> str:
-    flags = " (congress turn)" if "CIV6_CONGRESS_TURN" in game.flags else ""
+    flags = " (congress turn)" if game.is_congress_turn else ""
     tail = f" · {note}" if note else ""
     if mine and game.is_first_turn:
-        return f"{game.display_name} — upload the first save on the website{tail}"
+        return f"{game.display_name} — {FIRST_SAVE_HINT}{tail}"
     if mine:
         return f"▶ {game.display_name}{flags} — round {game.round}{tail}"
     return f"{game.display_name}{flags} — round {game.round}{tail}"
@@ -136,20 +136,21 @@ class Tray(QObject):
                 if action.isSeparator():
                     continue
                 texts.append(indent + action.text())
-                if action.menu() is not None:
-                    walk(list(action.menu().actions()), indent + "  ")
+                walk(_submenu_actions(action), indent + "  ")
 
         walk(list(self.menu.actions()), "")
         return texts
 
     def trigger(self, text_prefix: str) -> bool:
         """Trigger the first menu entry starting with ``text_prefix`` (tests and the CLI use it)."""
+
         def walk(actions: list[QAction]) -> bool:
             for action in actions:
-                if action.text().startswith(text_prefix) and action.isEnabled() and action.menu() is None:
+                submenu = _submenu_actions(action)
+                if not submenu and action.text().startswith(text_prefix) and action.isEnabled():
                     action.trigger()
                     return True
-                if action.menu() is not None and walk(list(action.menu().actions())):
+                if submenu and walk(submenu):
                     return True
             return False
 
@@ -158,3 +159,9 @@ class Tray(QObject):
     def hide(self) -> None:
         if self.icon is not None:
             self.icon.hide()
+
+
+def _submenu_actions(action: QAction) -> list[QAction]:
+    """The entries of the submenu ``action`` opens (none when it opens nothing)."""
+    menu = action.menu()
+    return list(menu.actions()) if isinstance(menu, QMenu) else []

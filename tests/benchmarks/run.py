@@ -61,7 +61,7 @@ def run_event_loop_until(condition, timeout: float) -> bool:
 def start_in_process_app(stack: BenchStack):
     from PySide6.QtWidgets import QApplication
 
-    from pydt_tray.app import PushStatus, TrayApp
+    from pydt_tray.app import TrayApp
     from pydt_tray.core.context import load_context
 
     qapp = QApplication.instance() or QApplication([])
@@ -70,9 +70,9 @@ def start_in_process_app(stack: BenchStack):
     app.start(token=stack.world.token)
     ok = run_event_loop_until(
         lambda: (
-            app.push_status == PushStatus.LIVE
-            and app.engine.fetch_count >= 2
-            and not app.engine.busy
+            app.push.state.live
+            and app.session.engine.fetch_count >= 2
+            and not app.session.engine.busy
             and len(stack.notifications.notifications) >= 1
         ),
         timeout=20,
@@ -111,8 +111,8 @@ def bench_burst(stack: BenchStack, app, rounds: int = 10) -> None:
     for _ in range(rounds):
         sim.advance_turn(game)
         run_event_loop_until(lambda: False, PACE_SECONDS)
-        before = app.engine.fetch_count
-        messages = app.push_messages
+        before = app.session.engine.fetch_count
+        messages = app.push.messages
 
         def burst() -> None:
             for _ in range(30):  # 30 messages spread over ~100 ms, from another thread
@@ -121,11 +121,11 @@ def bench_burst(stack: BenchStack, app, rounds: int = 10) -> None:
 
         thread = threading.Thread(target=burst)
         thread.start()
-        run_event_loop_until(lambda messages=messages: app.push_messages - messages >= 30, timeout=10)
+        run_event_loop_until(lambda messages=messages: app.push.messages - messages >= 30, timeout=10)
         thread.join()
-        run_event_loop_until(lambda: not app.engine.busy, timeout=5)
+        run_event_loop_until(lambda: not app.session.engine.busy, timeout=5)
         run_event_loop_until(lambda: False, PACE_SECONDS)  # anything still to come would show now
-        counts.append(app.engine.fetch_count - before)
+        counts.append(app.session.engine.fetch_count - before)
         sim.advance_turn(game)
     print(
         f"[2] fetches per 30-message burst over {rounds} bursts: median {statistics.median(counts):g}, "

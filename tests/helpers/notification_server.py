@@ -166,9 +166,10 @@ class FakeNotificationServer:
 
     def _answer(self, msg) -> None:
         fields = msg.header.fields
-        if fields.get(HeaderFields.interface) == "org.freedesktop.DBus.Properties" and fields.get(
-            HeaderFields.member
-        ) == "Get":
+        if (
+            fields.get(HeaderFields.interface) == "org.freedesktop.DBus.Properties"
+            and fields.get(HeaderFields.member) == "Get"
+        ):
             if self.inhibited is None or tuple(msg.body) != (INTERFACE, "Inhibited"):
                 self._send(new_error(msg, "org.freedesktop.DBus.Error.UnknownProperty", "s", ("no such property",)))
             else:

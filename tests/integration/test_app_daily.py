@@ -31,11 +31,11 @@ def test_pause_from_the_tray_holds_a_new_turn_and_resume_brings_it_back(app_fact
     assert "Resume notifications" in app.tray.action_texts()
 
     simulator.advance_turn(world.their_turn_game)  # Alice played: my turn
-    app.request("test")
+    app.session.request("test")
     app_factory.wait_synced(app, 2)
     assert shown == []  # held
     assert app.tray.trigger("Resume notifications")
-    app._check_reminders()
+    app.notices.check_reminders()
     assert [note.kind for note in shown] == ["summary"]
     assert shown[0].title.startswith("2 turns waiting: ")
 
@@ -60,16 +60,17 @@ def test_mute_from_the_window_marks_the_game_and_silences_it(app_factory, simula
     app_factory.wait_synced(app)
     shown = collect(app)
     app.show_games()
-    card = app.window.card(world.their_turn_game)
-    assert card is not None and card.trigger_action("Mute this game")
+    card = app.presenter.window.card(world.their_turn_game)
+    assert card is not None and card.silence_menu is not None
+    next(a for a in card.silence_menu.actions() if a.text() == "Mute this game").trigger()
     assert app.rules.games.is_muted(world.their_turn_game)
-    assert app.window.card(world.their_turn_game).note == "muted"
+    assert app.presenter.window.card(world.their_turn_game).note == "muted"
     assert "muted" in str(app.ctx.state.to_json()["games"])  # saved in the state file
     simulator.advance_turn(world.their_turn_game)
-    app.request("test")
+    app.session.request("test")
     app_factory.wait_synced(app, 2)
     assert shown == []
-    assert world.their_turn_game in {g.game_id for g in app.snapshot().my_turns()}  # still listed
+    assert world.their_turn_game in {g.game_id for g in app.session.snapshot().my_turns()}  # still listed
 
 
 def test_snooze_from_the_tray_menu(app_factory, world, qtbot):
@@ -77,7 +78,7 @@ def test_snooze_from_the_tray_menu(app_factory, world, qtbot):
     app_factory.wait_synced(app)
     assert "Snooze or mute a game" in app.tray.action_texts()
     assert app.tray.trigger("Snooze until its next turn")  # the first game's entry
-    snoozed = [g for g in app.snapshot().games if app.rules.games.snoozed_until(g) == "turn"]
+    snoozed = [g for g in app.session.snapshot().games if app.rules.games.snoozed_until(g) == "turn"]
     assert len(snoozed) == 1
     assert any("snoozed until its next turn" in text for text in app.tray.action_texts())
 

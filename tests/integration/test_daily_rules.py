@@ -63,9 +63,7 @@ class Daily:
         self.client = PydtClient(simulator.base_url, token, timeout=(2.0, 5.0), backoff=0.0)
         self.fetcher = GameFetcher(self.client)
         self.shown: list[Notification] = []
-        self.engine = SyncEngine(
-            self.fetcher.fetch, run_in_background=_now, call_soon=_now, on_result=self._on_result
-        )
+        self.engine = SyncEngine(self.fetcher.fetch, run_in_background=_now, call_soon=_now, on_result=self._on_result)
 
     def _on_result(self, result: SyncResult) -> None:
         assert result.outcome.error is None, result.outcome.error
@@ -124,8 +122,10 @@ def test_quiet_hours_across_midnight_hold_then_summarise(simulator, world, daily
     daily.wall.set("2026-12-01 07:00")
     summary = daily.tick()
     assert len(summary) == 1 and summary[0].kind == "summary"
-    assert summary[0].title in ("2 turns waiting: Mine to play, Alice is playing",
-                                "2 turns waiting: Alice is playing, Mine to play")
+    assert summary[0].title in (
+        "2 turns waiting: Mine to play, Alice is playing",
+        "2 turns waiting: Alice is playing, Mine to play",
+    )
     assert daily.tick() == []
 
 

@@ -3,6 +3,7 @@ update notice, against the simulator and a local release feed over real HTTP."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -125,12 +126,15 @@ def test_away_toggle_asks_first_and_round_trips_with_the_service(rig: Rig, qtbot
     assert rig.client.get_current_user().vacation_mode is False
 
 
-def test_a_failed_away_toggle_is_reported_and_changes_nothing(rig: Rig, qtbot, simulator) -> None:
+def test_a_failed_away_toggle_is_reported_and_changes_nothing(rig: Rig, qtbot, simulator, caplog) -> None:
     simulator.fail_next("setUserInformation", 500)
     with qtbot.waitSignal(rig.controller.away_failed, timeout=WAIT_MS) as failed:
         rig.controller.handle("daily:away")
     assert failed.args and failed.args[0]
     assert rig.rules.away is False and not rig.controller.away_busy
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == [
+        f"Vacation mode not switched: {failed.args[0]}"
+    ]
 
 
 def test_vacation_switched_on_the_website_is_taken_from_the_user(rig: Rig, qtbot) -> None:
@@ -226,4 +230,3 @@ def test_no_feed_no_request_and_no_entry(qtbot, rig: Rig) -> None:
     rig.controller.start()
     assert not rig.controller._update_busy
     assert texts(rig.controller.tray_actions())[0].startswith("Pause")
-

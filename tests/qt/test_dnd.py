@@ -50,4 +50,3 @@ def test_a_failing_probe_counts_as_not_inhibited() -> None:
     assert watch.answered.wait(5)
     assert watch() is False
     assert InhibitionWatch(lambda: True, enabled=False)() is False
-

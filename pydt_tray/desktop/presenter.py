@@ -1,0 +1,179 @@
+"""From state to screen: the tray, the games window and the status line, rendered from the session's latest
+snapshot and the push state. This is where the push state and the problems are put into words."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from pydt_tray.core.diff import Snapshot
+from pydt_tray.core.models import Game
+from pydt_tray.core.push_state import PushMode, PushPath, PushState
+from pydt_tray.ui.games_window import GamesWindow
+from pydt_tray.ui.icons import TrayStatus
+from pydt_tray.ui.tray import Tray, TrayModel
+
+log = logging.getLogger(__name__)
+
+PATH_NAMES = {PushPath.IOT: "IoT", PushPath.RELAY: "relay"}
+
+
+class SessionView(Protocol):
+    @property
+    def signed_in(self) -> bool: ...
+
+    @property
+    def last_error(self) -> str: ...
+
+    @property
+    def auth_failed(self) -> bool: ...
+
+    def snapshot(self) -> Snapshot | None: ...
+
+    def name_of(self, steam_id: str) -> str | None: ...
+
+
+class DailyView(Protocol):
+    """What the everyday controls add to the tray and the window (``pydt_tray.ui.daily.DailyController``)."""
+
+    def tray_actions(self) -> tuple[tuple[str, str], ...]: ...
+
+    def game_actions(self, game: Game) -> tuple[tuple[str, str], ...]: ...
+
+    def status_lines(self) -> list[str]: ...
+
+    def game_note(self, game: Game, steam_id: str, *, countdown: bool = True) -> str: ...
+
+
+def push_wording(state: PushState) -> str:
+    """The push part of the status line: "live", "connecting…", "offline, retrying", ..."""
+    mode = state.mode
+    if mode is PushMode.LIVE:
+        live = state.live_paths
+        if live == (PushPath.IOT,):
+            return "live"
+        return "live via " + " + ".join(PATH_NAMES[path] for path in live)
+    if mode is PushMode.CONNECTING:
+        return "connecting…"
+    if mode is PushMode.RECONNECTING:
+        return "offline, retrying"
+    if mode is PushMode.FAILED:
+        return f"push off: {state.reason}"
+    return "polling: no push credentials"
+
+
+def turns_wording(snapshot: Snapshot | None) -> str:
+    if snapshot is None:
+        return "loading games…"
+    count = len(snapshot.my_turns())
+    return f"{count} turn{'s' if count != 1 else ''} waiting" if count else "no turns waiting"
+
+
+class Presenter:
+    """Renders on demand (``render()``); builds the games window on first use only."""
+
+    def __init__(
+        self,
+        tray: Tray,
+        session: SessionView,
+        push_state: Callable[[], PushState],
+        problems: Callable[[], Sequence[str]],
+        start_at_login: Callable[[], bool],
+        window_title: Callable[[str], str],
+        *,
+        title_suffix: str = "",
+        on_window_built: Callable[[GamesWindow], None] = lambda _window: None,
+        daily: DailyView | None = None,
+    ) -> None:
+        self.tray = tray
+        self.session = session
+        self._push_state = push_state
+        self._problems = problems
+        self._start_at_login = start_at_login
+        self._window_title = window_title
+        self.title_suffix = title_suffix
+        self._on_window_built = on_window_built
+        self.daily = daily
+        self._window: GamesWindow | None = None
+        self.closed = False
+
+    @property
+    def window_built(self) -> bool:
+        return self._window is not None
+
+    @property
+    def window(self) -> GamesWindow:
+        if self._window is None:
+            self._window = GamesWindow(self._window_title("games"))
+            daily = self.daily
+            if daily is not None:
+                self._window.game_note = lambda game: daily.game_note(game, self._steam_id(), countdown=False)
+                self._window.game_actions = daily.game_actions
+            self._on_window_built(self._window)
+            self._window.render(self.session.snapshot(), self.status_text(), self.session.name_of)
+        return self._window
+
+    def _steam_id(self) -> str:
+        snapshot = self.session.snapshot()
+        return snapshot.steam_id if snapshot is not None else ""
+
+    def close(self) -> None:
+        self.closed = True
+        if self._window is not None:
+            self._window.close()
+
+    def status_text(self) -> str:
+        session = self.session
+        if not session.signed_in:
+            return "signed out — " + session.last_error if session.last_error else "signed out"
+        text = f"{turns_wording(session.snapshot())} · {push_wording(self._push_state())}"
+        for line in self.daily.status_lines() if self.daily is not None else ():
+            text += f" · {line}"
+        for problem in (session.last_error, *self._problems()):
+            if problem:
+                text += f" · {problem}"
+        return text
+
+    def tray_status(self) -> TrayStatus:
+        session = self.session
+        snapshot = session.snapshot()
+        if not session.signed_in:
+            return TrayStatus.ERROR if session.auth_failed else TrayStatus.SIGNED_OUT
+        if session.last_error:
+            return TrayStatus.ERROR
+        if snapshot is not None and snapshot.my_turns():
+            return TrayStatus.YOUR_TURN
+        if not self._push_state().live:
+            return TrayStatus.POLLING
+        return TrayStatus.IDLE
+
+    def render(self) -> None:
+        if self.closed:
+            return
+        snapshot = self.session.snapshot()
+        status_text = self.status_text()
+        daily, signed_in = self.daily, self.session.signed_in
+        games = snapshot.games if snapshot is not None and daily is not None and signed_in else ()
+        steam_id = self._steam_id()
+        notes = {game.game_id: note for game in games if daily and (note := daily.game_note(game, steam_id))}
+        self.tray.render(
+            TrayModel(
+                status=self.tray_status(),
+                tooltip="pydt-tray" + self.title_suffix + ": " + status_text,
+                my_turns=tuple(snapshot.my_turns()) if snapshot else (),
+                others=tuple(snapshot.others()) if snapshot else (),
+                signed_in=self.session.signed_in,
+                connection=push_wording(self._push_state()),
+                status_lines=tuple(daily.status_lines()) if daily is not None else (),
+                game_notes=notes,
+                game_menus=tuple((game.display_name, daily.game_actions(game)) for game in games if daily),
+                extra_actions=(
+                    *(daily.tray_actions() if daily is not None and signed_in else ()),
+                    ("settings", "Settings…"),
+                    ("autostart", ("✓ " if self._start_at_login() else "") + "Start at login"),
+                ),
+            )
+        )
+        if self._window is not None:
+            self._window.render(snapshot, status_text, self.session.name_of)

@@ -1,0 +1,157 @@
+"""Supervising push: start, stop and restart the IoT connection, follow its state, and keep the backstop
+poll armed (every ``poll_interval_seconds`` while push is live, at most every 90 s while it is not)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from pydt_tray.core.context import AppContext
+from pydt_tray.core.push_state import OFF, PathMode, PushPath, PushState
+from pydt_tray.core.settings import POLL_WHILE_PUSH_DOWN_SECONDS
+from pydt_tray.push.connection import PushConfig, PushConnection, make_client_id
+from pydt_tray.ui.bridge import PushBridge
+
+log = logging.getLogger(__name__)
+
+STOP_TIMEOUT_SECONDS = 5.0
+
+
+class Backstop(QObject):
+    """The fallback poll: a single-shot timer that emits ``due`` when the games should be loaded again."""
+
+    due = Signal()
+
+    def __init__(self, interval: Callable[[], int], push_live: Callable[[], bool], parent: QObject | None = None):
+        super().__init__(parent)
+        self._interval = interval
+        self._push_live = push_live
+        self.poll_while_push_down = POLL_WHILE_PUSH_DOWN_SECONDS
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.timeout.connect(self.due.emit)
+
+    def arm(self, seconds: int | None = None) -> None:
+        """Fire in ``seconds``, or after the usual interval (shorter while push is not live)."""
+        if seconds is None:
+            seconds = self._interval()
+            if not self._push_live():
+                seconds = min(seconds, self.poll_while_push_down)
+        self.timer.start(seconds * 1000)
+
+    def stop(self) -> None:
+        self.timer.stop()
+
+
+def push_config(ctx: AppContext, steam_id: str) -> PushConfig | None:
+    """The IoT connection's settings for ``steam_id``; None without credentials. Raises ValueError."""
+    endpoints, current = ctx.endpoints, ctx.settings.snapshot()
+    if not endpoints.has_push_credentials:
+        return None
+    return PushConfig(
+        endpoint=endpoints.iot_endpoint,
+        port=endpoints.iot_port,
+        region=endpoints.iot_region,
+        ca_file=endpoints.iot_ca_file,
+        access_key_id=endpoints.iot_access_key_id or "",
+        secret_access_key=endpoints.iot_secret_access_key or "",
+        keepalive_seconds=current.iot_keepalive_seconds,
+        client_id=make_client_id(ctx.state.install_id),
+        topic=endpoints.topic_for(steam_id),
+        protocol=current.mqtt_protocol,
+    )
+
+
+class PushSupervisor(QObject):
+    """Runs the push connection of the signed-in user. ``request(reason)`` asks for a load."""
+
+    state_changed = Signal(object)  # a PushState
+
+    def __init__(
+        self, ctx: AppContext, request: Callable[[str], None], backstop: Backstop, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self._request = request
+        self.backstop = backstop
+        self.state: PushState = OFF
+        self.connection: PushConnection | None = None
+        self.messages = 0  # push messages received since start
+        self._steam_id: str | None = None
+        self.bridge = PushBridge(self)
+        self.bridge.message.connect(self._on_message)
+        self.bridge.connected.connect(self._on_connected)
+        self.bridge.disconnected.connect(self._on_disconnected)
+
+    def ensure_started(self, steam_id: str) -> None:
+        """Start push for ``steam_id`` unless it runs already (called after each good load)."""
+        if self.connection is None:
+            self.start(steam_id)
+
+    def start(self, steam_id: str) -> None:
+        self._steam_id = steam_id
+        try:
+            config = push_config(self.ctx, steam_id)
+            if config is None:
+                log.info("No IoT credentials configured: running on polling only")
+                self._set(self.state.without(PushPath.IOT))
+                return
+            connection = PushConnection(config, self.bridge)
+            connection.start()
+        except ValueError as error:  # PushConfigError: a bad setting, a CA file that does not exist, ...
+            log.error("Push connection not started: %s", error)
+            self._set(self.state.with_path(PushPath.IOT, PathMode.FAILED, str(error)))
+            return
+        self.connection = connection
+        self._set(self.state.with_path(PushPath.IOT, PathMode.CONNECTING))
+
+    def stop(self) -> None:
+        if self.connection is not None:
+            if not self.connection.stop(timeout=STOP_TIMEOUT_SECONDS):
+                log.warning("The push connection did not stop within 5 s")
+            self.connection = None
+        self._set(self.state.without(PushPath.IOT))
+
+    def end(self) -> None:
+        """The session ended: stop, and forget the user."""
+        self.stop()
+        self._steam_id = None
+
+    def restart(self) -> None:
+        """Connection settings changed: start again with them (nothing to do before the user is known)."""
+        if self._steam_id is None:
+            return
+        self.stop()
+        self.start(self._steam_id)
+
+    def on_wake(self, reason: str) -> None:
+        log.info("Woke up (%s): reconnecting and catching up", reason)
+        if self.connection is not None:
+            self.connection.reconnect_now()
+        self._request(f"wake: {reason}")
+
+    def _on_message(self, _topic: str) -> None:
+        self.messages += 1
+        self._request("push")
+
+    def _on_connected(self, session_present: bool) -> None:
+        if self.connection is None:
+            return
+        log.info("Push connected (session present: %s): catching up", session_present)
+        self._set(self.state.with_path(PushPath.IOT, PathMode.LIVE))
+        self._request("connected")
+
+    def _on_disconnected(self, reason: str) -> None:
+        if self.connection is None:
+            return
+        log.info("Push connection lost: %s", reason)
+        self._set(self.state.with_path(PushPath.IOT, PathMode.RECONNECTING))
+        self.backstop.arm()
+
+    def _set(self, state: PushState) -> None:
+        changed = state != self.state
+        self.state = state
+        if changed:
+            self.state_changed.emit(state)
