@@ -10,8 +10,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QApplication
 
 from pydt_tray.core.context import AppContext
-from pydt_tray.core.daily import DailyRules
-from pydt_tray.core.updates import feed_url
+from pydt_tray.desktop.daily import DailyController, rules_for
 from pydt_tray.desktop.notices import SIGN_IN_KEY, Notices, policy_for
 from pydt_tray.desktop.presenter import Presenter
 from pydt_tray.desktop.push_supervisor import Backstop, PushSupervisor
@@ -19,13 +18,11 @@ from pydt_tray.desktop.reactions import SettingsReactions
 from pydt_tray.desktop.session import Session, save_state
 from pydt_tray.desktop.turns import turn_player_factory
 from pydt_tray.desktop.type_names import TypeNamesLoader
-from pydt_tray.platform.dnd import InhibitionWatch
 from pydt_tray.platform.notifications import pick_notifier, set_windows_app_user_model_id
 from pydt_tray.platform.termination import TerminationSignals
 from pydt_tray.platform.wake import WakeMonitor, WakeSource
 from pydt_tray.ui.account import AccountFlow
 from pydt_tray.ui.bridge import BackgroundWorker, MainThreadInvoker
-from pydt_tray.ui.daily import DailyController
 from pydt_tray.ui.games_window import GamesWindow
 from pydt_tray.ui.icons import app_icon
 from pydt_tray.ui.play_turn import ExtraAction, TurnView
@@ -72,30 +69,11 @@ class TrayApp(QObject):
         self.autostart = AutostartService(settings)
         self.notifier = pick_notifier(self.tray.icon, self)
         log.info("Notifications through %s", self.notifier.name)
-        self.rules = DailyRules(
-            settings, ctx.state, feed_url=feed_url(ctx.environ, ctx.endpoints.api_url), inhibited=InhibitionWatch()
-        )
+        self.rules = rules_for(ctx)  # quiet hours, mute, snooze, away: the gate the notification policy asks
         policy = policy_for(ctx, gate=self.rules.silence)
-        self.notices = Notices(
-            self.notifier,
-            policy,
-            session.snapshot,
-            session.name_of,
-            self.save_state,
-            self,
-            actions_for=DailyController.notification_actions,
-        )
-        self.daily = DailyController(
-            self.rules,
-            notify=self.notices.show,
-            run_in_background=self.worker.submit,
-            call_soon=self.invoker.call_soon,
-            client=session.client,
-            snapshot=session.snapshot,
-            changed=self._on_daily_change,
-            adopt_from_disk=ctx.state.adopt_from_disk,
-            parent=self,
-        )
+        self.notices = Notices(self.notifier, policy, session.snapshot, session.name_of, self.save_state, self)
+        self.notices.actions_for = DailyController.notification_actions
+        self.daily = DailyController(self.rules, session, self.notices.show, threads, parent=self)
         self.presenter = Presenter(
             self.tray,
             session,
@@ -136,9 +114,8 @@ class TrayApp(QObject):
         session.token_refused.connect(self.notices.sign_in_again)
         session.token_refused.connect(lambda _message: self.turn_api.update(None))
         session.token_refused.connect(lambda _message: self.account.show())
-        session.synced.connect(lambda result: self.daily.on_user(result.outcome.user))
         session.synced.connect(self.notices.on_synced)
-        session.synced.connect(lambda _result: self.daily.on_synced())
+        session.synced.connect(self.daily.on_synced)
         session.synced.connect(session.remember_poll_state)
         session.synced.connect(lambda result: self.turn_api.update(result.snapshot))
         session.synced.connect(lambda _result: render())
@@ -148,14 +125,17 @@ class TrayApp(QObject):
         self.notices.notified.connect(self.notified)
         self.push.state_changed.connect(lambda _state: render())
         self.wake.woke.connect(self.push.on_wake)
-        self.notifier.activated.connect(self._on_notification_clicked)
+        show = self.daily.or_else(lambda key: self.account.show() if key == SIGN_IN_KEY else self.show_games())
+        self.notifier.activated.connect(show)
         self.daily.away_failed.connect(self.notices.vacation_not_changed)
+        self.daily.changed.connect(self.save_state)
+        self.daily.changed.connect(render)
         self.ctx.settings.add_listener(self.daily.on_setting_changed)
         tray.show_window.connect(self.show_games)
         tray.refresh_requested.connect(lambda: session.request("user refresh", full=True))
         tray.open_game.connect(self.open_game)
         tray.sign_in_requested.connect(self.account.show)
-        tray.action_requested.connect(self._on_tray_action)
+        tray.action_requested.connect(self.daily.or_else(self.reactions.on_tray_action))
         tray.sign_out_requested.connect(session.sign_out)
         tray.quit_requested.connect(self.quit)
         self.termination.received.connect(self.quit)
@@ -165,22 +145,6 @@ class TrayApp(QObject):
         window.open_game.connect(self.open_game_page)
         window.action_requested.connect(self.daily.handle)
         self.turn_view.attach_window(window)
-
-    def _on_tray_action(self, key: str) -> None:
-        if not self.daily.handle(key):
-            self.reactions.on_tray_action(key)
-
-    def _on_notification_clicked(self, key: str) -> None:
-        if self.daily.handle(key):
-            return
-        if key == SIGN_IN_KEY:
-            self.account.show()
-        else:
-            self.show_games()
-
-    def _on_daily_change(self) -> None:
-        self.save_state()
-        self.presenter.render()
 
     def window_title(self, what: str) -> str:
         return f"pydt-tray — {what}{self.title_suffix}"

@@ -54,6 +54,7 @@ class DailyRules:
     ) -> None:
         self._clock = clock
         self._local = local
+        self._state = state
         self.away = False  # the user's PYDT vacation mode, as last seen
         self.quiet = Quiet(
             state.quiet, hours=lambda: hours_from_setting(settings.snapshot().quiet_hours), clock=clock, local=local
@@ -69,6 +70,10 @@ class DailyRules:
             local=local,
         )
         self.updates = UpdateCheck(state.updates, url=feed_url, enabled=lambda: settings.snapshot().check_updates)
+
+    def adopt_from_disk(self) -> bool:
+        """Take mutes and snoozes another process (the command line) wrote into the state file."""
+        return self._state.adopt_from_disk()
 
     # --- decisions ---------------------------------------------------------------------------------------
 

@@ -47,12 +47,10 @@ class Notices(QObject):
         names: NameLookup,
         save_state: Callable[[], None],
         parent: QObject | None = None,
-        *,
-        actions_for: ActionsFor = lambda _note: (),
     ) -> None:
         super().__init__(parent)
         self.notifier = notifier
-        self._actions_for = actions_for
+        self.actions_for: ActionsFor = lambda _note: ()  # the buttons of a notification (snooze, mute)
         self.policy = policy
         self._snapshot = snapshot
         self._names = names
@@ -95,6 +93,6 @@ class Notices(QObject):
             note.body,
             key=UPDATE_KEY if note.kind == "update" else GAMES_KEY,
             replace_group=REPLACE_GROUPS.get(note.kind, "reminder" if note.reminder else None),
-            actions=self._actions_for(note),
+            actions=self.actions_for(note),
         )
         self.notified.emit(note)

@@ -16,9 +16,9 @@ from pydt_tray.core.diff import Snapshot
 from pydt_tray.core.policy import Notification
 from pydt_tray.core.settings import Settings
 from pydt_tray.core.state import State
+from pydt_tray.desktop.daily import DailyController
 from pydt_tray.sandbox.simulator import PydtSimulator
 from pydt_tray.ui.bridge import BackgroundWorker, MainThreadInvoker
-from pydt_tray.ui.daily import DailyController
 from tests.helpers.release_feed import Feed
 from tests.helpers.simulator_fixtures import World
 
@@ -43,8 +43,8 @@ class Rig:
         self.settings = Settings()
         self.state = State(tmp_path / "state.json")
         self.rules = DailyRules(self.settings, self.state, feed_url=feed_url, clock=self.clock, local=utc)
-        self.client = PydtClient(simulator.base_url, world.token, timeout=(2.0, 5.0), backoff=0.0)
-        self.snap: Snapshot | None = Snapshot.build(world.me, self.client.get_games())
+        self.api = PydtClient(simulator.base_url, world.token, timeout=(2.0, 5.0), backoff=0.0)
+        self.snap: Snapshot | None = Snapshot.build(world.me, self.api.get_games())
         self.shown: list[Notification] = []
         self.changes = 0
         self.questions: list[str] = []
@@ -52,18 +52,17 @@ class Rig:
         self.opened: list[str] = []
         self.worker = BackgroundWorker("test-daily")
         self.invoker = MainThreadInvoker()
+        threads = {"run_in_background": self.worker.submit, "call_soon": self.invoker.call_soon}
         self.controller = DailyController(
-            self.rules,
-            notify=self.shown.append,
-            run_in_background=self.worker.submit,
-            call_soon=self.invoker.call_soon,
-            client=lambda: self.client,
-            snapshot=lambda: self.snap,
-            changed=self._changed,
-            confirm=self._confirm,
-            adopt_from_disk=self.state.adopt_from_disk,
-            open_url=self.opened.append,
+            self.rules, self, self.shown.append, threads, confirm=self._confirm, open_url=self.opened.append
         )
+        self.controller.changed.connect(self._changed)
+
+    def client(self) -> PydtClient | None:  # the session's view the controller reads
+        return self.api
+
+    def snapshot(self) -> Snapshot | None:
+        return self.snap
 
     def _changed(self) -> None:
         self.changes += 1
@@ -75,7 +74,7 @@ class Rig:
     def close(self) -> None:
         self.controller.stop()
         self.worker.shutdown()
-        self.client.close()
+        self.api.close()
 
 
 @pytest.fixture
@@ -116,14 +115,14 @@ def test_away_toggle_asks_first_and_round_trips_with_the_service(rig: Rig, qtbot
     rig.answer = True
     rig.controller.handle("daily:away")
     qtbot.waitUntil(lambda: rig.rules.away, timeout=WAIT_MS)
-    assert rig.client.get_current_user().vacation_mode is True
+    assert rig.api.get_current_user().vacation_mode is True
     assert "✓ I'm away (vacation mode)" in texts(rig.controller.tray_actions())
     assert rig.rules.status_lines()[0].startswith("You are away")
 
     rig.controller.handle("daily:away")
     assert rig.questions[-1] == VACATION_OFF_QUESTION
     qtbot.waitUntil(lambda: not rig.rules.away, timeout=WAIT_MS)
-    assert rig.client.get_current_user().vacation_mode is False
+    assert rig.api.get_current_user().vacation_mode is False
 
 
 def test_a_failed_away_toggle_is_reported_and_changes_nothing(rig: Rig, qtbot, simulator, caplog) -> None:
@@ -138,19 +137,19 @@ def test_a_failed_away_toggle_is_reported_and_changes_nothing(rig: Rig, qtbot, s
 
 
 def test_vacation_switched_on_the_website_is_taken_from_the_user(rig: Rig, qtbot) -> None:
-    before = rig.client.get_current_user()
+    before = rig.api.get_current_user()
     rig.controller.on_user(before)
     assert not rig.rules.away
-    rig.controller.on_user(rig.client.set_vacation_mode(True))  # switched on the website
+    rig.controller.on_user(rig.api.set_vacation_mode(True))  # switched on the website
     assert rig.rules.away
     rig.controller.handle("daily:away")  # and off again here
     qtbot.waitUntil(lambda: not rig.rules.away, timeout=WAIT_MS)
-    rig.controller.on_user(rig.client.get_current_user())
+    rig.controller.on_user(rig.api.get_current_user())
     assert not rig.rules.away
 
 
 def test_a_user_fetched_before_the_switch_does_not_undo_it(rig: Rig, qtbot) -> None:
-    stale = rig.client.get_current_user()  # vacation off: what the fetcher keeps holding
+    stale = rig.api.get_current_user()  # vacation off: what the fetcher keeps holding
     rig.controller.on_user(stale)
     rig.controller.handle("daily:away")
     qtbot.waitUntil(lambda: rig.rules.away, timeout=WAIT_MS)
@@ -189,7 +188,7 @@ def test_notification_buttons_name_the_game(rig: Rig) -> None:
 
 def test_timer_warning_is_shown_by_the_tick(rig: Rig, simulator, world) -> None:
     simulator.update_game(world.my_turn_game, turnTimerMinutes=60, lastTurnEndDate="2026-11-30T11:00:00.000Z")
-    rig.snap = Snapshot.build(world.me, rig.client.get_games())
+    rig.snap = Snapshot.build(world.me, rig.api.get_games())
     rig.clock.now = Clock("2026-11-30 11:45").now  # 75% of 11:00..12:00
     rig.controller.on_synced()
     assert [note.kind for note in rig.shown] == ["timer"]

@@ -2,8 +2,10 @@
 
 :class:`DailyController` drives :class:`pydt_tray.core.daily.DailyRules` from the Qt side. It gets narrow
 dependencies only: ``notify`` (show a policy Notification), ``run_in_background``/``call_soon`` (the app's
-worker thread and main-thread hand-off), ``client`` (the signed-in PYDT client, or None), ``snapshot`` (the
-latest games), ``changed`` (re-render and save the state) and ``confirm`` (ask the user a yes/no question).
+worker thread and main-thread hand-off), ``session`` (the signed-in PYDT client, or None, and the latest
+games) and ``confirm`` (ask the user a yes/no question); it emits ``changed`` when there is something to save
+and show.
+:func:`rules_for` builds the rules of a run from its context.
 
 Action keys (tray entries, window buttons and notification buttons all use them) start with ``daily:``:
 ``daily:pause-1h``, ``daily:pause-morning``, ``daily:resume``, ``daily:away``, ``daily:update``, and per game
@@ -16,16 +18,21 @@ from __future__ import annotations
 import logging
 import threading
 import webbrowser
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtWidgets import QMessageBox, QWidget
 
 from pydt_tray.core.api import PydtClient, PydtError
+from pydt_tray.core.context import AppContext
 from pydt_tray.core.daily import PAUSE_HOUR, VACATION_OFF_QUESTION, VACATION_ON_QUESTION, DailyRules
 from pydt_tray.core.diff import Snapshot
 from pydt_tray.core.models import Game, User
 from pydt_tray.core.policy import Notification
+from pydt_tray.core.sync import SyncResult
+from pydt_tray.core.updates import feed_url
+from pydt_tray.platform.dnd import InhibitionWatch
+from pydt_tray.ui.confirm import ask_user
 
 log = logging.getLogger(__name__)
 
@@ -37,48 +44,44 @@ SETTING_KEYS = frozenset(
 SNOOZES = (("1h", "Snooze for 1 hour"), ("tomorrow", "Snooze until tomorrow"), ("turn", "Snooze until its next turn"))
 
 
-def ask_user(question: str, parent: QWidget | None = None) -> bool:
-    """A modal yes/no question; True for yes."""
-    answer = QMessageBox.question(
-        parent,
-        "pydt-tray",
-        question,
-        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-        QMessageBox.StandardButton.No,
-    )
-    return answer == QMessageBox.StandardButton.Yes
+class SessionView(Protocol):
+    def client(self) -> PydtClient | None: ...
+
+    def snapshot(self) -> Snapshot | None: ...
+
+
+def rules_for(ctx: AppContext) -> DailyRules:
+    """The everyday rules of a run: its settings and state file, its release feed, the desktop's do-not-disturb."""
+    feed = feed_url(ctx.environ, ctx.endpoints.api_url)
+    return DailyRules(ctx.settings, ctx.state, feed_url=feed, inhibited=InhibitionWatch())
 
 
 class DailyController(QObject):
     """Pause, away, per-game silence, timer warnings and the update notice for the running app."""
 
     away_failed = Signal(str)  # the vacation switch did not go through: the reason, for the user
+    changed = Signal()  # something to save in the state file and to show changed
 
     def __init__(
         self,
         rules: DailyRules,
-        *,
+        session: SessionView,
         notify: Callable[[Notification], None],
-        run_in_background: Callable[[Callable[[], None]], None],
-        call_soon: Callable[[Callable[[], None]], None],
-        client: Callable[[], PydtClient | None],
-        snapshot: Callable[[], Snapshot | None],
-        changed: Callable[[], None],
+        threads: Mapping[str, Callable[[Callable[[], None]], None]],
+        *,
         confirm: Callable[[str], bool] = ask_user,
-        adopt_from_disk: Callable[[], bool] = lambda: False,
         open_url: Callable[[str], object] = webbrowser.open,
         parent: QObject | None = None,
     ) -> None:
+        """``threads`` holds ``run_in_background`` and ``call_soon``, as the app hands them to every part."""
         super().__init__(parent)
         self.rules = rules
         self._notify = notify
-        self._run_in_background = run_in_background
-        self._call_soon = call_soon
-        self._client = client
-        self._snapshot = snapshot
-        self._changed = changed
+        self._run_in_background = threads["run_in_background"]
+        self._call_soon = threads["call_soon"]
+        self._client = session.client
+        self._snapshot = session.snapshot
         self.confirm = confirm  # replaceable: tests answer for the user
-        self._adopt_from_disk = adopt_from_disk
         self._open_url = open_url
         self.away_busy = False
         self._seen_away: bool | None = None  # the vacation mode of the last fetched user
@@ -117,22 +120,33 @@ class DailyController(QObject):
         if not self.away_busy and user.vacation_mode != self.rules.away:
             self.rules.away = user.vacation_mode
             log.info("Vacation mode is %s", "on" if user.vacation_mode else "off")
-            self._changed()
+            self.changed.emit()
 
-    def on_synced(self) -> None:
-        """After each fetch: a timer warning that became due, and re-arm for the next one."""
+    def on_synced(self, result: SyncResult | None = None) -> None:
+        """After each fetch: the user's vacation mode, a timer warning that became due, re-arm for the next."""
+        if result is not None:
+            self.on_user(result.outcome.user)
         self.tick()
+
+    def or_else(self, fallback: Callable[[str], None]) -> Callable[[str], None]:
+        """A handler of action keys: ours are carried out here, any other goes to ``fallback``."""
+
+        def dispatch(key: str) -> None:
+            if not self.handle(key):
+                fallback(key)
+
+        return dispatch
 
     def tick(self) -> None:
         if self._stopped:
             return
-        if self._adopt_from_disk():
+        if self.rules.adopt_from_disk():
             log.info("Mute or snooze changed from the command line")
-            self._changed()
+            self.changed.emit()
         note = self.rules.timer_warning(self._snapshot())
         if note is not None:
             self._notify(note)
-            self._changed()
+            self.changed.emit()
         self._arm()
 
     def _arm(self) -> None:
@@ -145,10 +159,10 @@ class DailyController(QObject):
         """A settings listener: quiet hours and timer warnings apply at once, an enabled check runs now."""
         if key in SETTING_KEYS:
             self.tick()
-            self._changed()
+            self.changed.emit()
         elif key == "check_updates":
             self.check_updates()
-            self._changed()
+            self.changed.emit()
 
     # --- menus and buttons ---------------------------------------------------------------------------
 
@@ -217,7 +231,7 @@ class DailyController(QObject):
             return True
         elif not (game_id and self._game_action(what, game_id)):
             return False
-        self._changed()
+        self.changed.emit()
         return True
 
     def _game_action(self, what: str, game_id: str) -> bool:
@@ -274,7 +288,7 @@ class DailyController(QObject):
         else:
             self.rules.away = user.vacation_mode
             log.info("Vacation mode switched %s", "on" if user.vacation_mode else "off")
-        self._changed()
+        self.changed.emit()
 
     # --- updates -------------------------------------------------------------------------------------
 
@@ -297,4 +311,4 @@ class DailyController(QObject):
         note = self.rules.updates.notification()
         if note is not None:
             self._notify(note)
-        self._changed()
+        self.changed.emit()
