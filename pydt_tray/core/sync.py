@@ -59,9 +59,9 @@ class GameFetcher:
     def fetch(self, reasons: tuple[str, ...], force_full: bool) -> FetchOutcome:
         started = self._clock()
         try:
-            if self.user is None:
-                self.user = self.client.get_current_user()
             due = self._last_full is None or started - self._last_full >= self._full_refresh_seconds
+            if self.user is None or (due and self._last_full is not None):
+                self.user = self.client.get_current_user()  # hourly too: vacation mode may change on the website
             full = force_full or due or not self.client.poll_url
             result = self.client.fetch_games(prefer_poll=not full)
             if result.source == "api":
