@@ -301,13 +301,19 @@ class DailyController(QObject):
         def job() -> None:
             try:
                 updates.check()
-            finally:
+            except Exception:  # a bug in the check must not end in a silent dead thread
+                log.exception("The update check failed")
+            try:
                 self._call_soon(self._update_done)
+            except RuntimeError:  # the app is gone (it quit while the feed was asked)
+                log.debug("Update check finished after the app quit")
 
         threading.Thread(target=job, name="pydt-update-check", daemon=True).start()  # never delays a fetch
 
     def _update_done(self) -> None:
         self._update_busy = False
+        if self._stopped:
+            return
         note = self.rules.updates.notification()
         if note is not None:
             self._notify(note)
