@@ -258,6 +258,19 @@ def cmd_config(ctx, args) -> int:
     except OSError as error:
         return fail(f"could not write {settings.path}: {error}")
     print(f"{spec.key} = {_show(settings.get(spec.key))}")
+    if spec.key == "start_at_login":
+        return _apply_start_at_login(settings.snapshot().start_at_login)
+    return EXIT_OK
+
+
+def _apply_start_at_login(wanted: bool) -> int:
+    """Write (or remove) the login entry now, whether or not the app runs."""
+    from pydt_tray.platform.autostart import AutostartError, apply_autostart, pick_autostart
+
+    try:
+        apply_autostart(pick_autostart(), wanted)
+    except AutostartError as error:
+        return fail(f"the setting was saved, but the login entry could not be changed: {error.user_message}")
     return EXIT_OK
 
 

@@ -95,6 +95,8 @@ _.visible_buttons  # ui/play_turn_panel.py
 _.grace_over  # core/save_watch.py: a save written from now on is reported
 _.watching  # core/turn_player.py
 _.window_built  # desktop/presenter.py: whether the games window exists yet
+_.empty_label  # ui/games_window.py: what the window shows while there is no list
+_.empty_button  # ui/games_window.py: its Retry or Sign in button
 _.messages  # desktop/push_supervisor.py: push messages received
 _.silence_menu  # ui/games_window.py: a card's snooze/mute choices
 
@@ -110,3 +112,7 @@ _.set_current_player
 _.set_turn_save
 _.complete_game
 _.uploaded
+
+# --- urllib3 reads these: the connection class of a pool, the pool classes of a pool manager (core/deadline.py) --
+_.ConnectionCls
+_.pool_classes_by_scheme

@@ -19,6 +19,7 @@ from urllib.parse import quote, urlsplit
 import requests
 
 from pydt_tray import APP_NAME, __version__
+from pydt_tray.core.deadline import Deadline, DeadlineAdapter
 from pydt_tray.core.errors import EXIT_AUTH, EXIT_NETWORK, PydtTrayError
 from pydt_tray.core.models import Game, Metadata, ModelError, SteamProfile, TurnDownload, User, parse_games
 
@@ -28,6 +29,10 @@ UNREADABLE_REPLY = "The PYDT service sent a reply pydt-tray could not read."
 PROFILE_TTL = 60 * 60.0
 PROFILES_PER_CALL = 100
 FINISH_SUBMIT_READ_TIMEOUT = 35.0
+REQUEST_DEADLINE = 60.0  # a whole API call, retries included, however the server trickles
+FINISH_SUBMIT_DEADLINE = 90.0
+TRANSFER_DEADLINE = 600.0  # a whole save download or upload
+TOO_SLOW = "The PYDT service did not answer in time. Please try again later."
 UPLOAD_CHUNK = 64 * 1024
 Progress = Callable[[int, int | None], None]
 _Parsed = TypeVar("_Parsed")
@@ -119,6 +124,8 @@ class PydtClient:
         timeout: tuple[float, float] = (5.0, 30.0),
         retries: int = 3,
         backoff: float = 0.5,
+        deadline: float = REQUEST_DEADLINE,
+        transfer_deadline: float = TRANSFER_DEADLINE,
         session: requests.Session | None = None,
         poll_url: str | None = None,
         poll_etag: str | None = None,
@@ -126,7 +133,8 @@ class PydtClient:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """``retries`` extra attempts for idempotent GETs, ``backoff`` * 2**n seconds apart (via ``sleep``);
-        ``clock`` times the profile cache."""
+        ``clock`` times the profile cache. ``deadline`` bounds a whole API call (``transfer_deadline`` a save
+        download or upload), from the first byte sent to the last byte read."""
         self._base_url = base_url.rstrip("/")
         self._token = token
         self._timeout = timeout
@@ -136,6 +144,11 @@ class PydtClient:
         self._clock = clock
         self._owns_session = session is None
         self._session = session or requests.Session()
+        self._deadline = deadline
+        self._transfer_deadline = transfer_deadline
+        self._deadlines: set[Deadline] = set()
+        for prefix in ("http://", "https://"):
+            self._session.mount(prefix, DeadlineAdapter())
         self._headers = {"User-Agent": user_agent or f"{APP_NAME}/{__version__}", "Accept-Encoding": "gzip, deflate"}
         self._lock = threading.Lock()
         self._profiles_lock = threading.Lock()
@@ -174,6 +187,13 @@ class PydtClient:
     def close(self) -> None:
         if self._owns_session:
             self._session.close()
+
+    def abort(self) -> None:
+        """Quitting: every call in flight, on any thread, fails now with a NetworkError."""
+        with self._lock:
+            deadlines = list(self._deadlines)
+        for deadline in deadlines:
+            deadline.expire()
 
     # --- API calls -------------------------------------------------------------------------
 
@@ -278,7 +298,8 @@ class PydtClient:
     def finish_submit(self, game_id: str) -> Game:
         timeout = (self._timeout[0], max(self._timeout[1], FINISH_SUBMIT_READ_TIMEOUT))
         path = f"/game/{quote(game_id, safe='')}/turn/finishSubmit"
-        return self._parse(Game.from_json, self._api_json("POST", path, retry=False, timeout=timeout))
+        data = self._api_json("POST", path, retry=False, timeout=timeout, deadline=FINISH_SUBMIT_DEADLINE)
+        return self._parse(Game.from_json, data)
 
     def set_vacation_mode(self, on: bool) -> User:
         """``POST /user/setUserInformation {"vacationMode": on}``; the user as the service now has it."""
@@ -292,7 +313,7 @@ class PydtClient:
 
     def download(self, url: str, *, max_bytes: int, progress: Progress | None = None) -> bytes:
         """Plain GET of a presigned URL (no token); HTTP 200 required, at most ``max_bytes``."""
-        response = self._send("GET", url, auth=False, retry=True, stream=True)
+        response = self._send("GET", url, auth=False, retry=True, stream=True, deadline=self._transfer_deadline)
         with response:
             if response.status_code != 200:
                 raise ApiError(f"The save file download failed (HTTP {response.status_code}).", response.status_code)
@@ -315,7 +336,10 @@ class PydtClient:
     def upload(self, url: str, data: bytes, progress: Progress | None = None) -> None:
         """PUT to a presigned URL with exactly ``Content-Type: application/octet-stream``; 200 only."""
         headers = {"Content-Type": "application/octet-stream"}
-        response = self._send("PUT", url, auth=False, retry=False, headers=headers, data=_UploadBody(data, progress))
+        body = _UploadBody(data, progress)
+        response = self._send(
+            "PUT", url, auth=False, retry=False, headers=headers, data=body, deadline=self._transfer_deadline
+        )
         with response:
             if response.status_code != 200:
                 raise ApiError(f"The save file upload failed (HTTP {response.status_code}).", response.status_code)
@@ -330,17 +354,16 @@ class PydtClient:
         auth: bool = True,
         retry: bool | None = None,
         timeout: tuple[float, float] | None = None,
+        deadline: float | None = None,
         json_body: Any = None,
     ) -> Any:
         """Call the API; return the parsed JSON body of a 2xx reply or raise a PydtError."""
         retry = method == "GET" if retry is None else retry
-        data = headers = None
+        url = self._base_url + path
+        sent: dict[str, Any] = {}
         if json_body is not None:
-            data = json.dumps(json_body).encode()
-            headers = {"Content-Type": "application/json"}
-        response = self._send(
-            method, self._base_url + path, auth=auth, retry=retry, timeout=timeout, api=True, data=data, headers=headers
-        )
+            sent = {"data": json.dumps(json_body).encode(), "headers": {"Content-Type": "application/json"}}
+        response = self._send(method, url, auth=auth, retry=retry, timeout=timeout, api=True, deadline=deadline, **sent)
         with response:
             status = response.status_code
             if status == 401:
@@ -378,8 +401,11 @@ class PydtClient:
         timeout: tuple[float, float] | None = None,
         stream: bool = False,
         api: bool = False,
+        deadline: float | None = None,
     ) -> requests.Response:
-        """One request with retries (idempotent calls only: 5xx and connection errors)."""
+        """One request with retries (idempotent calls only: 5xx and connection errors), all within one deadline.
+
+        A streamed response keeps its deadline until it is closed."""
         all_headers = dict(self._headers)
         if headers:
             all_headers.update(headers)
@@ -392,42 +418,100 @@ class PydtClient:
             all_headers["Authorization"] = token
         attempts = 1 + (self._retries if retry else 0)
         safe_path = urlsplit(url).path
-        for attempt in range(attempts):
-            if attempt:
-                self._sleep(self._backoff * 2 ** (attempt - 1))
-            started = time.monotonic()
-            try:
-                response = self._session.request(
-                    method,
-                    url,
-                    headers=all_headers,
-                    data=data,
-                    timeout=timeout or self._timeout,
-                    stream=stream,
-                    auth=_NoNetrc(),
-                )
-            except requests.ConnectTimeout as exc:
-                error: PydtError = NetworkError("Could not reach the PYDT service. Check your internet connection.")
-                log.debug("%s %s -> connect timeout (%s)", method, safe_path, type(exc).__name__)
-            except requests.Timeout as exc:
-                raise NetworkError("The PYDT service did not answer in time. Please try again later.") from exc
-            except requests.exceptions.ContentDecodingError as exc:
-                raise ApiError(UNREADABLE_REPLY) from exc
-            except requests.ConnectionError as exc:
-                error = NetworkError("Could not reach the PYDT service. Check your internet connection.")
-                log.debug("%s %s -> connection error (%s)", method, safe_path, type(exc).__name__)
-            except requests.RequestException as exc:
-                raise NetworkError("The connection to the PYDT service failed. Please try again.") from exc
-            else:
-                elapsed = (time.monotonic() - started) * 1000
-                log.debug("%s %s -> %s in %.0f ms", method, safe_path, response.status_code, elapsed)
-                if api:
-                    self._note_metadata_hash(response.headers.get("Metadata-Hash"))
-                if response.status_code >= 500 and attempt + 1 < attempts:
+        watch = self._start_deadline(self._deadline if deadline is None else deadline)
+        kept = False
+        try:
+            for attempt in range(attempts):
+                if attempt:
+                    self._sleep(min(self._backoff * 2 ** (attempt - 1), watch.remaining()))
+                response = self._attempt(watch, method, url, safe_path, all_headers, data, timeout, stream, api)
+                if response is None:  # a connection error worth another attempt
+                    continue
+                if response.status_code >= 500 and attempt + 1 < attempts and watch.remaining() > 0:
                     response.close()
                     continue
+                if stream:
+                    self._keep_until_closed(watch, response)
+                    kept = True
                 return response
-        raise error
+        finally:
+            if not kept:
+                self._end_deadline(watch)
+        raise NetworkError("Could not reach the PYDT service. Check your internet connection.")
+
+    def _start_deadline(self, seconds: float) -> Deadline:
+        watch = Deadline(seconds)
+        with self._lock:
+            self._deadlines.add(watch)
+        return watch.start()
+
+    def _end_deadline(self, watch: Deadline) -> None:
+        watch.cancel()
+        with self._lock:
+            self._deadlines.discard(watch)
+
+    def _keep_until_closed(self, watch: Deadline, response: requests.Response) -> None:
+        close = response.close
+
+        def close_and_end() -> None:
+            self._end_deadline(watch)
+            close()
+
+        response.close = close_and_end  # type: ignore[method-assign]
+
+    def _attempt(
+        self,
+        watch: Deadline,
+        method: str,
+        url: str,
+        safe_path: str,
+        headers: dict[str, str],
+        data: Any,
+        timeout: tuple[float, float] | None,
+        stream: bool,
+        api: bool,
+    ) -> requests.Response | None:
+        """One try: the response, None after a connection error worth retrying, or a PydtError."""
+        if watch.expired or watch.remaining() <= 0:
+            raise NetworkError(TOO_SLOW)
+        started = time.monotonic()
+        try:
+            try:
+                with watch.watching():
+                    response = self._session.request(
+                        method,
+                        url,
+                        headers=headers,
+                        data=data,
+                        timeout=timeout or self._timeout,
+                        stream=stream,
+                        auth=_NoNetrc(),
+                    )
+            except requests.RequestException as exc:
+                if watch.expired:
+                    log.debug("%s %s -> deadline of %.0f s passed", method, safe_path, watch.seconds)
+                    raise NetworkError(TOO_SLOW) from exc
+                raise
+        except requests.ConnectTimeout as exc:
+            log.debug("%s %s -> connect timeout (%s)", method, safe_path, type(exc).__name__)
+            return None
+        except requests.Timeout as exc:
+            raise NetworkError(TOO_SLOW) from exc
+        except requests.exceptions.ContentDecodingError as exc:
+            raise ApiError(UNREADABLE_REPLY) from exc
+        except requests.ConnectionError as exc:
+            log.debug("%s %s -> connection error (%s)", method, safe_path, type(exc).__name__)
+            return None
+        except requests.RequestException as exc:
+            raise NetworkError("The connection to the PYDT service failed. Please try again.") from exc
+        if watch.expired:  # the socket was cut short: whatever arrived is not the whole reply
+            response.close()
+            raise NetworkError(TOO_SLOW)
+        elapsed = (time.monotonic() - started) * 1000
+        log.debug("%s %s -> %s in %.0f ms", method, safe_path, response.status_code, elapsed)
+        if api:
+            self._note_metadata_hash(response.headers.get("Metadata-Hash"))
+        return response
 
     def _note_metadata_hash(self, digest: str | None) -> None:
         if not digest:

@@ -4,6 +4,7 @@ snapshot and the push state. This is where the push state and the problems are p
 from __future__ import annotations
 
 import logging
+import webbrowser
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -35,7 +36,7 @@ class SessionView(Protocol):
 
 
 class DailyView(Protocol):
-    """What the everyday controls add to the tray and the window (``pydt_tray.ui.daily.DailyController``)."""
+    """What the everyday controls add to the tray and the window (``pydt_tray.desktop.daily.DailyController``)."""
 
     def tray_actions(self) -> tuple[tuple[str, str], ...]: ...
 
@@ -46,8 +47,16 @@ class DailyView(Protocol):
     def game_note(self, game: Game, steam_id: str, *, countdown: bool = True) -> str: ...
 
 
-def push_wording(state: PushState) -> str:
-    """The push part of the status line: "live", "connecting…", "offline, retrying", ..."""
+def every(seconds: int) -> str:
+    """An interval in plain words: 90 s, 5 min, 1 h 30 min."""
+    if seconds < 120:
+        return f"{seconds} s"
+    minutes = round(seconds / 60)
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h" + (f" {minutes % 60} min" if minutes % 60 else "")
+
+
+def push_wording(state: PushState, poll_seconds: int | None = None) -> str:
+    """The push part of the status line: "live", "connecting…", "offline, retrying", "checking every 90 s"..."""
     mode = state.mode
     if mode is PushMode.LIVE:
         live = state.live_paths
@@ -60,7 +69,7 @@ def push_wording(state: PushState) -> str:
         return "offline, retrying"
     if mode is PushMode.FAILED:
         return f"push off: {state.reason}"
-    return "polling: no push credentials"
+    return f"checking every {every(poll_seconds)}" if poll_seconds else "checking now and then"
 
 
 def turns_wording(snapshot: Snapshot | None) -> str:
@@ -68,6 +77,15 @@ def turns_wording(snapshot: Snapshot | None) -> str:
         return "loading games…"
     count = len(snapshot.my_turns())
     return f"{count} turn{'s' if count != 1 else ''} waiting" if count else "no turns waiting"
+
+
+def open_in_browser(url: str) -> bool:
+    """Open ``url`` in the user's web browser; False when there is none to open."""
+    try:
+        return webbrowser.open(url)
+    except webbrowser.Error as error:
+        log.info("Opening a web browser failed: %s", error)
+        return False
 
 
 class Presenter:
@@ -83,6 +101,7 @@ class Presenter:
         window_title: Callable[[str], str],
         *,
         title_suffix: str = "",
+        poll_seconds: Callable[[], int] | None = None,
         on_window_built: Callable[[GamesWindow], None] = lambda _window: None,
         daily: DailyView | None = None,
     ) -> None:
@@ -93,6 +112,7 @@ class Presenter:
         self._start_at_login = start_at_login
         self._window_title = window_title
         self.title_suffix = title_suffix
+        self._poll_seconds = poll_seconds or (lambda: 0)
         self._on_window_built = on_window_built
         self.daily = daily
         self._window: GamesWindow | None = None
@@ -111,7 +131,9 @@ class Presenter:
                 self._window.game_note = lambda game: daily.game_note(game, self._steam_id(), countdown=False)
                 self._window.game_actions = daily.game_actions
             self._on_window_built(self._window)
-            self._window.render(self.session.snapshot(), self.status_text(), self.session.name_of)
+            self._window.render(
+                self.session.snapshot(), self.status_text(), self.session.name_of, error=self.session.last_error
+            )
         return self._window
 
     def _steam_id(self) -> str:
@@ -127,13 +149,26 @@ class Presenter:
         session = self.session
         if not session.signed_in:
             return "signed out — " + session.last_error if session.last_error else "signed out"
-        text = f"{turns_wording(session.snapshot())} · {push_wording(self._push_state())}"
+        snapshot = session.snapshot()
+        games = "games not loaded" if snapshot is None and session.last_error else turns_wording(snapshot)
+        text = f"{games} · {self.connection_text()}"
         for line in self.daily.status_lines() if self.daily is not None else ():
             text += f" · {line}"
         for problem in (session.last_error, *self._problems()):
             if problem:
                 text += f" · {problem}"
         return text
+
+    def connection_text(self) -> str:
+        return push_wording(self._push_state(), self._poll_seconds())
+
+    def open_page(self, url: str) -> None:
+        """Open ``url`` in the web browser; without one, say so in the window, with the address to copy."""
+        if open_in_browser(url):
+            return
+        log.warning("No web browser could be opened for %s", url)
+        self.window.show_notice(f"No web browser could be opened. The game's page is {url}")
+        self.window.bring_to_front()
 
     def tray_status(self) -> TrayStatus:
         session = self.session
@@ -164,7 +199,7 @@ class Presenter:
                 my_turns=tuple(snapshot.my_turns()) if snapshot else (),
                 others=tuple(snapshot.others()) if snapshot else (),
                 signed_in=self.session.signed_in,
-                connection=push_wording(self._push_state()),
+                connection=self.connection_text(),
                 status_lines=tuple(daily.status_lines()) if daily is not None else (),
                 game_notes=notes,
                 game_menus=tuple((game.display_name, daily.game_actions(game)) for game in games if daily),
@@ -176,4 +211,4 @@ class Presenter:
             )
         )
         if self._window is not None:
-            self._window.render(snapshot, status_text, self.session.name_of)
+            self._window.render(snapshot, status_text, self.session.name_of, error=self.session.last_error)

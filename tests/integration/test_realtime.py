@@ -150,7 +150,7 @@ def test_without_iot_credentials_polling_finds_the_turn(app_factory, notificatio
     app_factory.qtbot.waitUntil(lambda: len(notification_server.notifications) == 1, timeout=WAIT_MS)
     notification_server.clear()
     assert app.push.connection is None and app.push.state.mode is PushMode.OFF
-    assert "polling: no push credentials" in app.tray.model.tooltip
+    assert "checking every 1 s" in app.tray.model.tooltip
     assert app.tray.model.status.name == "YOUR_TURN"
     simulator.advance_turn(world.their_turn_game)
     app_factory.qtbot.waitUntil(lambda: len(notification_server.notifications) == 1, timeout=WAIT_MS)

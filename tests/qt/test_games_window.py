@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from PySide6.QtCore import Qt
 
 from pydt_tray.core.diff import Snapshot
 from pydt_tray.core.models import Game
@@ -140,3 +141,33 @@ def test_time_texts():
     # without lastTurnEndDate the timer runs from updatedAt
     from_update = game("d", ME, minutes_ago=10, turn_timer_minutes=20, last_turn_end_date=None)
     assert time_text(from_update, NOW) == "timer expires in 10 minutes"
+
+
+def test_a_failed_first_load_shows_the_error_and_a_retry_button(window, qtbot):
+    from PySide6.QtWidgets import QLabel
+
+    window.render(None, "loading games… · checking every 90 s", NAMES.get, now=NOW, error="No connection.")
+    assert window.list_widget.findChildren(QLabel, "empty") == []
+    [label] = window.list_widget.findChildren(QLabel, "loadError")
+    assert label.text() == "Your games could not be loaded: No connection."
+    assert window.empty_button is not None and window.empty_button.text() == "Retry"
+    with qtbot.waitSignal(window.refresh_requested, timeout=2000):
+        window.empty_button.click()
+    window.render(Snapshot.build(ME, [game("only", ALICE)]), "", NAMES.get, now=NOW)
+    assert window.empty_button is None and len(window.rows()) == 1
+
+
+def test_the_signed_out_window_has_a_sign_in_button(window, qtbot):
+    window.render(None, "signed out", NAMES.get, now=NOW)
+    assert window.empty_button is not None and window.empty_button.text() == "Sign in…"
+    with qtbot.waitSignal(window.sign_in_requested, timeout=2000):
+        window.empty_button.click()
+
+
+def test_a_notice_is_plain_text_and_goes_away_when_hidden(window, qtbot):
+    window.show()
+    qtbot.waitExposed(window)
+    window.show_notice("No web browser could be opened. <b>x</b>")
+    assert window.notice.isVisible() and window.notice.textFormat() == Qt.TextFormat.PlainText
+    window.hide()
+    assert not window.notice.isVisible() and window.notice.text() == ""
