@@ -81,7 +81,7 @@ class TrayApp(QObject):
             session,
             lambda: self.push.state,
             lambda: (self.turn_api.problem, self.autostart.problem),
-            lambda: settings.snapshot().start_at_login,
+            lambda: (self.autostart.menu_text(), self.autostart.available),
             self.window_title,
             title_suffix=title_suffix,
             poll_seconds=self.backstop.usual_seconds,

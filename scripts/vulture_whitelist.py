@@ -32,6 +32,10 @@ do_TRACE
 do_DELETE
 do_POST
 do_PUT
+# requests calls Session.rebuild_auth on every redirect (core/api.py: never netrc credentials)
+_.rebuild_auth
+# logging's FileHandler opens (and, after each rotation, reopens) its file through _open (core/logs.py: 0600)
+_._open
 # Qt: a native event filter override and a D-Bus slot found by name (platform/wake.py)
 _.nativeEventFilter
 _.on_prepare_for_sleep

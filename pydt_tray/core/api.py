@@ -11,16 +11,28 @@ import json
 import logging
 import threading
 import time
+import types
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 import requests
+import urllib3.exceptions
 
 from pydt_tray import APP_NAME, __version__
 from pydt_tray.core.deadline import Deadline, DeadlineAdapter
 from pydt_tray.core.errors import EXIT_AUTH, EXIT_NETWORK, PydtTrayError
+from pydt_tray.core.limits import (
+    MAX_JSON_BYTES,
+    DecodeError,
+    LimitExceededError,
+    StreamDecoder,
+    UnsafeJsonError,
+    loads_json,
+    megabytes,
+)
 from pydt_tray.core.models import Game, Metadata, ModelError, SteamProfile, TurnDownload, User, parse_games
 
 log = logging.getLogger(__name__)
@@ -34,6 +46,7 @@ FINISH_SUBMIT_DEADLINE = 90.0
 TRANSFER_DEADLINE = 600.0  # a whole save download or upload
 TOO_SLOW = "The PYDT service did not answer in time. Please try again later."
 UPLOAD_CHUNK = 64 * 1024
+READ_CHUNK = 64 * 1024
 Progress = Callable[[int, int | None], None]
 _Parsed = TypeVar("_Parsed")
 
@@ -66,6 +79,17 @@ class ApiError(PydtError):
         self.error_message = error_message
 
 
+class ReplyTooLargeError(ApiError):
+    """A reply unpacked to more than the client accepts; nothing of it is used."""
+
+    def __init__(self, limit: int, status: int | None = None) -> None:
+        super().__init__(
+            f"The PYDT service sent a reply larger than {megabytes(limit)}; pydt-tray ignored it and kept what it had.",
+            status,
+        )
+        self.limit = limit
+
+
 class NetworkError(PydtError):
     """The service could not be reached or did not answer in time."""
 
@@ -90,6 +114,40 @@ class _NoNetrc(requests.auth.AuthBase):
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         return request
+
+
+def _origin(url: str | None) -> tuple[str, str, int | None]:
+    parts = urlsplit(url or "")
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port
+
+
+def _rebuild_auth_without_netrc(
+    self: requests.Session, prepared_request: requests.PreparedRequest, response: Any
+) -> None:
+    """On a redirect: drop ``Authorization`` unless scheme, host and port stay the same, and never add
+    ``~/.netrc`` credentials (``requests`` reads netrc here whenever ``trust_env`` is on, whatever auth the
+    first request had)."""
+    headers = prepared_request.headers
+    if "Authorization" in headers and _origin(response.request.url) != _origin(prepared_request.url):
+        del headers["Authorization"]
+
+
+class NoNetrcSession(requests.Session):
+    """A session that keeps proxies and CA bundles from the environment but never reads ``~/.netrc``."""
+
+    def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: Any) -> None:
+        _rebuild_auth_without_netrc(self, prepared_request, response)
+
+
+def _without_netrc(session: requests.Session) -> requests.Session:
+    """``session``, changed so a redirect never picks up ``~/.netrc`` credentials."""
+    if not isinstance(session, NoNetrcSession):
+        session.rebuild_auth = types.MethodType(_rebuild_auth_without_netrc, session)  # type: ignore[method-assign]
+    return session
 
 
 class _UploadBody:
@@ -131,10 +189,12 @@ class PydtClient:
         poll_etag: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        max_reply_bytes: int = MAX_JSON_BYTES,
     ) -> None:
         """``retries`` extra attempts for idempotent GETs, ``backoff`` * 2**n seconds apart (via ``sleep``);
         ``clock`` times the profile cache. ``deadline`` bounds a whole API call (``transfer_deadline`` a save
-        download or upload), from the first byte sent to the last byte read."""
+        download or upload), from the first byte sent to the last byte read; a JSON reply may unpack to at
+        most ``max_reply_bytes``."""
         self._base_url = base_url.rstrip("/")
         self._token = token
         self._timeout = timeout
@@ -143,10 +203,12 @@ class PydtClient:
         self._sleep = sleep
         self._clock = clock
         self._owns_session = session is None
-        self._session = session or requests.Session()
+        self._session = _without_netrc(session or NoNetrcSession())
+        self._max_reply_bytes = max_reply_bytes
         self._deadline = deadline
         self._transfer_deadline = transfer_deadline
         self._deadlines: set[Deadline] = set()
+        self._stream_deadlines: weakref.WeakKeyDictionary[requests.Response, Deadline] = weakref.WeakKeyDictionary()
         for prefix in ("http://", "https://"):
             self._session.mount(prefix, DeadlineAdapter())
         self._headers = {"User-Agent": user_agent or f"{APP_NAME}/{__version__}", "Accept-Encoding": "gzip, deflate"}
@@ -226,7 +288,7 @@ class PydtClient:
     def _fetch_poll(self, poll_url: str, etag: str | None) -> GamesFetch | None:
         headers = {"If-None-Match": etag} if etag else None
         try:
-            response = self._send("GET", poll_url, auth=False, retry=False, headers=headers)
+            response = self._send("GET", poll_url, auth=False, retry=False, headers=headers, stream=True)
         except PydtError as exc:
             log.info("pollUrl unavailable (%s); using /user/games", exc)
             return None
@@ -237,8 +299,11 @@ class PydtClient:
                 log.info("pollUrl answered HTTP %s; using /user/games", response.status_code)
                 return None
             try:
-                games = parse_games(json.loads(response.content))
-            except (ValueError, ModelError, TypeError, AttributeError) as exc:
+                games = parse_games(loads_json(self._read_body(response)))
+            except PydtError as exc:
+                log.info("pollUrl reply unusable (%s); using /user/games", exc)
+                return None
+            except (ValueError, ModelError, TypeError, AttributeError, OverflowError, RecursionError) as exc:
                 log.info("pollUrl content unreadable (%s); using /user/games", exc)
                 return None
             new_etag = response.headers.get("ETag")
@@ -313,6 +378,18 @@ class PydtClient:
 
     def download(self, url: str, *, max_bytes: int, progress: Progress | None = None) -> bytes:
         """Plain GET of a presigned URL (no token); HTTP 200 required, at most ``max_bytes``."""
+        parts: list[bytes] = []
+        self.download_into(url, parts.append, max_bytes=max_bytes, progress=progress)
+        return b"".join(parts)
+
+    def download_into(
+        self, url: str, write: Callable[[bytes], object], *, max_bytes: int, progress: Progress | None = None
+    ) -> int:
+        """Stream a presigned URL (no token) into ``write`` piece by piece; returns the bytes received.
+
+        HTTP 200 required; more than ``max_bytes`` (announced or received, after any ``Content-Encoding``)
+        is refused as soon as it is seen. ``progress(received, total)`` counts bytes as they arrive.
+        """
         response = self._send("GET", url, auth=False, retry=True, stream=True, deadline=self._transfer_deadline)
         with response:
             if response.status_code != 200:
@@ -321,17 +398,31 @@ class PydtClient:
             total = int(length) if length and length.isdigit() else None
             if total is not None and total > max_bytes:
                 raise ApiError(f"The save file is too large ({total} bytes).", response.status_code)
-            received = bytearray()
             try:
-                for chunk in response.iter_content(UPLOAD_CHUNK):
-                    received += chunk
-                    if len(received) > max_bytes:
-                        raise ApiError(f"The save file is larger than {max_bytes} bytes.", response.status_code)
+                decoder = StreamDecoder(response.headers.get("Content-Encoding", ""), max_bytes)
+            except DecodeError as exc:
+                raise ApiError(f"The save file download could not be read ({exc}).", response.status_code) from None
+            received = 0
+            try:
+                for chunk in response.raw.stream(UPLOAD_CHUNK, decode_content=False):
+                    received += len(chunk)
+                    for piece in decoder.feed(chunk):
+                        write(piece)
                     if progress is not None:
-                        progress(len(received), total)
-            except requests.RequestException as exc:
-                raise NetworkError("The save file download was interrupted. Please try again.") from exc
-        return bytes(received)
+                        progress(received, total)
+                for piece in decoder.finish():
+                    write(piece)
+            except LimitExceededError:
+                raise ApiError(f"The save file is larger than {max_bytes} bytes.", response.status_code) from None
+            except DecodeError as exc:
+                raise ApiError(f"The save file download is damaged ({exc}).", response.status_code) from None
+            except (urllib3.exceptions.HTTPError, requests.RequestException, OSError) as exc:
+                if isinstance(exc, OSError) and not isinstance(exc, (TimeoutError, ConnectionError)):
+                    raise  # the writer's own error (a full disk): the caller reports it
+                raise self._read_failed(
+                    response, exc, "The save file download was interrupted. Please try again."
+                ) from exc
+        return decoder.produced
 
     def upload(self, url: str, data: bytes, progress: Progress | None = None) -> None:
         """PUT to a presigned URL with exactly ``Content-Type: application/octet-stream``; 200 only."""
@@ -363,14 +454,23 @@ class PydtClient:
         sent: dict[str, Any] = {}
         if json_body is not None:
             sent = {"data": json.dumps(json_body).encode(), "headers": {"Content-Type": "application/json"}}
-        response = self._send(method, url, auth=auth, retry=retry, timeout=timeout, api=True, deadline=deadline, **sent)
+        response = self._send(
+            method, url, auth=auth, retry=retry, timeout=timeout, api=True, deadline=deadline, stream=True, **sent
+        )
         with response:
             status = response.status_code
             if status == 401:
                 raise AuthError()
             try:
-                body = json.loads(response.content) if response.content else None
-            except ValueError:
+                content = self._read_body(response)
+            except ApiError:
+                if 200 <= status < 300:
+                    raise
+                content = b""  # an unreadable error body: the status alone says enough
+            try:
+                body = loads_json(content) if content else None
+            except UnsafeJsonError as exc:
+                log.info("Unreadable PYDT reply (HTTP %s): %s", status, exc)
                 body = None
                 if 200 <= status < 300:
                     raise ApiError(UNREADABLE_REPLY, status) from None
@@ -381,11 +481,56 @@ class PydtClient:
                 raise ApiError(message, status)
             return body
 
+    def _read_body(self, response: requests.Response) -> bytes:
+        """The whole body of a streamed reply, unpacked as its ``Content-Encoding`` says, counting as it goes:
+        :class:`ReplyTooLargeError` as soon as it passes the limit, whatever the compression."""
+        limit = self._max_reply_bytes
+        status = response.status_code
+        try:
+            decoder = StreamDecoder(response.headers.get("Content-Encoding", ""), limit)
+        except DecodeError as exc:
+            log.info("Unreadable PYDT reply: %s", exc)
+            raise ApiError(UNREADABLE_REPLY, status) from None
+        length = response.headers.get("Content-Length", "")
+        if length.isdigit() and int(length) > limit:
+            log.warning("A PYDT reply announced %s bytes, more than %s; ignored", length, megabytes(limit))
+            raise ReplyTooLargeError(limit, status)
+        parts: list[bytes] = []
+        try:
+            for chunk in response.raw.stream(READ_CHUNK, decode_content=False):
+                parts.extend(decoder.feed(chunk))
+            parts.extend(decoder.finish())
+        except LimitExceededError:
+            log.warning("A PYDT reply passed %s once unpacked; ignored", megabytes(limit))
+            raise ReplyTooLargeError(limit, status) from None
+        except DecodeError as exc:
+            if self._cut_short(response):
+                raise NetworkError(TOO_SLOW) from exc
+            log.info("Unreadable PYDT reply: %s", exc)
+            raise ApiError(UNREADABLE_REPLY, status) from None
+        except (urllib3.exceptions.HTTPError, requests.RequestException, OSError) as exc:
+            message = "The connection to the PYDT service failed. Please try again."
+            raise self._read_failed(response, exc, message) from exc
+        if self._cut_short(response):  # the deadline shut the socket: what arrived is not the whole reply
+            raise NetworkError(TOO_SLOW)
+        return b"".join(parts)
+
+    def _cut_short(self, response: requests.Response) -> bool:
+        watch = self._stream_deadlines.get(response)
+        return watch is not None and watch.expired
+
+    def _read_failed(self, response: requests.Response, exc: BaseException, message: str) -> NetworkError:
+        """The error for a body that stopped arriving: too slow when its deadline cut it (or it timed out)."""
+        too_slow = isinstance(exc, urllib3.exceptions.ReadTimeoutError) or self._cut_short(response)
+        if too_slow:
+            log.debug("reading a reply ended by its deadline or a read timeout (%s)", type(exc).__name__)
+        return NetworkError(TOO_SLOW if too_slow else message)
+
     @staticmethod
     def _parse(parser: Callable[[Any], _Parsed], data: Any) -> _Parsed:
         try:
             return parser(data)
-        except (ModelError, TypeError, ValueError, AttributeError, KeyError) as exc:
+        except (ModelError, TypeError, ValueError, AttributeError, KeyError, OverflowError, RecursionError) as exc:
             log.info("Unreadable PYDT reply: %s", exc)
             raise ApiError(UNREADABLE_REPLY) from exc
 
@@ -451,6 +596,7 @@ class PydtClient:
             self._deadlines.discard(watch)
 
     def _keep_until_closed(self, watch: Deadline, response: requests.Response) -> None:
+        self._stream_deadlines[response] = watch
         close = response.close
 
         def close_and_end() -> None:

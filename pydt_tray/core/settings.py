@@ -463,6 +463,8 @@ class Settings:
             return [f"{name}: not UTF-8 text (byte {error.start}); all settings use their defaults"]
         except tomllib.TOMLDecodeError as error:
             return [_describe_toml_error(name, error)]
+        except RecursionError:  # valid TOML nested thousands of levels deep: no setting looks like that
+            return [f"{name}: nested too deeply to be a settings file; all settings use their defaults"]
         problems: list[str] = []
         try:
             data, _ = migrate(data)

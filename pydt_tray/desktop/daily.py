@@ -276,6 +276,10 @@ class DailyController(QObject):
                 message = error.user_message
                 self._call_soon(lambda: self._away_done(None, message))
                 return
+            except Exception:  # a bug must not leave the switch busy for good
+                log.exception("Switching vacation mode failed unexpectedly")
+                self._call_soon(lambda: self._away_done(None, "an unexpected error (details in the log)"))
+                return
             self._call_soon(lambda: self._away_done(user, ""))
 
         self._run_in_background(job)

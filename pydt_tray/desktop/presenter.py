@@ -97,7 +97,7 @@ class Presenter:
         session: SessionView,
         push_state: Callable[[], PushState],
         problems: Callable[[], Sequence[str]],
-        start_at_login: Callable[[], bool],
+        autostart_entry: Callable[[], tuple[str, bool]],
         window_title: Callable[[str], str],
         *,
         title_suffix: str = "",
@@ -109,7 +109,7 @@ class Presenter:
         self.session = session
         self._push_state = push_state
         self._problems = problems
-        self._start_at_login = start_at_login
+        self._autostart_entry = autostart_entry  # the menu text and whether the entry can be used
         self._window_title = window_title
         self.title_suffix = title_suffix
         self._poll_seconds = poll_seconds or (lambda: 0)
@@ -192,6 +192,7 @@ class Presenter:
         games = snapshot.games if snapshot is not None and daily is not None and signed_in else ()
         steam_id = self._steam_id()
         notes = {game.game_id: note for game in games if daily and (note := daily.game_note(game, steam_id))}
+        autostart_text, autostart_usable = self._autostart_entry()
         self.tray.render(
             TrayModel(
                 status=self.tray_status(),
@@ -206,8 +207,9 @@ class Presenter:
                 extra_actions=(
                     *(daily.tray_actions() if daily is not None and signed_in else ()),
                     ("settings", "Settings…"),
-                    ("autostart", ("✓ " if self._start_at_login() else "") + "Start at login"),
+                    ("autostart", autostart_text),
                 ),
+                disabled_actions=frozenset() if autostart_usable else frozenset({"autostart"}),
             )
         )
         if self._window is not None:

@@ -149,6 +149,7 @@ class GameCard(QFrame):
         head.addWidget(title)
         for name, text in badges_of(game, mine):
             badge = QLabel(text)
+            badge.setTextFormat(Qt.TextFormat.PlainText)  # flags come from the service: never rich text
             badge.setObjectName(name)
             badge.setProperty("class", "badge")
             head.addWidget(badge)
@@ -221,6 +222,7 @@ class GamesWindow(QWidget):
         self._last: tuple[Snapshot | None, str, NamesLookup, str] | None = None
 
         self.status = QLabel("Not signed in")
+        self.status.setTextFormat(Qt.TextFormat.PlainText)  # may quote the service's error text
         self.status.setObjectName("status")
         self.status.setWordWrap(True)
         self.refresh_button = QPushButton("Refresh")

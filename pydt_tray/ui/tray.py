@@ -28,9 +28,20 @@ class TrayModel:
     signed_in: bool = False
     connection: str = ""
     extra_actions: tuple[tuple[str, str], ...] = field(default=())
+    disabled_actions: frozenset[str] = field(default=frozenset())  # extra actions shown greyed out
     status_lines: tuple[str, ...] = ()  # quiet hours, pause, vacation: shown under the header
     game_notes: dict[str, str] = field(default_factory=dict)  # game id -> "muted", countdown...
     game_menus: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()  # (game name, ((key, text), ...))
+
+
+def menu_text(text: str) -> str:
+    """``text`` for a menu entry, shown as it is: a single "&" would otherwise mark a shortcut and vanish."""
+    return text.replace("&", "&&")
+
+
+def shown_text(action_text: str) -> str:
+    """What a menu entry made with :func:`menu_text` shows."""
+    return action_text.replace("&&", "&")
 
 
 def game_label(game: Game, mine: bool, note: str = "") -> str:
@@ -81,7 +92,7 @@ class Tray(QObject):
             self.icon.setToolTip(model.tooltip)
 
     def _add(self, text: str, slot, enabled: bool = True) -> QAction:
-        action = self.menu.addAction(text)
+        action = self.menu.addAction(menu_text(text))
         action.setEnabled(enabled)
         if slot is not None:
             action.triggered.connect(slot)
@@ -106,20 +117,21 @@ class Tray(QObject):
             if model.others:
                 others = self.menu.addMenu("Other games")
                 for game in model.others[:MAX_MENU_GAMES]:
-                    action = others.addAction(game_label(game, False, notes.get(game.game_id, "")))
+                    action = others.addAction(menu_text(game_label(game, False, notes.get(game.game_id, ""))))
                     action.triggered.connect(lambda _=False, g=game.game_id: self.open_game.emit(g))
             if model.game_menus:
                 games = self.menu.addMenu("Snooze or mute a game")
                 for name, actions in model.game_menus[:MAX_MENU_GAMES]:
-                    per_game = games.addMenu(name)
+                    per_game = games.addMenu(menu_text(name))
                     for key, text in actions:
-                        entry = per_game.addAction(text)
+                        entry = per_game.addAction(menu_text(text))
                         entry.triggered.connect(lambda _=False, k=key: self.action_requested.emit(k))
             self.menu.addSeparator()
         self._add("Show games", self.show_window.emit)
         self._add("Refresh now", self.refresh_requested.emit, enabled=model.signed_in)
         for key, text in model.extra_actions:
-            self._add(text, lambda _=False, k=key: self.action_requested.emit(k))
+            enabled = key not in model.disabled_actions
+            self._add(text, lambda _=False, k=key: self.action_requested.emit(k), enabled=enabled)
         if model.signed_in:
             self._add("Sign out", self.sign_out_requested.emit)
         else:
@@ -135,7 +147,7 @@ class Tray(QObject):
             for action in actions:
                 if action.isSeparator():
                     continue
-                texts.append(indent + action.text())
+                texts.append(indent + shown_text(action.text()))
                 walk(_submenu_actions(action), indent + "  ")
 
         walk(list(self.menu.actions()), "")
@@ -147,7 +159,7 @@ class Tray(QObject):
         def walk(actions: list[QAction]) -> bool:
             for action in actions:
                 submenu = _submenu_actions(action)
-                if not submenu and action.text().startswith(text_prefix) and action.isEnabled():
+                if not submenu and shown_text(action.text()).startswith(text_prefix) and action.isEnabled():
                     action.trigger()
                     return True
                 if submenu and walk(submenu):

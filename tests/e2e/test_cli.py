@@ -107,8 +107,29 @@ def test_login_without_the_service_reports_a_network_failure(keyring_cli: CliRun
     simulator.stop()
     result = login(keyring_cli, world.token)
     assert result.returncode == EXIT_NETWORK
-    assert "could not reach" in one_line(result.stderr)
+    line = one_line(result.stderr)
+    assert "could not reach" in line.lower()
+    assert line.lower().count("pydt service") == 1, f"the message says it twice: {line!r}"
     assert stored_token() is None
+    assert "Sign-in failed: Could not reach the PYDT service" in keyring_cli.log_file.read_text()
+    assert_no_token(keyring_cli, world.token, result.stdout, result.stderr)
+
+
+def test_a_refused_sign_in_is_logged_without_the_token(keyring_cli: CliRunner, world, simulator) -> None:
+    simulator.revoke_tokens(world.me)
+    result = login(keyring_cli, world.token)
+    assert result.returncode == EXIT_AUTH
+    log_text = keyring_cli.log_file.read_text()
+    assert "Sign-in failed: the PYDT service refused the token" in log_text
+    assert_no_token(keyring_cli, world.token, result.stdout, result.stderr)
+
+
+def test_games_without_any_keyring_says_not_signed_in(cli: CliRunner) -> None:
+    result = cli.run("games", env=NO_KEYRING)
+    assert result.returncode == EXIT_AUTH, result.stderr
+    line = one_line(result.stderr)
+    assert "not signed in" in line and "pydt-tray login" in line
+    assert "No secure keyring" not in line
 
 
 def test_login_with_empty_input_is_a_usage_error(keyring_cli: CliRunner) -> None:
