@@ -229,3 +229,15 @@ def test_no_feed_no_request_and_no_entry(qtbot, rig: Rig) -> None:
     rig.controller.start()
     assert not rig.controller._update_busy
     assert texts(rig.controller.tray_actions())[0].startswith("Pause")
+
+
+def test_an_unexpected_error_in_the_switch_is_reported_and_frees_it(rig: Rig, qtbot, monkeypatch, caplog) -> None:
+    def broken(on: bool) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(rig.api, "set_vacation_mode", broken)
+    with qtbot.waitSignal(rig.controller.away_failed, timeout=WAIT_MS) as failed:
+        rig.controller.handle("daily:away")
+    assert "unexpected error" in failed.args[0]
+    assert not rig.controller.away_busy and rig.rules.away is False
+    assert any(r.levelno == logging.ERROR and r.exc_info for r in caplog.records)
