@@ -12,4 +12,5 @@ pytest_plugins = [
     "tests.helpers.mosquitto",
     "tests.helpers.notification_server",
     "tests.helpers.keyring_fixtures",
+    "tests.helpers.ntfy_relay",
 ]
