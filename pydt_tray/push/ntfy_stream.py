@@ -182,8 +182,9 @@ def _error_detail(response: http.client.HTTPResponse) -> str:
     """The relay's short error text (ntfy sends ``{"error": ...}``), or nothing."""
     with contextlib.suppress(Exception):
         body = json.loads(response.read(MAX_ERROR_BYTES))
-        if isinstance(body, dict) and isinstance(body.get("error"), str):
-            return ": " + body["error"][:200]
+        error = body.get("error") if isinstance(body, dict) else None
+        if isinstance(error, str):
+            return ": " + error[:200]
     return ""
 
 
