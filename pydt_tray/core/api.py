@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -70,6 +70,22 @@ class GamesFetch:
     games: list[Game] | None
     source: str  # "poll" or "api"
     not_modified: bool = False
+
+
+@dataclass(frozen=True)
+class PrivateUserData:
+    """The part of ``pud`` (private user data) a client uses. The webhook URL is a secret: not in ``repr``."""
+
+    webhook_url: str = field(default="", repr=False)
+
+    @classmethod
+    def from_json(cls, data: Any) -> PrivateUserData:
+        if not isinstance(data, dict):
+            raise ModelError("private user data is not an object")
+        url = data.get("webhookUrl")
+        if url is not None and not isinstance(url, str):
+            raise ModelError("webhookUrl is not a string")
+        return cls(webhook_url=url or "")
 
 
 @dataclass
@@ -177,6 +193,20 @@ class PydtClient:
 
     def get_current_user(self) -> User:
         return self._parse(User.from_json, self._api_json("GET", "/user/getCurrent"))
+
+    def get_current_with_pud(self) -> tuple[User, PrivateUserData]:
+        """``GET /user/getCurrentWithPud``: the user and their private data (the webhook URL among it)."""
+        data = self._api_json("GET", "/user/getCurrentWithPud")
+        if not isinstance(data, dict):
+            raise ApiError(UNREADABLE_REPLY)
+        user = self._parse(User.from_json, data.get("user"))
+        pud = self._parse(PrivateUserData.from_json, data.get("pud") if data.get("pud") is not None else {})
+        return user, pud
+
+    def set_webhook_url(self, url: str) -> PrivateUserData:
+        """``POST /user/setWebhookUrl``; "" clears it. Returns the private data as saved."""
+        data = self._api_json("POST", "/user/setWebhookUrl", retry=False, json_body={"webhookUrl": url})
+        return self._parse(PrivateUserData.from_json, data)
 
     def get_games(self) -> list[Game]:
         """``GET /user/games``; remembers the pollUrl it names."""
@@ -320,10 +350,16 @@ class PydtClient:
         auth: bool = True,
         retry: bool | None = None,
         timeout: tuple[float, float] | None = None,
+        json_body: Any = None,
     ) -> Any:
         """Call the API; return the parsed JSON body of a 2xx reply or raise a PydtError."""
         retry = method == "GET" if retry is None else retry
-        response = self._send(method, self._base_url + path, auth=auth, retry=retry, timeout=timeout, api=True)
+        headers, data = None, None
+        if json_body is not None:
+            headers, data = {"Content-Type": "application/json"}, json.dumps(json_body).encode()
+        response = self._send(
+            method, self._base_url + path, auth=auth, retry=retry, timeout=timeout, api=True, headers=headers, data=data
+        )
         with response:
             status = response.status_code
             if status == 401:

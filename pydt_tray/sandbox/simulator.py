@@ -15,9 +15,12 @@ import logging
 import secrets
 import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -45,6 +48,7 @@ __all__ = [
     "PydtSimulator",
     "RecordedRequest",
     "Reply",
+    "WebhookDelivery",
     "encode_body",
     "pick_encoding",
     "unzip_save",
@@ -53,7 +57,40 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 GENERIC_500 = "There was an error processing your request."
+WEBHOOK_TIMEOUT = 5.0
 ChangeHook = Callable[[list[str], str, bool], None]
+BODY_ROUTES = frozenset({"setWebhookUrl"})
+
+
+@dataclass(frozen=True)
+class WebhookDelivery:
+    """One webhook POST the service made: where, what, and how it went (``error`` when it failed)."""
+
+    url: str
+    body: dict[str, Any]
+    status: int | None
+    error: str | None
+    sent_at: float
+
+
+@dataclass(frozen=True)
+class _Notice:
+    """What is due after a change: webhook POSTs (new turns only), then one IoT ping per target."""
+
+    targets: list[str]
+    game_id: str
+    new_turn: bool
+    webhooks: tuple[tuple[str, dict[str, Any]], ...] = ()
+
+
+def _parses_as_url(value: object) -> bool:
+    if not isinstance(value, str) or not value:
+        return False
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return bool(parts.scheme and parts.netloc)
 
 
 class _HttpError(Exception):
@@ -98,6 +135,11 @@ class PydtSimulator:
         self._traffic = Traffic()
         self._rejections: dict[str, deque[tuple[str, int]]] = {}
         self._hooks: list[ChangeHook] = []
+        self._puds: dict[str, dict[str, Any]] = {}
+        self._webhook_log: list[WebhookDelivery] = []
+        self._webhook_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        self.webhook_timeout = WEBHOOK_TIMEOUT
+        self._metadata: dict[str, Any] = {}
         self._stopping = threading.Event()
         self._server: SimulatorServer | None = None
         self._thread: threading.Thread | None = None
@@ -152,6 +194,7 @@ class PydtSimulator:
         body = json.dumps({"metadata": metadata, "hash": digest}, separators=(",", ":")).encode()
         with self._lock:
             self._metadata_hash, self._metadata_body = digest, body
+            self._metadata = copy.deepcopy(metadata)
         return digest
 
     # --- users -----------------------------------------------------------------------------
@@ -161,6 +204,7 @@ class PydtSimulator:
         user = games.new_user(steam_id, display_name, forum_username)
         with self._lock:
             self._users[steam_id] = user
+            self._puds.setdefault(steam_id, {"steamId": steam_id, "newTurnEmails": False, "webPushSubscriptions": []})
             self._nonces.setdefault(steam_id, 0)
             return make_token(self._secret, steam_id, self._nonces[steam_id])
 
@@ -176,6 +220,25 @@ class PydtSimulator:
 
     def poll_url(self, steam_id: str) -> str:
         return f"{self.base_url}/s3/{steam_id}/gameCache.json"
+
+    def webhook_url(self, steam_id: str) -> str:
+        """The user's ``pud.webhookUrl`` ("" when none is set)."""
+        with self._lock:
+            return str(self._puds[steam_id].get("webhookUrl") or "")
+
+    def set_webhook_url(self, steam_id: str, url: str) -> None:
+        """Set the user's webhook as the website's profile page would ("" clears it)."""
+        with self._lock:
+            self._puds[steam_id]["webhookUrl"] = url
+
+    def set_vacation(self, steam_id: str, on: bool = True) -> None:
+        """Vacation mode: a new turn for this user sends nothing at all (no webhook, no ping)."""
+        with self._lock:
+            self._users[steam_id]["vacationMode"] = on
+
+    def webhook_deliveries(self) -> list[WebhookDelivery]:
+        with self._lock:
+            return list(self._webhook_log)
 
     # --- games -----------------------------------------------------------------------------
 
@@ -320,8 +383,8 @@ class PydtSimulator:
     def _active_games(self, steam_id: str) -> list[dict[str, Any]]:
         return games.active_games(self._games.values(), self._sequence, steam_id)
 
-    def _publish(self, game: dict[str, Any], *, new_turn: bool) -> list[tuple[list[str], str, bool]]:
-        """Rewrite the pollUrl objects of every player (in-progress games only); return the pings due."""
+    def _publish(self, game: dict[str, Any], *, new_turn: bool) -> list[_Notice]:
+        """Rewrite the pollUrl objects of every player (in-progress games only); return what is due to send."""
         if not game.get("inProgress"):
             return []
         humans = games.playing_humans(game)
@@ -331,17 +394,71 @@ class PydtSimulator:
                 self._bucket.put_poll(steam_id, body)
         if game.get("completed"):
             return []
-        targets = [game["currentPlayerSteamId"]] if new_turn else humans
-        return [(targets, game["gameId"], new_turn)] if targets else []
+        if not new_turn:
+            return [_Notice(humans, game["gameId"], False)] if humans else []
+        current = game.get("currentPlayerSteamId") or ""
+        user = self._users.get(current)
+        if not current or (user is not None and user.get("vacationMode")):
+            return []  # a player on vacation gets nothing at all
+        hooks = [game.get("webhookUrl"), self._puds.get(current, {}).get("webhookUrl")]
+        body = self._webhook_body(game, current)
+        webhooks = tuple((url, body) for url in hooks if isinstance(url, str) and _parses_as_url(url))
+        return [_Notice([current], game["gameId"], True, webhooks)]
 
-    def _notify(self, notices: list[tuple[list[str], str, bool]]) -> None:
-        """Call the change hooks; never with the lock held."""
+    def _webhook_body(self, game: dict[str, Any], steam_id: str) -> dict[str, Any]:
+        """The JSON the service posts to the game's and the player's webhooks on a new turn."""
+        user = self._users.get(steam_id, {})
+        player = next((p for p in games.players(game) if p.get("steamId") == steam_id), {})
+        civ_game = next(
+            (c for c in self._metadata.get("civGames", []) if c.get("id") == game.get("gameType", "CIV6")), {}
+        )
+        leaders = civ_game.get("leaders", [])
+        leader = next((item for item in leaders if item.get("leaderKey") == player.get("civType")), {})
+        civ_key = str(leader.get("civKey") or "")
+        civ_name = civ_key.split("_", 1)[-1].replace("_", " ").title() if civ_key else ""
+        game_name, user_name, round_ = game.get("displayName", ""), user.get("displayName", ""), game.get("round", 1)
+        return {
+            "gameName": game_name,
+            "userName": user_name,
+            "round": round_,
+            "civName": civ_name,
+            "leaderName": leader.get("fullDisplayName", ""),
+            "value1": game_name,
+            "value2": user_name,
+            "value3": round_,
+            "content": f"It's {user_name}'s turn in {game_name} (Round {round_})",
+            "steamId": steam_id,
+        }
+
+    def _post_webhook(self, url: str, body: dict[str, Any]) -> None:
+        """POST one webhook: JSON, 5 s timeout, the answer ignored, every error swallowed."""
+        data = json.dumps(body).encode()
+        request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"}, method="POST")
+        status: int | None = None
+        error: str | None = None
+        try:
+            with self._webhook_opener.open(request, timeout=self.webhook_timeout) as response:
+                status = response.status
+                response.read()
+        except urllib.error.HTTPError as failure:
+            status = failure.code
+            failure.close()
+        except Exception as failure:
+            error = f"{type(failure).__name__}: {failure}"
+            log.debug("simulator: webhook POST failed (%s)", error)
+        with self._lock:
+            self._webhook_log.append(WebhookDelivery(url, body, status, error, time.monotonic()))
+
+    def _notify(self, notices: list[_Notice]) -> None:
+        """Send the webhooks, then call the change hooks (the IoT ping); never with the lock held."""
         with self._lock:
             hooks = list(self._hooks)
-        for steam_ids, game_id, new_turn in notices:
+        for notice in notices:
+            for url, body in notice.webhooks:
+                self._post_webhook(url, body)
             for hook in hooks:
                 try:
-                    hook(list(steam_ids), game_id, new_turn)
+                    hook(list(notice.targets), notice.game_id, notice.new_turn)
                 except Exception:
                     log.exception("simulator change hook failed")
 
@@ -386,14 +503,18 @@ class PydtSimulator:
                 return self._bucket.serve(route, params, query, headers, body, chunked)
             if route == "unknown":
                 return _error(404, "Not Found")
-            if body.strip():
-                json.loads(body)
+            payload = json.loads(body) if body.strip() else None
             user = None
             if route in AUTH_ROUTES:
                 user = self._authenticate(headers.get("authorization", ""))
                 if user is None:
                     return _error(401, "Unauthorized")
-            return getattr(self, f"_api_{route}")(user, params, parse_qs(query, keep_blank_values=True))
+            handler = getattr(self, f"_api_{route}")
+            if route in BODY_ROUTES:
+                reply: Reply = handler(user, payload)
+            else:
+                reply = handler(user, params, parse_qs(query, keep_blank_values=True))
+            return reply
         except _HttpError as exc:
             return _error(exc.status, exc.message)
         except Exception:
@@ -422,6 +543,20 @@ class PydtSimulator:
         with self._lock:
             active = [g["gameId"] for g in self._active_games(user)]
             return _json(200, {**self._users[user], "activeGameIds": active, "inactiveGameIds": []})
+
+    def _api_getCurrentWithPud(self, user: str, params: dict[str, str], query: dict[str, list[str]]) -> Reply:
+        with self._lock:
+            active = [g["gameId"] for g in self._active_games(user)]
+            current = {**self._users[user], "activeGameIds": active, "inactiveGameIds": []}
+            return _json(200, {"user": current, "pud": copy.deepcopy(self._puds[user])})
+
+    def _api_setWebhookUrl(self, user: str, payload: Any) -> Reply:
+        url = payload.get("webhookUrl") if isinstance(payload, dict) else None
+        if not isinstance(url, str):
+            raise _HttpError(400, "Bad Request")
+        with self._lock:
+            self._puds[user]["webhookUrl"] = url
+            return _json(200, copy.deepcopy(self._puds[user]))
 
     def _api_games(self, user: str, params: dict[str, str], query: dict[str, list[str]]) -> Reply:
         with self._lock:

@@ -15,9 +15,13 @@ from urllib.parse import unquote
 ROUTES = (
     "getCurrent", "games", "poll", "steamProfiles", "metadata", "getTurn",
     "startSubmit", "finishSubmit", "download", "upload", "steamProfile", "game",
+    "getCurrentWithPud", "setWebhookUrl",
 )  # fmt: skip
 S3_ROUTES = frozenset({"poll", "download", "upload", "s3"})
-AUTH_ROUTES = frozenset({"getCurrent", "games", "steamProfile", "getTurn", "startSubmit", "finishSubmit"})
+AUTH_ROUTES = frozenset({
+    "getCurrent", "games", "steamProfile", "getTurn", "startSubmit", "finishSubmit",
+    "getCurrentWithPud", "setWebhookUrl",
+})  # fmt: skip
 Fault = tuple[str, int]  # (kind: "fail" | "malformed" | "unauthorized", status)
 
 
@@ -46,7 +50,9 @@ def route_of(method: str, path: str) -> tuple[str, dict[str, str]]:
             return ("upload" if method == "PUT" else "download"), {"path": path}
         return "s3", {}
     if method == "GET":
-        if parts in (["user", "getCurrent"], ["user", "games"], ["user", "steamProfile"], ["user", "steamProfiles"]):
+        if parts[:1] == ["user"] and parts[1:] in (
+            ["getCurrent"], ["games"], ["steamProfile"], ["steamProfiles"], ["getCurrentWithPud"]
+        ):
             return parts[1], {}
         if parts == ["metadata"]:
             return "metadata", {}
@@ -54,6 +60,8 @@ def route_of(method: str, path: str) -> tuple[str, dict[str, str]]:
             return "game", {"game_id": parts[1]}
         if len(parts) == 3 and parts[0] == "game" and parts[2] == "turn":
             return "getTurn", {"game_id": parts[1]}
+    if method == "POST" and parts == ["user", "setWebhookUrl"]:
+        return "setWebhookUrl", {}
     is_submit = len(parts) == 4 and parts[0] == "game" and parts[2] == "turn"
     if method == "POST" and is_submit and parts[3] in ("startSubmit", "finishSubmit"):
         return parts[3], {"game_id": parts[1]}
