@@ -199,14 +199,16 @@ class PydtClient:
         data = self._api_json("GET", "/user/getCurrentWithPud")
         if not isinstance(data, dict):
             raise ApiError(UNREADABLE_REPLY)
-        user = self._parse(User.from_json, data.get("user"))
-        pud = self._parse(PrivateUserData.from_json, data.get("pud") if data.get("pud") is not None else {})
+        user: User = self._parse(User.from_json, data.get("user"))
+        raw_pud = data.get("pud")
+        pud: PrivateUserData = self._parse(PrivateUserData.from_json, raw_pud if raw_pud is not None else {})
         return user, pud
 
     def set_webhook_url(self, url: str) -> PrivateUserData:
         """``POST /user/setWebhookUrl``; "" clears it. Returns the private data as saved."""
         data = self._api_json("POST", "/user/setWebhookUrl", retry=False, json_body={"webhookUrl": url})
-        return self._parse(PrivateUserData.from_json, data)
+        pud: PrivateUserData = self._parse(PrivateUserData.from_json, data)
+        return pud
 
     def get_games(self) -> list[Game]:
         """``GET /user/games``; remembers the pollUrl it names."""
