@@ -54,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_turn_commands(commands)
 
+    from pydt_tray.relay_cli import add_relay_commands
+
+    add_relay_commands(commands)
+
     demo = commands.add_parser("demo", help="try pydt-tray with simulated games: no account or game needed")
     demo.add_argument("--seed", type=int, default=None, help="make the opponents' timing repeatable")
     return parser
@@ -96,6 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_gui(ctx, hidden=args.hidden or bool(ctx.settings.get("start_hidden")))
     handler = (
         getattr(args, "turn_command", None)
+        or getattr(args, "relay_command", None)
         or {
             "login": cmd_login,
             "logout": cmd_logout,
@@ -157,6 +162,9 @@ def cmd_login(ctx, args) -> int:
 
 def cmd_logout(ctx, args) -> int:
     from pydt_tray.core.credentials import CredentialError
+    from pydt_tray.relay_cli import disable_before_sign_out
+
+    disable_before_sign_out(ctx)  # the relay needs the token that is about to go
 
     try:
         ctx.token_store().delete()

@@ -15,8 +15,9 @@ import pytest
 
 PROGRAM = "pydt-tray"
 DEFAULT_TIMEOUT = 30.0
-# Variables the program or its launcher needs from the outside; everything else starts empty.
-PASSED_THROUGH = ("PATH", "LANG", "LC_ALL", "PYENV_ROOT", "PYENV_VERSION", "SYSTEMROOT")
+# Variables the program or its launcher needs from the outside (PYTHONPATH: the checkout under test wins over
+# the installed copy); everything else starts empty.
+PASSED_THROUGH = ("PATH", "LANG", "LC_ALL", "PYENV_ROOT", "PYENV_VERSION", "SYSTEMROOT", "PYTHONPATH")
 
 
 def installed_program() -> str:

@@ -90,6 +90,7 @@ class NtfyRelay:
         self._messages: list[dict[str, Any]] = []
         self._streams: list[_Stream] = []
         self._tokens: dict[str, set[str]] = {}  # protected topic -> tokens allowed
+        self._all_token: str | None = None  # every topic needs this token (a private server)
         self._faults: deque[tuple[str, int]] = deque()  # (kind "subscribe"|"publish"|"any", status)
         self._half_open_next = 0
         self._requests: list[SeenRequest] = []
@@ -150,6 +151,11 @@ class NtfyRelay:
         """From now on ``topic`` needs ``Authorization: Bearer <token>`` to publish or subscribe."""
         with self._cond:
             self._tokens.setdefault(topic, set()).add(token)
+
+    def protect_all(self, token: str) -> None:
+        """From now on every topic needs ``Authorization: Bearer <token>`` (a server that denies anonymous use)."""
+        with self._cond:
+            self._all_token = token
 
     def fail_next(self, status: int, count: int = 1, kind: str = "any") -> None:
         """Answer the next ``count`` requests of ``kind`` (subscribe, publish or any) with ``status``."""
@@ -257,6 +263,8 @@ class NtfyRelay:
         with self._cond:
             for topic in topics:
                 allowed = self._tokens.get(topic)
+                if self._all_token is not None:
+                    allowed = (allowed or set()) | {self._all_token}
                 if allowed is None:
                     continue
                 if not token:

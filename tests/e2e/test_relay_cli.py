@@ -1,0 +1,139 @@
+"""End to end: ``pydt-tray relay ...`` against the simulator, the local relay and a real gnome-keyring."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from pydt_tray.core.credentials import SERVICE
+from pydt_tray.core.relay_setup import RELAY_KEY
+from pydt_tray.sandbox.simulator import PydtSimulator
+from tests.e2e.cli_runner import CliRunner
+from tests.helpers.ntfy_relay import NtfyRelay
+from tests.helpers.simulator_fixtures import World
+
+pytestmark = pytest.mark.e2e
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+FOREIGN = "https://chat.example.invalid/hooks/abc/DoNotLeakThisPart"
+
+
+@pytest.fixture
+def signed_in(tmp_path: Path, simulator: PydtSimulator, world: World, secret_service) -> CliRunner:
+    cli = CliRunner(tmp_path, api_url=simulator.base_url, extra_env=dict(secret_service.env))
+    result = cli.run("login", "--token-stdin", stdin=world.token + "\n")
+    assert result.returncode == EXIT_OK, result.stderr
+    return cli
+
+
+def stored_relay() -> str | None:
+    from keyring.backends.SecretService import Keyring
+
+    return Keyring().get_password(SERVICE, RELAY_KEY)
+
+
+def topic_of(simulator: PydtSimulator, world: World) -> str:
+    return simulator.webhook_url(world.me).rsplit("/", 1)[1]
+
+
+def enable(
+    cli: CliRunner, relay: NtfyRelay, *options: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return cli.run("--debug", "relay", "enable", "--server", relay.url, "--keepalive", "1", *options, stdin=stdin)
+
+
+def assert_topic_hidden(cli: CliRunner, topic: str, *outputs: str) -> None:
+    assert len(topic) >= 32
+    assert cli.files_containing(topic) == [], "the topic is in a file under the pydt-tray home"
+    for output in outputs:
+        assert topic not in output
+
+
+def test_enable_status_disable(signed_in: CliRunner, simulator: PydtSimulator, world: World, ntfy_relay) -> None:
+    result = enable(signed_in, ntfy_relay)
+    assert result.returncode == EXIT_OK, result.stderr
+    topic = topic_of(simulator, world)
+    assert simulator.webhook_url(world.me) == f"{ntfy_relay.url}/{topic}"
+    assert f"{ntfy_relay.url}/{topic[:4]}…" in result.stdout and "checked end to end" in result.stdout
+    assert "relay: connected" in result.stderr  # the debug console log was on
+    assert json.loads(stored_relay() or "{}")["topic"] == topic
+    status = signed_in.run("--debug", "relay", "status", "--json")
+    assert status.returncode == EXIT_OK, status.stderr
+    data = json.loads(status.stdout)
+    assert data["modes"] == ["relay"]
+    assert data["relay"]["topic"] == f"…/{topic[:4]}…" and data["relay"]["relay"] == "live"
+    assert data["relay"]["webhook"] == "ours" and data["relay"]["lastMessage"] is None
+    simulator.advance_turn(world.their_turn_game)
+    text = signed_in.run("--debug", "relay", "status")
+    assert "Relay: on" in text.stdout and "last message: 20" in text.stdout and "live" in text.stdout
+    disable = signed_in.run("--debug", "relay", "disable")
+    assert disable.returncode == EXIT_OK, disable.stderr
+    assert "webhook in your PYDT profile is cleared" in disable.stdout
+    assert simulator.webhook_url(world.me) == "" and stored_relay() is None
+    off = signed_in.run("relay", "status", "--json")
+    assert json.loads(off.stdout) == {"modes": ["polling"], "relay": None}
+    outputs = [r.stdout + r.stderr for r in (result, status, text, disable, off)]
+    assert_topic_hidden(signed_in, topic, *outputs)
+    assert signed_in.log_file.is_file() and "relay" in signed_in.log_file.read_text()
+
+
+def test_a_foreign_webhook_needs_replace_and_comes_back(
+    signed_in: CliRunner, simulator: PydtSimulator, world: World, ntfy_relay: NtfyRelay
+) -> None:
+    simulator.set_webhook_url(world.me, FOREIGN)
+    refused = enable(signed_in, ntfy_relay)
+    assert refused.returncode == EXIT_FAILURE
+    assert "chat.example.invalid" in refused.stderr and "--replace" in refused.stderr
+    assert simulator.webhook_url(world.me) == FOREIGN and stored_relay() is None
+    replaced = enable(signed_in, ntfy_relay, "--replace")
+    assert replaced.returncode == EXIT_OK, replaced.stderr
+    assert "previous webhook (to chat.example.invalid) is remembered" in replaced.stdout
+    topic = topic_of(simulator, world)
+    disable = signed_in.run("--debug", "relay", "disable")
+    assert disable.returncode == EXIT_OK and "(to chat.example.invalid) is back" in disable.stdout
+    assert simulator.webhook_url(world.me) == FOREIGN
+    outputs = [r.stdout + r.stderr for r in (refused, replaced, disable)]
+    assert_topic_hidden(signed_in, topic, *outputs)
+    assert all("DoNotLeakThisPart" not in output for output in outputs)
+    assert signed_in.files_containing("DoNotLeakThisPart") == []
+
+
+@pytest.mark.parametrize("server", ["http://example.org", "http://10.1.2.3:8080", "not-a-url"])
+def test_plain_http_to_another_host_is_refused(signed_in: CliRunner, simulator: PydtSimulator, server: str) -> None:
+    result = signed_in.run("relay", "enable", "--server", server)
+    assert result.returncode == EXIT_USAGE
+    assert result.stderr.startswith("pydt-tray: ") and len(result.stderr.strip().splitlines()) == 1
+    assert simulator.request_count("getCurrentWithPud") == 0
+
+
+def test_an_access_token_from_stdin(
+    signed_in: CliRunner, simulator: PydtSimulator, world: World, ntfy_relay: NtfyRelay
+) -> None:
+    ntfy_relay.protect_all("tk_e2etoken123")
+    without = enable(signed_in, ntfy_relay)
+    assert without.returncode == EXIT_FAILURE and "wants an access token" in without.stderr
+    assert simulator.webhook_url(world.me) == ""
+    result = enable(signed_in, ntfy_relay, "--token-stdin", stdin="tk_e2etoken123\n")
+    assert result.returncode == EXIT_OK, result.stderr
+    assert "tk_e2etoken123" not in result.stdout + result.stderr
+    assert signed_in.files_containing("tk_e2etoken123") == []
+
+
+def test_logout_turns_the_relay_off(
+    signed_in: CliRunner, simulator: PydtSimulator, world: World, ntfy_relay: NtfyRelay
+) -> None:
+    simulator.set_webhook_url(world.me, FOREIGN)
+    assert enable(signed_in, ntfy_relay, "--replace").returncode == EXIT_OK
+    logout = signed_in.run("logout")
+    assert logout.returncode == EXIT_OK, logout.stderr
+    assert simulator.webhook_url(world.me) == FOREIGN and stored_relay() is None
+
+
+def test_status_when_off_needs_no_sign_in(tmp_path: Path, simulator: PydtSimulator, secret_service) -> None:
+    cli = CliRunner(tmp_path, api_url=simulator.base_url, extra_env=dict(secret_service.env))
+    result = cli.run("relay", "status")
+    assert result.returncode == EXIT_OK, result.stderr
+    assert "Real-time push: off" in result.stdout
