@@ -22,6 +22,7 @@ import contextlib
 import json
 import secrets
 import socket
+import ssl
 import string
 import threading
 import time
@@ -29,6 +30,7 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -83,8 +85,17 @@ class _Stream:
 class NtfyRelay:
     """The relay. Thread-safe; tests call its methods while clients stream from it."""
 
-    def __init__(self, *, keepalive: float = 45.0, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        keepalive: float = 45.0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        tls: tuple[Path, Path] | None = None,
+    ) -> None:
+        """``tls``: (certificate, key) PEM files to serve HTTPS instead of HTTP."""
         self.keepalive = keepalive
+        self._tls = tls
         self._address = (host, port)
         self._cond = threading.Condition()
         self._messages: list[dict[str, Any]] = []
@@ -104,6 +115,10 @@ class NtfyRelay:
         if self._server is not None:
             return self
         self._server = _RelayServer((self._address[0], self.port), self)
+        if self._tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(str(self._tls[0]), str(self._tls[1]))
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="ntfy-relay", daemon=True)
         self._thread.start()
@@ -143,7 +158,8 @@ class NtfyRelay:
 
     @property
     def url(self) -> str:
-        return f"http://{self._address[0]}:{self.port}"
+        scheme = "https" if self._tls is not None else "http"
+        return f"{scheme}://{self._address[0]}:{self.port}"
 
     # --- arranging -----------------------------------------------------------------------------
 

@@ -254,3 +254,27 @@ def test_fetch_cached_lists_the_topic_messages(ntfy_relay: NtfyRelay) -> None:
     ntfy_relay.publish(TOPIC, "one")
     ntfy_relay.publish("other", "two")
     assert [m["message"] for m in fetch_cached(make_config(ntfy_relay))] == ["one"]
+
+
+def test_https_with_the_servers_ca_and_a_clear_failure_without_it(tmp_path, recorder: PushRecorder) -> None:
+    from tests.helpers.mosquitto import make_certs
+
+    certs = make_certs(tmp_path / "certs")
+    with NtfyRelay(keepalive=1.0, tls=(certs.cert_file, certs.key_file)) as relay:
+        assert relay.url.startswith("https://")
+        trusted = RelaySubscriber(make_config(relay, ca_file=str(certs.ca_file)), recorder)
+        trusted.start()
+        try:
+            recorder.wait_for("connected")
+            publish(make_config(relay, ca_file=str(certs.ca_file)), "over tls")
+            recorder.wait_for_message(b"over tls")
+        finally:
+            trusted.stop()
+        untrusted_events = PushRecorder()
+        untrusted = RelaySubscriber(make_config(relay), untrusted_events)  # the system store lacks the test CA
+        untrusted.start()
+        try:
+            reason = untrusted_events.wait_for("disconnected")[1]
+            assert "TLS connection to the relay failed" in reason and "CERTIFICATE_VERIFY_FAILED" in reason
+        finally:
+            untrusted.stop()
