@@ -15,6 +15,7 @@ from pydt_tray.core.diff import Snapshot
 from pydt_tray.core.logs import register_secret
 from pydt_tray.core.models import WEBSITE_URL
 from pydt_tray.core.policy import Notification, NotificationPolicy
+from pydt_tray.core.relay_setup import relay_store
 from pydt_tray.core.sync import GameFetcher, SyncEngine, SyncResult
 from pydt_tray.platform.notifications import pick_notifier, set_windows_app_user_model_id
 from pydt_tray.platform.termination import TerminationSignals
@@ -25,6 +26,8 @@ from pydt_tray.ui.bridge import BackgroundWorker, MainThreadInvoker, PushBridge
 from pydt_tray.ui.games_window import GamesWindow
 from pydt_tray.ui.icons import TrayStatus, app_icon
 from pydt_tray.ui.play_turn import install_play_turn
+from pydt_tray.ui.relay_push import RelayOutcome, RelayPush
+from pydt_tray.ui.relay_section import PushView, RelaySection
 from pydt_tray.ui.services import AutostartService, TurnApiService
 from pydt_tray.ui.settings_window import SettingsWindow
 from pydt_tray.ui.tray import Tray, TrayModel
@@ -41,6 +44,9 @@ class PushStatus:
     CONNECTING = "connecting…"
     LIVE = "live"
     DOWN = "offline, retrying"
+
+
+PUSH_OFF_HINT = "turn it on in Settings → Real-time push"
 
 
 class TrayApp(QObject):
@@ -104,6 +110,16 @@ class TrayApp(QObject):
         self.bridge.message.connect(self._on_push_message)
         self.bridge.connected.connect(self._on_push_connected)
         self.bridge.disconnected.connect(self._on_push_disconnected)
+        self.relay = RelayPush(
+            relay_store(ctx.paths.config_dir), submit=self.worker.submit, call_soon=self.invoker.call_soon, parent=self
+        )
+        self.relay.message.connect(self._on_relay_message)
+        self.relay.connected.connect(self._on_relay_connected)
+        self.relay.disconnected.connect(self._on_relay_disconnected)
+        self.relay.enable_finished.connect(self._on_relay_enabled)
+        self.relay.disable_finished.connect(self._on_relay_disabled)
+        self._relay_checked_for: str | None = None
+        self._relay_section: RelaySection | None = None
 
         self.backstop = QTimer(self)
         self.backstop.setSingleShot(True)
@@ -179,6 +195,9 @@ class TrayApp(QObject):
         self.account.show()
 
     def sign_out(self) -> None:
+        token = self.token
+        if token:  # the relay goes off with the account: the previous webhook comes back (needs the token)
+            self.relay.disable(lambda: self.ctx.make_client(token), after=self._relay_off_at_sign_out)
         try:
             self.token_store.delete()
         except CredentialError as error:
@@ -187,8 +206,21 @@ class TrayApp(QObject):
         self.last_error = ""
         self.render()
 
+    def _relay_off_at_sign_out(self, outcome: RelayOutcome) -> None:
+        if outcome.ok:
+            log.info("Signed out: %s", outcome.text)
+            return
+        log.error("The relay could not be turned off at sign-out: %s", outcome.text)
+        self.notifier.notify(
+            "pydt-tray: the relay is still on",
+            f"{outcome.text} Sign in again and turn it off in Settings → Real-time push.",
+            key="sign-in",
+        )
+
     def _drop_session(self) -> None:
         self.stop_push()
+        self.relay.stop()
+        self._relay_checked_for = None
         if self.engine is not None:
             self.engine.stop()
         self.engine = None
@@ -207,6 +239,7 @@ class TrayApp(QObject):
         if self.engine is not None:
             self.engine.stop()
         self.stop_push()
+        self.relay.stop()
         self.turn_api.stop()
         self.turn_player.cancel()
         self.worker.shutdown()
@@ -246,6 +279,9 @@ class TrayApp(QObject):
                 self.user_name = outcome.user.display_name
                 if self.push is None:
                     self.start_push(outcome.user.steam_id)
+                if self._relay_checked_for != outcome.user.steam_id:
+                    self._relay_checked_for = outcome.user.steam_id
+                    self.relay.start_for(outcome.user.steam_id)
             if result.snapshot is not None:
                 note = self.policy.on_events(result.events, result.snapshot, self.names.get)
                 if note is not None:
@@ -294,7 +330,7 @@ class TrayApp(QObject):
     def _arm_backstop(self, seconds: int | None = None) -> None:
         if seconds is None:
             seconds = int(self.ctx.settings.get("poll_interval_seconds"))
-            if self.push_status != PushStatus.LIVE:
+            if not self.push_live:
                 seconds = min(seconds, self.poll_while_push_down)
         self.backstop.start(seconds * 1000)
 
@@ -362,10 +398,81 @@ class TrayApp(QObject):
         self._arm_backstop()
         self.render()
 
+    # ----- relay push ------------------------------------------------------------------------------
+
+    def _on_relay_message(self) -> None:
+        self.push_messages += 1
+        self.request("relay push")
+
+    def _on_relay_connected(self) -> None:
+        log.info("Relay push connected: catching up")
+        self.request("relay connected")
+        self._arm_backstop()
+        self.render()
+
+    def _on_relay_disconnected(self, reason: str) -> None:
+        log.info("Relay push lost: %s", reason)
+        self._arm_backstop()
+        self.render()
+
+    def enable_relay(self, server: str, token: str, replace: bool) -> None:
+        """The settings window's Enable: set the relay up for the signed-in account (off the UI thread)."""
+        session_token = self.token
+        if session_token is None:
+            self._on_relay_enabled(RelayOutcome(False, "Sign in first: the relay is set up for your PYDT account."))
+            return
+        self.relay.enable(lambda: self.ctx.make_client(session_token), server, token, replace)
+
+    def disable_relay(self) -> None:
+        session_token = self.token
+        if session_token is None:
+            self._on_relay_disabled(RelayOutcome(False, "Sign in first: turning the relay off needs your account."))
+            return
+        self.relay.disable(lambda: self.ctx.make_client(session_token))
+
+    def _on_relay_enabled(self, outcome: RelayOutcome) -> None:
+        section = self._relay_section
+        if section is not None:
+            if outcome.ok:
+                section.show_done(outcome.text)
+            elif outcome.foreign_host:
+                section.ask_replace(outcome.foreign_host)
+            else:
+                section.show_failed(outcome.text)
+        self.render()
+
+    def _on_relay_disabled(self, outcome: RelayOutcome) -> None:
+        section = self._relay_section
+        if section is not None:
+            (section.show_done if outcome.ok else section.show_failed)(outcome.text)
+        if self.engine is not None:
+            self._arm_backstop()
+        self.render()
+
+    # ----- both paths -------------------------------------------------------------------------------
+
+    @property
+    def push_live(self) -> bool:
+        """Any push path is live (IoT or the relay)."""
+        return self.push_status == PushStatus.LIVE or self.relay.live
+
+    def push_headline(self) -> str:
+        """How turns reach us right now, in the words of the tooltip and the window header."""
+        paths = (("AWS IoT", self.push_status == PushStatus.LIVE), ("relay", self.relay.live))
+        live = [name for name, on in paths if on]
+        if live:
+            return f"Live ({' + '.join(live)})"
+        every = f"Checking every {self.poll_while_push_down} s"
+        if self.push is not None or self.relay.on:
+            state = "connecting…" if self.push_status == PushStatus.CONNECTING else "is down, retrying"
+            return f"{every}: live push {state}"
+        return f"{every}: live push is off ({PUSH_OFF_HINT})"
+
     def _on_wake(self, reason: str) -> None:
         log.info("Woke up (%s): reconnecting and catching up", reason)
         if self.push is not None:
             self.push.reconnect_now()
+        self.relay.reconnect_now()
         self.request(f"wake: {reason}")
 
     def _on_setting_changed(self, key: str, _value: object) -> None:
@@ -409,8 +516,10 @@ class TrayApp(QObject):
         else:
             count = len(snapshot.my_turns())
             head = f"{count} turn{'s' if count != 1 else ''} waiting" if count else "no turns waiting"
-        text = f"{head} · {self.push_status}"
-        for problem in (self.last_error, self.turn_api.problem, self.autostart.problem):
+        text = f"{head} · {self.push_headline()}"
+        push_problem = self.push_status if self.push_status.startswith("push off") else ""
+        relay_problem = self.relay.path.problem
+        for problem in (self.last_error, push_problem, relay_problem, self.turn_api.problem, self.autostart.problem):
             if problem:
                 text += f" · {problem}"
         return text
@@ -424,7 +533,7 @@ class TrayApp(QObject):
             status = TrayStatus.ERROR
         elif my_turns:
             status = TrayStatus.YOUR_TURN
-        elif self.push_status != PushStatus.LIVE:
+        elif not self.push_live:
             status = TrayStatus.POLLING
         else:
             status = TrayStatus.IDLE
@@ -436,7 +545,7 @@ class TrayApp(QObject):
                 my_turns=my_turns,
                 others=tuple(snapshot.others()) if snapshot else (),
                 signed_in=self.token is not None,
-                connection=self.push_status,
+                connection=self.push_headline(),
                 extra_actions=(
                     ("settings", "Settings…"),
                     ("autostart", ("✓ " if self.ctx.settings.get("start_at_login") else "") + "Start at login"),
@@ -445,6 +554,8 @@ class TrayApp(QObject):
         )
         if self._window is not None:
             self._window.render(snapshot, self.status_text(), self.names.get)
+        if self._relay_section is not None:
+            self._relay_section.show_state(PushView(self.push_headline(), self.relay.on, self.relay.detail))
 
     def show_games(self) -> None:
         log.info("Showing the game list")
@@ -476,6 +587,12 @@ class TrayApp(QObject):
         if self._settings_window is None:
             self._settings_window = SettingsWindow(self.ctx.settings)
             self._settings_window.setWindowTitle(self.window_title("settings"))
+            section = RelaySection()
+            section.enable_requested.connect(self.enable_relay)
+            section.disable_requested.connect(self.disable_relay)
+            self._settings_window.tabs.addTab(section, "Real-time push")
+            self._relay_section = section
+            section.show_state(PushView(self.push_headline(), self.relay.on, self.relay.detail))
         self._settings_window.show()
         self._settings_window.raise_()
         self._settings_window.activateWindow()

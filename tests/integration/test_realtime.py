@@ -35,7 +35,7 @@ def test_hello_leads_to_a_notification_naming_the_game(app_factory, notification
     assert note.app_name == "pydt-tray"
     assert app.push_messages >= 1
     assert simulator.request_count("poll") >= 1, "the push path reloads through the pollUrl"
-    assert "1 turn" not in app.status_text() and "3 turns waiting · live" in app.status_text()
+    assert "1 turn" not in app.status_text() and "3 turns waiting · Live (AWS IoT)" in app.status_text()
 
 
 def test_keepalive_600_reaches_the_broker(app_factory, notification_server, mosquitto):
@@ -148,7 +148,7 @@ def test_without_iot_credentials_polling_finds_the_turn(app_factory, notificatio
     app_factory.qtbot.waitUntil(lambda: len(notification_server.notifications) == 1, timeout=WAIT_MS)
     notification_server.clear()
     assert app.push is None and app.push_status == PushStatus.NONE
-    assert "polling: no push credentials" in app.tray.model.tooltip
+    assert "Checking every 1 s: live push is off (turn it on in Settings" in app.tray.model.tooltip
     assert app.tray.model.status.name == "YOUR_TURN"
     simulator.advance_turn(world.their_turn_game)
     app_factory.qtbot.waitUntil(lambda: len(notification_server.notifications) == 1, timeout=WAIT_MS)
