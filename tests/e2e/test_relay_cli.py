@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,7 @@ import pytest
 from pydt_tray.core.credentials import SERVICE
 from pydt_tray.core.relay_setup import RELAY_KEY
 from pydt_tray.sandbox.simulator import PydtSimulator
-from tests.e2e.cli_runner import CliRunner
+from tests.e2e.cli_runner import CliRunner, wait_until
 from tests.helpers.ntfy_relay import NtfyRelay
 from tests.helpers.simulator_fixtures import World
 
@@ -137,3 +139,41 @@ def test_status_when_off_needs_no_sign_in(tmp_path: Path, simulator: PydtSimulat
     result = cli.run("relay", "status")
     assert result.returncode == EXIT_OK, result.stderr
     assert "Real-time push: off" in result.stdout
+
+
+def test_the_topic_never_leaks_from_a_debug_run_of_the_tray_app(
+    signed_in: CliRunner, simulator: PydtSimulator, world: World, ntfy_relay: NtfyRelay
+) -> None:
+    enabled = enable(signed_in, ntfy_relay)
+    assert enabled.returncode == EXIT_OK, enabled.stderr
+    topic = topic_of(simulator, world)
+    process = signed_in.start("--hidden", "--debug")
+    try:
+
+        def logged(text: str) -> Callable[[], bool]:
+            def check() -> bool:
+                if process.poll() is not None:
+                    pytest.fail(f"pydt-tray exited early with {process.returncode}: {gui_output(signed_in)}")
+                return signed_in.log_file.is_file() and text in signed_in.log_file.read_text()
+
+            return check
+
+        wait_until(logged("Relay push connected"), 20, "the relay stream to connect (in the log)")
+        proc = Path(f"/proc/{process.pid}")
+        assert topic.encode() not in (proc / "cmdline").read_bytes()
+        assert topic.encode() not in (proc / "environ").read_bytes()
+        simulator.advance_turn(world.their_turn_game)
+        wait_until(logged("relay: message"), 20, "the turn to arrive through the relay (in the log)")
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == EXIT_OK
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    log_text = signed_in.log_file.read_text()
+    assert "relay: connected" in log_text and "pydt-tray stopped" in log_text
+    assert_topic_hidden(signed_in, topic, gui_output(signed_in), enabled.stdout, enabled.stderr)
+
+
+def gui_output(cli: CliRunner) -> str:
+    return "".join((cli.root / name).read_text(errors="replace") for name in ("gui.stdout", "gui.stderr"))
