@@ -196,13 +196,13 @@ class TrayApp(QObject):
 
     def sign_out(self) -> None:
         token = self.token
-        if token:  # the relay goes off with the account: the previous webhook comes back (needs the token)
-            self.relay.disable(lambda: self.ctx.make_client(token), after=self._relay_off_at_sign_out)
         try:
             self.token_store.delete()
         except CredentialError as error:
             log.error("%s", error.user_message)
-        self._drop_session()
+        self._drop_session()  # stops the relay stream first, so nothing can restart it once we are signed out
+        if token:  # the relay goes off with the account: the previous webhook comes back (needs the token)
+            self.relay.disable(lambda: self.ctx.make_client(token), after=self._relay_off_at_sign_out)
         self.last_error = ""
         self.render()
 

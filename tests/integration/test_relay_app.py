@@ -199,3 +199,20 @@ def test_sign_out_restores_the_previous_webhook(app_factory, notification_server
     assert not app.relay.on
     app_factory.qtbot.waitUntil(lambda: simulator.webhook_url(world.me) == FOREIGN, timeout=WAIT_MS)
     app_factory.qtbot.waitUntil(lambda: relay_store(ctx.paths.config_dir).load() is None, timeout=WAIT_MS)
+
+
+def test_a_failed_sign_out_disable_keeps_the_record_and_says_so(
+    app_factory, notification_server, simulator, world, ntfy_relay
+) -> None:
+    record = enable_relay(app_factory, simulator, world, ntfy_relay)
+    app = start_with_relay(app_factory, notification_server)
+    simulator.fail_next("getCurrentWithPud", 500, count=4)  # every attempt fails
+    app.sign_out()
+    app_factory.qtbot.waitUntil(
+        lambda: any(n.summary == "pydt-tray: the relay is still on" for n in notification_server.notifications),
+        timeout=WAIT_MS,
+    )
+    ctx = load_context(app_factory.env)
+    assert relay_store(ctx.paths.config_dir).load() == record  # kept, so it can be turned off later
+    assert not app.relay.on  # and nothing streams while signed out
+    assert simulator.webhook_url(world.me) == record.webhook_url

@@ -213,3 +213,12 @@ def test_plaintext_store_only_when_the_token_uses_one(tmp_path: Path, monkeypatc
     assert relay_store(tmp_path).backend_name == "none (no secure keyring)"
     (tmp_path / "token.plaintext").write_text("x\n")
     assert relay_store(tmp_path).backend_name.startswith("plain file ")
+
+
+def test_an_unreadable_stored_entry_counts_as_off_and_says_so(
+    setup: RelaySetup, backend: MemoryKeyring, ntfy_relay: NtfyRelay, caplog: pytest.LogCaptureFixture
+) -> None:
+    backend.entries[("pydt-tray", RELAY_KEY)] = '{"version": 1, "server": "http://example.org", "topic": "x"}'
+    assert setup.load() is None
+    assert "stored relay settings are unreadable" in caplog.text
+    assert enable(setup, ntfy_relay).record == setup.load()  # a fresh setup replaces it
