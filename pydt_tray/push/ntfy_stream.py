@@ -389,6 +389,9 @@ class RelaySubscriber:
                 conn.connect()
             except TimeoutError:
                 raise _StreamEnded(f"could not connect to the relay within {config.connect_timeout:g} s") from None
+            with self._lock:  # a stop or restart while connecting found no socket to cut: honour it now
+                if self._stopping.is_set() or self._restart:
+                    raise _StreamEnded("reconnecting")
             assert conn.sock is not None
             conn.sock.settimeout(config.dead_after_seconds)
             conn.request("GET", path, headers={**_headers(config), "Accept": "application/x-ndjson"})
