@@ -4,6 +4,8 @@ The rules were measured on Debian 12 with PySide6-Essentials 6.11 (see docs/pack
 
 - Python modules that only tests, notebooks or other tools import (pytest via ``jeepney.io.tests``, IPython via
   ``trio``, numpy, tkinter...) are excluded.
+- The demo's package (``pydt_tray.sandbox``: the simulated service and its push broker) is only bundled
+  when the demo is built in.
 - Qt plugins the app never loads are dropped: no GTK platform theme (it pulls in libgtk-3 and friends), no
   TLS backends (the app does its TLS in awscrt and requests), no EGLFS/VNC/evdev, a single image format (SVG,
   for the app icon), no translations.
@@ -34,6 +36,19 @@ EXCLUDED_MODULES: tuple[str, ...] = (
     "PySide6.QtOpenGL", "PySide6.QtOpenGLWidgets", "PySide6.QtPrintSupport", "PySide6.QtUiTools",
     "PySide6.QtDesigner", "PySide6.QtHelp", "PySide6.QtXml", "PySide6.QtConcurrent", "PySide6.QtWaylandCompositor",
 )  # fmt: skip
+
+# The app's own packages that only `pydt-tray demo` imports.
+DEMO_PACKAGES: tuple[str, ...] = ("pydt_tray.sandbox",)
+
+
+def app_modules(names: Iterable[str], *, with_demo: bool) -> list[str]:
+    """The app's modules to bundle: without the demo, its packages stay out."""
+
+    def demo_only(name: str) -> bool:
+        return any(name == package or name.startswith(package + ".") for package in DEMO_PACKAGES)
+
+    return [name for name in names if with_demo or not demo_only(name)]
+
 
 # Qt plugin folders kept whole; the others are dropped unless listed in KEPT_PLUGINS.
 KEPT_PLUGIN_FOLDERS = frozenset(

@@ -17,9 +17,15 @@ log = logging.getLogger("pydt_tray")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from pydt_tray.core.environment import ENVIRONMENT_VARIABLES
+
+    width = max(len(name) for name, _meaning in ENVIRONMENT_VARIABLES)
     parser = argparse.ArgumentParser(
         prog="pydt-tray",
         description="System-tray client for Play Your Damn Turn. Without a command it starts the tray app.",
+        epilog="environment variables:\n"
+        + "\n".join(f"  {name:<{width}}  {meaning}" for name, meaning in ENVIRONMENT_VARIABLES),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"pydt-tray {__version__}")
     parser.add_argument("--debug", action="store_true", help="also log to the console, in detail")
@@ -97,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from pydt_tray.gui import run_gui
 
         install_excepthook()
-        return run_gui(ctx, hidden=args.hidden or bool(ctx.settings.get("start_hidden")))
+        return run_gui(ctx, hidden=args.hidden or ctx.settings.snapshot().start_hidden)
     handler = (
         getattr(args, "turn_command", None)
         or getattr(args, "relay_command", None)
@@ -124,8 +130,8 @@ def read_token(from_stdin: bool) -> str:
 
 
 def cmd_login(ctx, args) -> int:
-    from pydt_tray.core.api import AuthError, NetworkError, PydtError
-    from pydt_tray.core.credentials import CredentialError
+    from pydt_tray.core.api import AuthError, NetworkError
+    from pydt_tray.core.errors import PydtTrayError
     from pydt_tray.core.logs import register_secret
 
     try:
@@ -142,15 +148,15 @@ def cmd_login(ctx, args) -> int:
         return fail("the PYDT service refused this token (copy it again from your profile page)", EXIT_AUTH)
     except NetworkError as error:
         return fail(f"could not reach the PYDT service: {error.user_message}", EXIT_NETWORK)
-    except PydtError as error:
-        return fail(error.user_message)
+    except PydtTrayError as error:
+        return fail(error.user_message, error.exit_code)
     finally:
         client.close()
     try:
         store = ctx.token_store(allow_plaintext=args.plaintext_file)
         store.save(token)
-    except CredentialError as error:
-        return fail(error.user_message)
+    except PydtTrayError as error:
+        return fail(error.user_message, error.exit_code)
     if store.is_plaintext:
         print(
             "warning: no secure keyring was found; the token is stored UNENCRYPTED in a file only you can read",
@@ -161,15 +167,15 @@ def cmd_login(ctx, args) -> int:
 
 
 def cmd_logout(ctx, args) -> int:
-    from pydt_tray.core.credentials import CredentialError
+    from pydt_tray.core.errors import PydtTrayError
     from pydt_tray.relay_cli import disable_before_sign_out
 
     disable_before_sign_out(ctx)  # the relay needs the token that is about to go
 
     try:
         ctx.token_store().delete()
-    except CredentialError as error:
-        return fail(error.user_message)
+    except PydtTrayError as error:
+        return fail(error.user_message, error.exit_code)
     print("Signed out: the token was removed")
     return EXIT_OK
 
@@ -180,7 +186,7 @@ def cmd_games(ctx, args) -> int:
 
 def _print_games(client, *, as_json: bool) -> int:
     from pydt_tray.core.diff import Snapshot
-    from pydt_tray.core.models import format_date
+    from pydt_tray.core.models import FIRST_SAVE_HINT, format_date
 
     user = client.get_current_user()
     snapshot = Snapshot.build(user.steam_id, client.get_games())
@@ -211,7 +217,7 @@ def _print_games(client, *, as_json: bool) -> int:
         marker = "*" if mine else " "
         whose = "YOUR TURN" if mine else names.get(game.current_player_steam_id, game.current_player_steam_id or "-")
         if mine and game.is_first_turn:
-            whose += " (upload the first save on the website)"
+            whose += f" ({FIRST_SAVE_HINT})"
         print(f"{marker} {game.display_name}  [{game.game_type}, round {game.round}]  {whose}")
     return EXIT_OK
 
@@ -228,9 +234,9 @@ def cmd_config(ctx, args) -> int:
         print(settings.path)
         return EXIT_OK
     if args.config_command == "list":
-        width = max(len(spec.key) for spec in SETTINGS)
-        for spec in SETTINGS:
-            print(f"{spec.key:<{width}}  {_show(settings.get(spec.key))}")
+        width = max(len(row.key) for row in SETTINGS)
+        for row in SETTINGS:
+            print(f"{row.key:<{width}}  {_show(settings.get(row.key))}")
         return EXIT_OK
     spec = SPECS.get(args.key)
     if spec is None:
@@ -242,7 +248,7 @@ def cmd_config(ctx, args) -> int:
         settings.set(spec.key, parse_value(spec, args.value))
         settings.save()
     except SettingsError as error:
-        return fail(str(error), EXIT_USAGE)
+        return fail(error.user_message, error.exit_code)
     except OSError as error:
         return fail(f"could not write {settings.path}: {error}")
     print(f"{spec.key} = {_show(settings.get(spec.key))}")

@@ -5,11 +5,9 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-EXIT_OK = 0
-EXIT_FAILURE = 1
-EXIT_USAGE = 2
-EXIT_AUTH = 3
-EXIT_NETWORK = 4
+from pydt_tray.core.errors import EXIT_AUTH, EXIT_FAILURE, EXIT_NETWORK, EXIT_OK, EXIT_USAGE, PydtTrayError
+
+__all__ = ["EXIT_AUTH", "EXIT_FAILURE", "EXIT_NETWORK", "EXIT_OK", "EXIT_USAGE", "Abort", "fail", "run_signed_in"]
 
 
 def fail(message: str, code: int = EXIT_FAILURE) -> int:
@@ -28,15 +26,12 @@ class Abort(Exception):
 
 def run_signed_in(ctx, action: Callable[[object], int]) -> int:
     """Load the token, build a client, run ``action(client)`` and map every error to its exit code."""
-    from pydt_tray.core.api import ApiError, AuthError, NetworkError, PydtError
-    from pydt_tray.core.credentials import CredentialError
-    from pydt_tray.core.saves import SaveFolderError
-    from pydt_tray.core.transfer import TransferError
+    from pydt_tray.core.api import ApiError, AuthError, NetworkError
 
     try:
         token = ctx.token_store().load()
-    except CredentialError as error:
-        return fail(error.user_message)
+    except PydtTrayError as error:
+        return fail(error.user_message, error.exit_code)
     if not token:
         return fail("not signed in: run `pydt-tray login` first", EXIT_AUTH)
     client = ctx.make_client(token)
@@ -50,7 +45,7 @@ def run_signed_in(ctx, action: Callable[[object], int]) -> int:
         return fail(f"could not reach the PYDT service: {error.user_message}", EXIT_NETWORK)
     except ApiError as error:
         return fail(error.error_message)  # the service's words, newlines and all
-    except (PydtError, TransferError, SaveFolderError) as error:
-        return fail(error.user_message)
+    except PydtTrayError as error:
+        return fail(error.user_message, error.exit_code)
     finally:
         client.close()

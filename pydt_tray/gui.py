@@ -4,24 +4,36 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from pydt_tray import APP_NAME, __version__
 from pydt_tray.core.context import AppContext
+
+if TYPE_CHECKING:
+    from pydt_tray.ui.play_turn import ExtraAction
 
 log = logging.getLogger(__name__)
 
 
 def run_gui(
-    ctx: AppContext, *, hidden: bool, title_suffix: str = "", token: str | None = None, demo: bool = False
+    ctx: AppContext,
+    *,
+    hidden: bool,
+    title_suffix: str = "",
+    token: str | None = None,
+    waiting_actions: Mapping[str, ExtraAction] | None = None,
+    save_grace_seconds: float | None = None,
 ) -> int:
     """Run the tray app until it quits. ``token`` bypasses the keyring (the demo's token is never stored);
-    ``demo`` adds the demo's stand-in for saving in the game."""
+    ``waiting_actions`` and ``save_grace_seconds`` let the demo stand in for saving in the game."""
     from PySide6.QtWidgets import QApplication
 
     from pydt_tray.app import TrayApp
     from pydt_tray.platform.single_instance import SingleInstance, instance_key
 
-    qapp = QApplication.instance() or QApplication(sys.argv[:1])
+    existing = QApplication.instance()
+    qapp = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     qapp.setApplicationName(APP_NAME)
     qapp.setApplicationVersion(__version__)
     qapp.setDesktopFileName("pydt-tray")
@@ -29,11 +41,10 @@ def run_gui(
     if not instance.acquire():
         log.info("pydt-tray is already running: asked it to show its window")
         return 0
-    app = TrayApp(qapp, ctx, show_window=not hidden, title_suffix=title_suffix)
+    app = TrayApp(qapp, ctx, show_window=not hidden, title_suffix=title_suffix, waiting_actions=waiting_actions)
     instance.show_requested.connect(app.show_games)
-    if demo:
-        app.turn_player.demo_saves = True
-        app.turn_player.grace_seconds = 1.0
+    if save_grace_seconds is not None:
+        app.turn_player.grace_seconds = save_grace_seconds
     app.termination.install()
     app.start(token=token)
     log.info("pydt-tray %s running (%s)", __version__, "hidden" if hidden else "window shown")

@@ -14,12 +14,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydt_tray.cli_common import EXIT_OK, EXIT_USAGE, fail, run_signed_in
-from pydt_tray.push.ntfy_stream import DEFAULT_KEEPALIVE_SECONDS, DEFAULT_SERVER
+from pydt_tray.push.ntfy_config import DEFAULT_KEEPALIVE_SECONDS, DEFAULT_SERVER
 
 log = logging.getLogger(__name__)
 
 
-def add_relay_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_relay_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add ``relay`` with its three actions (``relay_command`` is set to the handler)."""
     relay = subparsers.add_parser(
         "relay", help="real-time turns without AWS keys: PYDT's webhook through an ntfy relay"
@@ -63,14 +63,16 @@ def cmd_relay(ctx: Any, args: argparse.Namespace) -> int:
 
 
 def _setup(ctx: Any, client: Any) -> Any:
-    from pydt_tray.core.relay_setup import RelaySetup, relay_store
+    from pydt_tray.core.relay_setup import RelaySetup
+    from pydt_tray.core.relay_store import relay_store
 
     return RelaySetup(client, relay_store(ctx.paths.config_dir))
 
 
 def _enable(ctx: Any, args: argparse.Namespace) -> int:
     from pydt_tray.core.credentials import CredentialError
-    from pydt_tray.core.relay_setup import ForeignWebhookError, RelayConfigError, RelaySetupError, check_server_url
+    from pydt_tray.core.relay_setup import ForeignWebhookError, RelaySetupError
+    from pydt_tray.push.ntfy_config import RelayConfigError, check_server_url
 
     try:
         server = check_server_url(args.server)
@@ -112,7 +114,8 @@ def _enable(ctx: Any, args: argparse.Namespace) -> int:
 
 def _disable(ctx: Any) -> int:
     from pydt_tray.core.credentials import CredentialError
-    from pydt_tray.core.relay_setup import RelaySetupError, relay_store
+    from pydt_tray.core.relay_setup import RelaySetupError
+    from pydt_tray.core.relay_store import relay_store
 
     try:
         if relay_store(ctx.paths.config_dir).load() is None:
@@ -147,7 +150,7 @@ def _disable_text(outcome: str, host: str | None) -> str:
 def disable_before_sign_out(ctx: Any) -> None:
     """On sign-out: turn the relay off with the token that is about to go. Problems are printed, not fatal."""
     from pydt_tray.core.credentials import CredentialError, NoSecureBackendError
-    from pydt_tray.core.relay_setup import relay_store
+    from pydt_tray.core.relay_store import relay_store
 
     try:
         if relay_store(ctx.paths.config_dir).load() is None:
@@ -168,7 +171,8 @@ def disable_before_sign_out(ctx: Any) -> None:
 
 def _status(ctx: Any, *, as_json: bool) -> int:
     from pydt_tray.core.credentials import CredentialError
-    from pydt_tray.core.relay_setup import RelaySetupError, relay_store
+    from pydt_tray.core.relay_setup import RelaySetupError
+    from pydt_tray.core.relay_store import relay_store
 
     iot = bool(ctx.endpoints.has_push_credentials)
     try:
@@ -178,6 +182,7 @@ def _status(ctx: Any, *, as_json: bool) -> int:
     if record is None:
         _print_status(as_json, iot, None)
         return EXIT_OK
+
     def action(client: Any) -> int:
         try:
             status = _setup(ctx, client).status()

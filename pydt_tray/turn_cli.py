@@ -105,7 +105,7 @@ def cmd_submit(ctx, args) -> int:
                     game.game_id,
                     save_file,
                     folder,
-                    int(ctx.settings.get("archive_count")),
+                    ctx.settings.snapshot().archive_count,
                     extension=civ_game.save_extension,
                 )
                 print(f"Archived the save as {archived}")
@@ -114,6 +114,3 @@ def cmd_submit(ctx, args) -> int:
         return EXIT_OK
 
     return run_signed_in(ctx, action)
-
-
-TURN_COMMANDS = {"download": cmd_download, "submit": cmd_submit}

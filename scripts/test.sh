@@ -27,4 +27,7 @@ fi
 
 python3 -m pip install -q -e ".[test]"
 python3 -m ruff check .
+python3 -m ruff format --check .
+python3 -m vulture  # dead code: paths and the whitelist come from pyproject.toml
+python3 -m mypy  # types: strict on core, push and platform (settings in pyproject.toml)
 python3 -m pytest "$@"

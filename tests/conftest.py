@@ -7,6 +7,7 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 pytest_plugins = [
+    "tests.helpers.logfail",
     "tests.helpers.dbus_session",
     "tests.helpers.simulator_fixtures",
     "tests.helpers.mosquitto",

@@ -13,12 +13,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 import requests
 
 from pydt_tray import APP_NAME, __version__
+from pydt_tray.core.errors import EXIT_AUTH, EXIT_NETWORK, PydtTrayError
 from pydt_tray.core.models import Game, Metadata, ModelError, SteamProfile, TurnDownload, User, parse_games
 
 log = logging.getLogger(__name__)
@@ -29,18 +30,17 @@ PROFILES_PER_CALL = 100
 FINISH_SUBMIT_READ_TIMEOUT = 35.0
 UPLOAD_CHUNK = 64 * 1024
 Progress = Callable[[int, int | None], None]
+_Parsed = TypeVar("_Parsed")
 
 
-class PydtError(Exception):
+class PydtError(PydtTrayError):
     """Base of every client error; ``user_message`` (and ``str()``) is one line for the user."""
-
-    def __init__(self, user_message: str) -> None:
-        super().__init__(user_message)
-        self.user_message = user_message
 
 
 class AuthError(PydtError):
     """401: the token is wrong or was revoked. Never retried; ask for a new token."""
+
+    exit_code = EXIT_AUTH
 
     def __init__(self, user_message: str = "") -> None:
         super().__init__(
@@ -63,6 +63,8 @@ class ApiError(PydtError):
 
 class NetworkError(PydtError):
     """The service could not be reached or did not answer in time."""
+
+    exit_code = EXIT_NETWORK
 
 
 @dataclass(frozen=True)
@@ -380,7 +382,7 @@ class PydtClient:
             return body
 
     @staticmethod
-    def _parse(parser: Callable[[Any], Any], data: Any) -> Any:
+    def _parse(parser: Callable[[Any], _Parsed], data: Any) -> _Parsed:
         try:
             return parser(data)
         except (ModelError, TypeError, ValueError, AttributeError, KeyError) as exc:

@@ -53,8 +53,8 @@ def load_context(environ: Mapping[str, str] = os.environ) -> AppContext:
     """
     paths = app_paths(environ)
     paths.ensure()
-    settings, settings_problems = Settings.load(paths.config_dir / "settings.toml")
-    state, state_problems = State.load(paths.state_dir / "state.json")
+    settings, settings_problems = Settings.load(paths.settings_file)
+    state, state_problems = State.load(paths.state_file)
     endpoints = resolve_endpoints(settings, environ)
     problems = [*settings_problems, *state_problems]
     return AppContext(paths, settings, state, endpoints, problems, dict(environ))

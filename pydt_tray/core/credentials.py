@@ -12,6 +12,7 @@ import contextlib
 import importlib
 import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import keyring
@@ -19,6 +20,7 @@ import keyring.errors
 from keyring.backend import KeyringBackend
 
 from pydt_tray.core.atomic import write_atomic
+from pydt_tray.core.errors import PydtTrayError
 from pydt_tray.core.logs import register_secret
 
 log = logging.getLogger(__name__)
@@ -39,13 +41,8 @@ SECURE_BACKENDS: tuple[str, ...] = (
 _CHAINER = "keyring.backends.chainer.ChainerBackend"
 
 
-class CredentialError(Exception):
+class CredentialError(PydtTrayError):
     """Storing or reading the token failed; ``user_message`` says what to do about it."""
-
-    def __init__(self, user_message: str, detail: str = "") -> None:
-        super().__init__(f"{user_message} ({detail})" if detail else user_message)
-        self.user_message = user_message
-        self.detail = detail
 
 
 class NoSecureBackendError(CredentialError):
@@ -242,7 +239,7 @@ class TokenStore:
     # --- helpers ------------------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _translate_errors(self, backend: KeyringBackend):
+    def _translate_errors(self, backend: KeyringBackend) -> Iterator[None]:
         name = type(backend).__name__
         try:
             yield

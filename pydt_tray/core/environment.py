@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from pydt_tray.core.errors import PydtTrayError
 from pydt_tray.core.logs import register_secret
-from pydt_tray.core.settings import SPECS
+from pydt_tray.core.settings import SPECS, Settings
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ ENVIRONMENT_VARIABLES: tuple[tuple[str, str], ...] = (
 )
 
 
-class EnvironmentConfigError(ValueError):
+class EnvironmentConfigError(PydtTrayError, ValueError):
     """An environment variable or build default has a value that cannot be used; the message says which."""
 
 
@@ -88,11 +89,8 @@ def load_build_defaults(path: Path = BUILD_DEFAULTS_FILE) -> dict[str, Any]:
     return data
 
 
-def _setting(settings: Any, key: str) -> Any:
-    """The user's value of ``key`` if it differs from the table default, else None."""
-    if settings is None:
-        return None
-    value = settings.get(key)
+def _changed(value: object, key: str) -> object:
+    """The user's ``value`` of setting ``key`` if it differs from the table default, else None."""
     return None if value == SPECS[key].default else value
 
 
@@ -138,38 +136,40 @@ def _first(*candidates: tuple[Any, str]) -> tuple[Any, str]:
 
 
 def resolve_endpoints(
-    settings: Any = None,
+    settings: Settings | None = None,
     environ: Mapping[str, str] = os.environ,
     defaults_file: Path = BUILD_DEFAULTS_FILE,
 ) -> Endpoints:
-    """Combine environment, settings (anything with ``get(key)``), build defaults and built-ins.
+    """Combine environment, settings, build defaults and built-ins.
 
     Raises :class:`EnvironmentConfigError` naming the variable (or file key) with a bad value.
     """
     built = load_build_defaults(defaults_file)
     bd = f"{defaults_file.name} key"
 
-    def pick(name: str, key: str, from_settings: bool = True) -> tuple[Any, str]:
+    current = settings.snapshot() if settings is not None else None
+
+    def pick(name: str, key: str, user_value: object = None) -> tuple[Any, str]:
         return _first(
             (_env(environ, name), name),
-            (_setting(settings, key) if from_settings else None, f"setting '{key}'"),
+            (_changed(user_value, key) if user_value is not None else None, f"setting '{key}'"),
             (built.get(key), f"{bd} '{key}'"),
         )
 
-    api_value, where = pick("PYDT_API_URL", "api_url", from_settings=False)
-    api_url = _api_url(_text(api_value, where), where) if api_value is not None else DEFAULT_API_URL
+    api_value, where = pick("PYDT_API_URL", "api_url")
+    api_url = _api_url(_text(api_value, where) or "", where) if api_value is not None else DEFAULT_API_URL
 
-    stage_value, where = pick("PYDT_STAGE", "stage", from_settings=False)
+    stage_value, where = pick("PYDT_STAGE", "stage")
     stage = DEFAULT_STAGE
     if stage_value is not None:
         stage = (_text(stage_value, where) or "").lower()
         if stage not in STAGES:
             raise EnvironmentConfigError(f"{where}: must be one of {', '.join(STAGES)}, got {stage_value!r}")
 
-    endpoint_value, where = pick("PYDT_IOT_ENDPOINT", "iot_endpoint")
-    port_value, port_where = pick("PYDT_IOT_PORT", "iot_port")
-    region_value, region_where = pick("PYDT_IOT_REGION", "iot_region")
-    ca_value, ca_where = pick("PYDT_IOT_CA_FILE", "iot_ca_file")
+    endpoint_value, where = pick("PYDT_IOT_ENDPOINT", "iot_endpoint", current and current.iot_endpoint)
+    port_value, port_where = pick("PYDT_IOT_PORT", "iot_port", current and current.iot_port)
+    region_value, region_where = pick("PYDT_IOT_REGION", "iot_region", current and current.iot_region)
+    ca_value, ca_where = pick("PYDT_IOT_CA_FILE", "iot_ca_file", current and current.iot_ca_file)
     defaults = Endpoints()
 
     key_id, secret = _credentials(environ, built, bd)

@@ -12,7 +12,7 @@ import logging.handlers
 import re
 import sys
 import threading
-import traceback
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -32,7 +32,7 @@ _secrets: set[str] = set()
 _secrets_lock = threading.Lock()
 _state_lock = threading.RLock()
 _handlers: list[logging.Handler] = []
-_previous_hooks: tuple | None = None
+_previous_hooks: tuple[Callable[..., object], Callable[..., object]] | None = None
 _previous_root_level: int | None = None
 
 
@@ -178,8 +178,3 @@ def teardown_logging() -> None:
         if _previous_hooks is not None:
             sys.excepthook, threading.excepthook = _previous_hooks
             _previous_hooks = None
-
-
-def format_exception_redacted(exc: BaseException) -> str:
-    """A traceback as text with secrets removed (for crash dialogs and reports)."""
-    return redact("".join(traceback.format_exception(exc)))

@@ -12,10 +12,12 @@ from typing import Any
 
 DEFAULT_GAME_TYPE = "CIV6"
 WEBSITE_URL = "https://playyourdamnturn.com"
+CONGRESS_TURN_FLAG = "CIV6_CONGRESS_TURN"  # the game flag PYDT sets on a Civilization VI World Congress turn
+FIRST_SAVE_HINT = "upload the first save on the website"  # what to do on turn 1 (never downloaded here)
 
 
 class ModelError(ValueError):
-    """A reply did not have the shape the contract describes."""
+    """A reply did not have the shape docs/pydt-api.md §5 describes."""
 
 
 def parse_date(value: Any) -> datetime | None:
@@ -180,13 +182,17 @@ class Game:
         )
 
     def is_your_turn(self, steam_id: str) -> bool:
-        """The contract's rule: ``inProgress && currentPlayerSteamId == me``."""
+        """``inProgress`` and ``currentPlayerSteamId == me`` (docs/pydt-api.md §5.1)."""
         return bool(steam_id) and self.in_progress and self.current_player_steam_id == steam_id
 
     @property
     def is_first_turn(self) -> bool:
         """Turn 1: the initial save is uploaded on the website, never downloaded or notified."""
         return self.game_turn_range_key <= 1
+
+    @property
+    def is_congress_turn(self) -> bool:
+        return CONGRESS_TURN_FLAG in self.flags
 
     @property
     def last_activity(self) -> datetime | None:

@@ -45,10 +45,6 @@ class AppPaths:
     def state_file(self) -> Path:
         return self.state_dir / STATE_FILE_NAME
 
-    @property
-    def log_file(self) -> Path:
-        return self.log_dir / LOG_FILE_NAME
-
     def all(self) -> tuple[Path, ...]:
         return (self.config_dir, self.state_dir, self.log_dir, self.cache_dir)
 

@@ -12,18 +12,12 @@ import threading
 from collections.abc import Callable
 from typing import Protocol
 
-from pydt_tray.core.credentials import CredentialError
-from pydt_tray.core.relay_setup import (
-    VERIFY_TIMEOUT,
-    DisableResult,
-    EnableResult,
-    RelayClient,
-    RelayRecord,
-    RelaySetup,
-    RelayStore,
-)
+from pydt_tray.core.credentials import CredentialError, NoSecureBackendError
+from pydt_tray.core.relay_setup import VERIFY_TIMEOUT, DisableResult, EnableResult, RelayClient, RelaySetup
+from pydt_tray.core.relay_store import RelayRecord, RelayStore
 from pydt_tray.push.config import PushListener
-from pydt_tray.push.ntfy_stream import DEFAULT_KEEPALIVE_SECONDS, STOPPED, RelayConfig, RelaySubscriber
+from pydt_tray.push.ntfy_config import DEFAULT_KEEPALIVE_SECONDS, RelayConfig
+from pydt_tray.push.ntfy_stream import STOPPED, RelaySubscriber
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +84,9 @@ class RelayPushPath:
             return True
         try:
             record = self._store.load()
+        except NoSecureBackendError:
+            log.info("No secure keyring: the relay cannot have been set up here")
+            return False
         except CredentialError as error:
             self.problem = f"relay settings unreadable: {error.user_message}"
             log.error("The relay settings could not be read: %s", error.user_message)

@@ -1,4 +1,4 @@
-"""Noticing the save the user makes at the end of a turn, by polling the save folder (contract §7.4, §9.15).
+"""Noticing the save the user makes at the end of a turn, by polling the save folder (docs/pydt-api.md §7.4, §9.15).
 
 Polling is portable and needs no threads: the GUI calls :meth:`SaveWatcher.poll` from a timer, a command-line
 loop calls :meth:`SaveWatcher.wait`. Only top-level files with the game's extension count; the downloaded
@@ -57,6 +57,11 @@ class SaveWatcher:
     @property
     def armed(self) -> bool:
         return self._armed
+
+    @property
+    def grace_over(self) -> bool:
+        """Armed and past the grace period: a save written now is reported."""
+        return self._armed and self._clock() >= self._grace_ends
 
     def arm(self) -> None:
         """Start watching: remember what the folder holds now and start the grace period."""

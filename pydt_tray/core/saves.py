@@ -1,4 +1,4 @@
-"""Where each game keeps its hotseat saves (contract §7.2), and making sure that folder exists.
+"""Where each game keeps its hotseat saves (docs/pydt-api.md §7.2), and making sure that folder exists.
 
 The folder is built from the game's ``/metadata`` entry at runtime: a base folder (documents, app data or
 home) + the platform's prefix + the store's data path + ``savePath``. On Linux the Proton copy wins when it
@@ -16,9 +16,10 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from pydt_tray.core.errors import PydtTrayError
 from pydt_tray.core.models import CivGame, SaveLocation
+from pydt_tray.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +31,8 @@ FOLDERID_DOCUMENTS = "{FDD39AD0-238F-46AF-ADB4-6C85480369C7}"
 DocumentsResolver = Callable[[], "str | os.PathLike[str] | None"]
 
 
-class SaveFolderError(Exception):
+class SaveFolderError(PydtTrayError):
     """The save folder cannot be found or created; ``user_message`` says what to do."""
-
-    def __init__(self, user_message: str) -> None:
-        super().__init__(user_message)
-        self.user_message = user_message
 
 
 @dataclass(frozen=True)
@@ -219,29 +216,20 @@ def default_save_dir(civ_game: CivGame, dirs: BaseDirs, platform: str = sys.plat
     return _join(data, civ_game.save_path)
 
 
-def setting_key(prefix: str, civ_game: CivGame) -> str:
-    """``save_dir_civ6``, ``store_old_world``...: the per-game setting names."""
-    return f"{prefix}_{civ_game.id.lower()}"
-
-
-def _setting(settings: Any, key: str, default: Any) -> Any:
-    try:
-        return settings.get(key)
-    except (KeyError, ValueError):  # a game without such a setting
-        return default
-
-
-def save_dir_for(civ_game: CivGame, settings: Any, dirs: BaseDirs | None = None, platform: str = sys.platform) -> Path:
+def save_dir_for(
+    civ_game: CivGame, settings: Settings, dirs: BaseDirs | None = None, platform: str = sys.platform
+) -> Path:
     """The folder turns of this game are placed in and saves are watched in.
 
     The user's ``save_dir_<game>`` setting, when set, is used exactly (no ``savePath`` appended).
+    A game without such settings uses the automatic folder and store.
     """
-    override = _setting(settings, setting_key("save_dir", civ_game), "")
-    if isinstance(override, str) and override.strip():
+    current = settings.snapshot()
+    override = current.per_game("save_dir", civ_game.id) or ""
+    if override.strip():
         return Path(override.strip()).expanduser()
     dirs = dirs or base_dirs(platform)
-    choice = _setting(settings, setting_key("store", civ_game), "auto")
-    store = detect_store(civ_game, dirs, platform, choice if isinstance(choice, str) else "auto")
+    store = detect_store(civ_game, dirs, platform, current.per_game("store", civ_game.id) or "auto")
     return default_save_dir(civ_game, dirs, platform, store)
 
 

@@ -17,21 +17,24 @@ import threading
 import time
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from pydt_tray.core.atomic import write_atomic
+from pydt_tray.core.errors import EXIT_USAGE, PydtTrayError
 
 log = logging.getLogger(__name__)
 
 SETTINGS_VERSION = 1
-KINDS = ("bool", "int", "str", "choice", "path")
 Listener = Callable[[str, Any], None]
+POLL_WHILE_PUSH_DOWN_SECONDS = 90  # the fetch interval while live updates are down, whatever the setting says
 
 
-class SettingsError(ValueError):
+class SettingsError(PydtTrayError, ValueError):
     """A value a setting does not accept; the message names the key and what is allowed."""
+
+    exit_code = EXIT_USAGE
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,7 +78,7 @@ SETTINGS: tuple[SettingSpec, ...] = (
           minimum=0, maximum=1440),
     _spec("poll_interval_seconds", "int", 300, "Connection", "Check for turns every (seconds)",
           "How often the game list is fetched while live updates are connected, as a safety net. "
-          "While live updates are down, a shorter interval of 90 seconds is used instead.",
+          f"While live updates are down, a shorter interval of {POLL_WHILE_PUSH_DOWN_SECONDS} seconds is used instead.",
           minimum=60, maximum=3600),
     _spec("iot_keepalive_seconds", "int", 600, "Connection", "Live update keep-alive (seconds)",
           "How often the live-update connection pings the server when nothing else is sent.",
@@ -125,6 +128,74 @@ SETTINGS: tuple[SettingSpec, ...] = (
 # fmt: on
 SPECS: dict[str, SettingSpec] = {spec.key: spec for spec in SETTINGS}
 SECTIONS: tuple[str, ...] = tuple(dict.fromkeys(spec.section for spec in SETTINGS))
+
+Store = Literal["auto", "steam", "epic"]
+_KIND_TYPES: dict[str, type] = {"bool": bool, "int": int, "str": str, "path": str}
+
+
+@dataclass(frozen=True)
+class SettingsSnapshot:
+    """Every setting at one moment, typed. Field names, order and types are checked against :data:`SETTINGS`.
+
+    Path settings are text; an empty one means "find it automatically".
+    """
+
+    notifications_enabled: bool
+    reminder_minutes: int
+    poll_interval_seconds: int
+    iot_keepalive_seconds: int
+    mqtt_protocol: Literal["mqtt5", "mqtt311"]
+    iot_endpoint: str
+    iot_port: int
+    iot_region: str
+    iot_ca_file: str
+    start_hidden: bool
+    start_at_login: bool
+    launch_game: bool
+    auto_download: bool
+    auto_submit: bool
+    archive_count: int
+    save_dir_civ6: str
+    save_dir_civ7: str
+    save_dir_civ5: str
+    save_dir_beyond_earth: str
+    save_dir_old_world: str
+    store_civ6: Store
+    store_old_world: Store
+    turn_api_enabled: bool
+    turn_api_port: int
+
+    def per_game(self, prefix: str, game_id: str) -> str | None:
+        """The text of ``<prefix>_<game id>`` (``save_dir_civ6``, ``store_old_world``...); None for a game
+        without such a setting."""
+        value = getattr(self, game_setting_key(prefix, game_id), None)
+        return value if isinstance(value, str) else None
+
+
+def game_setting_key(prefix: str, game_id: str) -> str:
+    """``save_dir_civ6``, ``store_old_world``...: the name of a per-game setting."""
+    return f"{prefix}_{game_id.lower()}"
+
+
+def _snapshot_mismatches() -> list[str]:
+    """Where :class:`SettingsSnapshot` and the table disagree (empty when they match)."""
+    hints = get_type_hints(SettingsSnapshot)
+    names = [field.name for field in fields(SettingsSnapshot)]
+    if names != list(SPECS):
+        return [f"fields {names} differ from the table keys {list(SPECS)}"]
+    problems = []
+    for name in names:
+        spec, hint = SPECS[name], hints[name]
+        if spec.kind == "choice":
+            if get_origin(hint) is not Literal or get_args(hint) != spec.choices:
+                problems.append(f"{name}: {hint} does not list the choices {spec.choices}")
+        elif hint is not _KIND_TYPES[spec.kind]:
+            problems.append(f"{name}: {hint} is not the type of kind {spec.kind!r}")
+    return problems
+
+
+if _snapshot_mismatches():  # pragma: no cover - a programming error caught by every test run
+    raise RuntimeError("SettingsSnapshot is out of step with SETTINGS: " + "; ".join(_snapshot_mismatches()))
 
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
@@ -244,10 +315,11 @@ def _from_unversioned(data: dict[str, Any]) -> dict[str, Any]:
 
 
 # version N -> function turning a version-N document into a version N+1 document
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: _from_unversioned}
+Migration = Callable[[dict[str, Any]], dict[str, Any]]
+MIGRATIONS: dict[int, Migration] = {0: _from_unversioned}
 
 
-def migrate(data: dict[str, Any], migrations: dict[int, Callable] | None = None) -> tuple[dict[str, Any], int]:
+def migrate(data: dict[str, Any], migrations: dict[int, Migration] | None = None) -> tuple[dict[str, Any], int]:
     """Apply migrations until the document is at :data:`SETTINGS_VERSION`; returns (data, original version)."""
     steps = MIGRATIONS if migrations is None else migrations
     version = data.get("version", 0)
@@ -363,7 +435,16 @@ class Settings:
             )
         return f"{file.name}: the original was kept as {backup.name} and the file was rewritten with valid values"
 
+    def snapshot(self) -> SettingsSnapshot:
+        """Every setting, typed, as it is now; read a named setting with ``settings.snapshot().<key>``."""
+        with self._lock:
+            return SettingsSnapshot(**self._values)
+
     def get(self, key: str) -> Any:
+        """The value of ``key`` when the key itself is data (the settings window, ``pydt-tray config``).
+
+        Code that reads a setting it knows by name uses :meth:`snapshot`, which is typed.
+        """
         spec_for(key)
         with self._lock:
             return self._values[key]

@@ -13,7 +13,6 @@ import re
 import secrets
 import shutil
 import threading
-import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -65,14 +64,6 @@ class State:
     def was_notified(self, key: str) -> bool:
         with self._lock:
             return key in self.notified_turns
-
-    def mark_reminded(self, key: str, when: float | None = None) -> None:
-        with self._lock:
-            self.reminded_at[key] = time.time() if when is None else when
-
-    def last_reminded(self, key: str) -> float | None:
-        with self._lock:
-            return self.reminded_at.get(key)
 
     def prune(self, keep_keys: set[str]) -> None:
         """Forget notified/reminded turns that are not pending any more."""

@@ -37,8 +37,6 @@ class FetchOutcome:
     not_modified: bool = False
     error: PydtError | None = None
     source: str = ""
-    started: float = 0.0
-    finished: float = 0.0
     names: dict[str, str] = field(default_factory=dict)
 
 
@@ -71,10 +69,15 @@ class GameFetcher:
             snapshot = None if result.games is None else Snapshot.build(self.user.steam_id, result.games)
             names = self._names(snapshot)
             return FetchOutcome(
-                reasons, self.user, snapshot, result.not_modified, None, result.source, started, self._clock(), names
+                reasons,
+                user=self.user,
+                snapshot=snapshot,
+                not_modified=result.not_modified,
+                source=result.source,
+                names=names,
             )
         except PydtError as error:
-            return FetchOutcome(reasons, self.user, None, False, error, "", started, self._clock())
+            return FetchOutcome(reasons, user=self.user, error=error)
 
     def _names(self, snapshot: Snapshot | None) -> dict[str, str]:
         """Persona names of every player (cached by the client for an hour; failures leave ids unnamed)."""
@@ -120,7 +123,6 @@ class SyncEngine:
         self._stopped = False
         self.snapshot: Snapshot | None = None
         self.fetch_count = 0
-        self.last_outcome: FetchOutcome | None = None
 
     @property
     def busy(self) -> bool:
@@ -148,10 +150,6 @@ class SyncEngine:
         self._stopped = True
         self._pending.clear()
 
-    def forget(self) -> None:
-        """Drop the current snapshot (sign-out): the next fetch starts from nothing."""
-        self.snapshot = None
-
     def _start(self, reasons: tuple[str, ...], full: bool) -> None:
         self._in_flight = True
         self._last_start = self._clock()
@@ -172,7 +170,6 @@ class SyncEngine:
         self._in_flight = False
         if self._stopped:
             return
-        self.last_outcome = outcome
         events: list[GameEvent] = []
         if outcome.snapshot is not None:
             events = diff_snapshots(self.snapshot, outcome.snapshot)

@@ -1,4 +1,4 @@
-"""Moving a turn between PYDT and the save folder: download, submit, archive (contract §4.7-4.11, §7.3, §7.5).
+"""Moving a turn between PYDT and the save folder: download, submit, archive (docs/pydt-api.md §4.7-4.11, §7.3, §7.5).
 
 Never lose a save: the user's file is only read while it is submitted. It is moved to the archive only
 after ``finishSubmit`` succeeded, by :func:`archive_after_submit`, so a crash, a kill or an error at any
@@ -24,7 +24,8 @@ from urllib.parse import urlsplit
 
 from pydt_tray.core.api import ApiError, NetworkError, Progress, PydtClient
 from pydt_tray.core.atomic import write_atomic
-from pydt_tray.core.models import CivGame, Game
+from pydt_tray.core.errors import PydtTrayError
+from pydt_tray.core.models import FIRST_SAVE_HINT, CivGame, Game
 from pydt_tray.core.saves import ARCHIVE_DIR_NAME
 
 log = logging.getLogger(__name__)
@@ -39,12 +40,8 @@ LAUNCH_SCHEMES = ("steam", "com.epicgames.launcher")
 _EXTENSION = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 
-class TransferError(Exception):
+class TransferError(PydtTrayError):
     """A download or submission problem found on this side; ``user_message`` is for the user."""
-
-    def __init__(self, user_message: str) -> None:
-        super().__init__(user_message)
-        self.user_message = user_message
 
 
 def download_name(extension: str) -> str:
@@ -117,8 +114,7 @@ def download_turn(
     """
     if game.is_first_turn:
         raise TransferError(
-            f"{game.display_name} is on its first turn: there is no save to download yet. "
-            "Upload the first save on the PYDT website."
+            f"{game.display_name} is on its first turn: there is no save to download yet; {FIRST_SAVE_HINT}."
         )
     target = Path(save_dir) / download_name(civ_game.save_extension)
     turn = client.get_turn(game.game_id)

@@ -23,6 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from pydt_tray.core.diff import Snapshot
+from pydt_tray.core.errors import PydtTrayError
 from pydt_tray.core.models import format_date
 
 log = logging.getLogger(__name__)
@@ -37,12 +38,8 @@ NOT_FOUND_BODY = b'{"error":"Not found"}'
 FORBIDDEN_BODY = b'{"error":"Forbidden: the Host header must name this computer (localhost)"}'
 
 
-class TurnApiError(Exception):
+class TurnApiError(PydtTrayError):
     """The server could not start; ``user_message`` says why and what to do."""
-
-    def __init__(self, user_message: str, detail: str = "") -> None:
-        super().__init__(f"{user_message} ({detail})" if detail else user_message)
-        self.user_message = user_message
 
 
 def render_turns(snapshot: Snapshot | None, has_unread_smack: bool = False) -> bytes:
@@ -131,9 +128,9 @@ class _Handler(BaseHTTPRequestHandler):
         return words[1] if len(words) >= 2 else ""
 
     def _host_allowed(self) -> bool:
-        hosts = self.headers.get_all("Host") or [None]
-        host = hosts[0]
-        if len(hosts) == 1 and is_loopback_host(host):
+        hosts: list[str] = self.headers.get_all("Host") or []
+        host = hosts[0] if hosts else None
+        if len(hosts) <= 1 and is_loopback_host(host):  # none (HTTP/1.0) or exactly one
             return True
         log.debug("turn API: refused a request for Host %r", host)
         self._reply(403, FORBIDDEN_BODY)

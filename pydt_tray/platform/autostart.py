@@ -14,10 +14,11 @@ import subprocess
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from pydt_tray import APP_NAME
 from pydt_tray.core.atomic import write_atomic
+from pydt_tray.core.errors import PydtTrayError
 
 HIDDEN_FLAG = "--hidden"
 DESKTOP_FILE_NAME = f"{APP_NAME}.desktop"
@@ -27,12 +28,8 @@ LAUNCH_AGENT_LABEL = "pydt-tray.pydt-tray"
 COMMENT = "Play Your Damn Turn in the system tray"
 
 
-class AutostartError(Exception):
+class AutostartError(PydtTrayError):
     """Reading or changing the start-at-login entry failed; ``user_message`` says what happened."""
-
-    def __init__(self, user_message: str, detail: str = "") -> None:
-        super().__init__(f"{user_message} ({detail})" if detail else user_message)
-        self.user_message = user_message
 
 
 @runtime_checkable
@@ -190,7 +187,7 @@ class RunRegistry(Protocol):
 class WinregRunRegistry:
     """The real Run key through ``winreg`` (imported on first use, so this module loads everywhere)."""
 
-    def _winreg(self):
+    def _winreg(self) -> Any:
         try:
             import winreg
         except ImportError as exc:
@@ -324,7 +321,7 @@ class NullAutostart:
         return f"not supported on {self._platform}"
 
 
-def pick_autostart(platform: str = sys.platform, **kwargs) -> Autostart:
+def pick_autostart(platform: str = sys.platform, **kwargs: Any) -> Autostart:
     """The backend for ``platform``; ``kwargs`` go to its constructor (``command``, ``home``, ``registry``...)."""
     if platform == "win32":
         return WindowsRunKey(**kwargs)

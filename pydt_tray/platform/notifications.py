@@ -185,6 +185,7 @@ def pick_notifier(
     tray: QSystemTrayIcon | None, parent: QObject | None = None, *, platform: str = sys.platform
 ) -> Notifier:
     """The best notifier available now: freedesktop (Linux), else the tray balloon, else the log."""
+    notifier: Notifier
     try:
         if platform.startswith("linux") and FreedesktopNotifier.available():
             notifier = FreedesktopNotifier(parent, fallback=_tray_or_log(tray, None))

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import signal
 import socket
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
 
 from PySide6.QtCore import QObject, QSocketNotifier, Signal
 
@@ -18,7 +21,7 @@ class TerminationSignals(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._sockets: tuple[socket.socket, socket.socket] | None = None
-        self._previous: dict[int, object] = {}
+        self._previous: dict[int, Callable[[int, FrameType | None], Any] | int | None] = {}
 
     def install(self) -> None:
         read, write = socket.socketpair()

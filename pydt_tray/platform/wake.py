@@ -15,8 +15,12 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import SLOT, QAbstractNativeEventFilter, QCoreApplication, QObject, QTimer, Signal, Slot
+from PySide6.QtCore import SLOT, QAbstractNativeEventFilter, QByteArray, QCoreApplication, QObject, QTimer, Signal, Slot
+
+if TYPE_CHECKING:
+    from PySide6.QtNetwork import QNetworkInformation
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +39,6 @@ class WakeSource(QObject):
         """Stop watching; safe to call more than once or without ``start``."""
 
 
-class NullWakeSource(WakeSource):
-    """A source that never fires (used when nothing better exists)."""
-
-
 # --- Linux: logind ----------------------------------------------------------------------------------------
 
 LOGIND_SERVICE = "org.freedesktop.login1"
@@ -52,17 +52,17 @@ class LogindResumeSource(WakeSource):
     ``bus`` is injectable for tests; by default the process-wide system bus is used.
     """
 
-    def __init__(self, bus=None, parent: QObject | None = None) -> None:
+    def __init__(self, bus: Any = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._bus = bus
-        self._connected_bus = None
+        self._bus = bus  # a QDBusConnection, or a stand-in with the same methods
+        self._connected_bus: Any = None
 
     def start(self) -> None:
         if self._connected_bus is not None:
             return
         from PySide6.QtDBus import QDBusConnection
 
-        bus = self._bus if self._bus is not None else QDBusConnection.systemBus()
+        bus: Any = self._bus if self._bus is not None else QDBusConnection.systemBus()
         if not bus.isConnected():
             log.debug("no system bus (%s); logind resume events unavailable", bus.lastError().message())
             return
@@ -102,8 +102,8 @@ class NetworkReachabilitySource(WakeSource):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._info = None
-        self._last = None
+        self._info: QNetworkInformation | None = None
+        self._last: QNetworkInformation.Reachability | None = None
 
     def start(self) -> None:
         if self._info is not None:
@@ -113,10 +113,10 @@ class NetworkReachabilitySource(WakeSource):
         if not QNetworkInformation.loadDefaultBackend() or QNetworkInformation.instance() is None:
             log.debug("no QNetworkInformation backend; network change events unavailable")
             return
-        self._info = QNetworkInformation.instance()
-        self._last = self._info.reachability()
-        self._info.reachabilityChanged.connect(self.on_reachability_changed)
-        log.debug("network reachability via %s backend: %s", self._info.backendName(), self._last)
+        info = QNetworkInformation.instance()
+        self._info, self._last = info, info.reachability()
+        info.reachabilityChanged.connect(self.on_reachability_changed)
+        log.debug("network reachability via %s backend: %s", info.backendName(), self._last)
 
     def stop(self) -> None:
         info, self._info = self._info, None
@@ -124,7 +124,7 @@ class NetworkReachabilitySource(WakeSource):
             info.reachabilityChanged.disconnect(self.on_reachability_changed)
 
     @Slot(object)
-    def on_reachability_changed(self, reachability) -> None:
+    def on_reachability_changed(self, reachability: QNetworkInformation.Reachability) -> None:
         from PySide6.QtNetwork import QNetworkInformation
 
         reach = QNetworkInformation.Reachability
@@ -213,8 +213,11 @@ class _PowerEventFilter(QAbstractNativeEventFilter):
         super().__init__()
         self._on_resume = on_resume
 
-    def nativeEventFilter(self, event_type, message) -> tuple[bool, int]:
-        if bytes(event_type) == b"windows_generic_MSG" and message:
+    def nativeEventFilter(
+        self, event_type: QByteArray | bytes | bytearray | memoryview, message: int
+    ) -> tuple[bool, int]:
+        name = event_type.data() if isinstance(event_type, QByteArray) else bytes(event_type)
+        if name == b"windows_generic_MSG" and message:
             msg = _WinMsg.from_address(int(message))
             if msg.message == WM_POWERBROADCAST and msg.wParam in (PBT_APMRESUMEAUTOMATIC, PBT_APMRESUMESUSPEND):
                 self._on_resume()
@@ -255,16 +258,6 @@ class WindowsPowerSource(WakeSource):
             self._window = None
 
 
-# --- macOS ------------------------------------------------------------------------------------------------------
-
-
-class MacWakeSource(WakeSource):
-    """Placeholder for ``NSWorkspaceDidWakeNotification``; this build relies on :class:`ClockJumpSource`."""
-
-    def start(self) -> None:
-        log.debug("macOS wake notifications are not supported on this build; using the clock-jump detector")
-
-
 # --- factory and aggregate ------------------------------------------------------------------------------------
 
 
@@ -275,8 +268,6 @@ def pick_wake_sources(platform: str = sys.platform) -> list[WakeSource]:
         sources.append(LogindResumeSource())
     elif platform == "win32":
         sources.append(WindowsPowerSource())
-    elif platform == "darwin":
-        sources.append(MacWakeSource())
     sources.append(NetworkReachabilitySource())
     sources.append(ClockJumpSource())
     return sources

@@ -7,6 +7,8 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from pydt_tray.core.errors import PydtTrayError
+
 CLIENT_ID_PREFIX = "pydt-tray-"
 MAX_CLIENT_ID_LENGTH = 128
 PROTOCOLS = ("mqtt5", "mqtt311")
@@ -17,7 +19,7 @@ MAX_PING_TIMEOUT_MS = 30_000
 _UNSAFE_ID_CHARS = re.compile(r"[^A-Za-z0-9_-]")
 
 
-class PushConfigError(ValueError):
+class PushConfigError(PydtTrayError, ValueError):
     """The push settings cannot work; the message says which one and why."""
 
 

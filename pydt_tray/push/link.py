@@ -94,7 +94,7 @@ class Link:
         """Ask the client to stop; :meth:`finish_stop` must follow (from a callback or at once)."""
         raise NotImplementedError
 
-    def _send_subscribe(self) -> Future:
+    def _send_subscribe(self) -> Future[str | None]:
         """Send our SUBSCRIBE; the future resolves to a refusal text or None once the SUBACK arrived."""
         raise NotImplementedError
 
@@ -138,7 +138,7 @@ class Link:
         future.add_done_callback(functools.partial(self._on_subscribed, epoch, session_present))
 
     @crt_callback
-    def _on_subscribed(self, epoch: int, session_present: bool, future: Future) -> None:
+    def _on_subscribed(self, epoch: int, session_present: bool, future: Future[str | None]) -> None:
         error = future.exception()
         refusal = describe_error(error, "") if error is not None else future.result()
         with self.lock:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from concurrent.futures import Future
+from typing import Any
 
 from awscrt import mqtt
 from awsiot import mqtt_connection_builder
@@ -71,11 +72,11 @@ class Mqtt311Link(Link):
             self.finish_stop()
         # _CONNECTING / _DISCONNECTING: the pending callback sees ``stopping`` and finishes.
 
-    def _send_subscribe(self) -> Future:
+    def _send_subscribe(self) -> Future[str | None]:
         future, _packet_id = self.connection.subscribe(self.config.topic, mqtt.QoS.AT_MOST_ONCE, self._on_message)
-        result: Future = Future()
+        result: Future[str | None] = Future()
 
-        def on_suback(suback: Future) -> None:
+        def on_suback(suback: Future[Any]) -> None:
             error = suback.exception()
             if isinstance(error, mqtt.SubscribeError):
                 result.set_result("refused by the server")
@@ -98,7 +99,7 @@ class Mqtt311Link(Link):
         self.connection.connect().add_done_callback(self._on_connect_done)
 
     @crt_callback
-    def _on_connect_done(self, future: Future) -> None:
+    def _on_connect_done(self, future: Future[Any]) -> None:
         error = future.exception()
         with self.lock:
             self._phase = _UP if error is None else _IDLE
@@ -112,7 +113,7 @@ class Mqtt311Link(Link):
             self.call_later(self.backoff.next_delay(), self._connect)
 
     @crt_callback
-    def _on_disconnected(self, future: Future) -> None:
+    def _on_disconnected(self, future: Future[Any]) -> None:
         with self.lock:
             self._phase = _IDLE
             stopping = self.stopping

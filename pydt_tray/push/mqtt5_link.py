@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import Future
+from typing import Any
 
 from awscrt import mqtt5
 from awsiot import mqtt5_client_builder
@@ -58,13 +59,13 @@ class Mqtt5Link(Link):
     def _begin_stop(self) -> None:
         self.client.stop(_goodbye())
 
-    def _send_subscribe(self) -> Future:
+    def _send_subscribe(self) -> Future[str | None]:
         packet = mqtt5.SubscribePacket(
             subscriptions=[mqtt5.Subscription(topic_filter=self.config.topic, qos=mqtt5.QoS.AT_MOST_ONCE)]
         )
-        result: Future = Future()
+        result: Future[str | None] = Future()
 
-        def on_suback(future: Future) -> None:
+        def on_suback(future: Future[Any]) -> None:
             error = future.exception()
             if error is not None:
                 result.set_exception(error)

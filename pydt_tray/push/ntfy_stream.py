@@ -16,24 +16,21 @@ from __future__ import annotations
 
 import contextlib
 import http.client
-import ipaddress
 import json
 import logging
 import random
-import re
 import socket
 import ssl
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
-from pydt_tray import APP_NAME, __version__
 from pydt_tray.push.backoff import Backoff
 from pydt_tray.push.config import PushListener
+from pydt_tray.push.ntfy_config import PROBE_PREFIX, RELAY_TOPIC_LABEL, RelayConfig
+from pydt_tray.push.ntfy_http import describe_status, error_detail, open_connection, request_headers, topic_path
 from pydt_tray.push.relay import ListenerRelay
 
 log = logging.getLogger(__name__)
@@ -42,203 +39,9 @@ STOPPED = "stopped"
 CONNECTING = "connecting"
 CONNECTED = "connected"
 BACKOFF = "backoff"
-
-DEFAULT_SERVER = "https://ntfy.sh"
-DEFAULT_KEEPALIVE_SECONDS = 45.0  # ntfy's default keepalive-interval
-MAX_LINE_BYTES = 32 * 1024
-MAX_MESSAGE_BYTES = 4096  # ntfy's own message limit; anything longer is cut before the listener sees it
-MAX_ERROR_BYTES = 2048
 SEEN_IDS_KEPT = 512
-RELAY_TOPIC_LABEL = "relay"
-PROBE_PREFIX = "pydt-tray relay check "
-TOPIC_PATTERN = re.compile(r"[-_A-Za-z0-9]{1,64}")
 
 ProbeCallback = Callable[[str], None]
-
-
-class RelayConfigError(ValueError):
-    """The relay settings cannot work; the message says which one and why."""
-
-
-class RelayError(Exception):
-    """Talking to the relay failed; ``str()`` is one line for the user (never the topic)."""
-
-
-def is_loopback_host(host: str) -> bool:
-    """True for ``localhost`` and for loopback IP addresses (127.0.0.0/8, ::1)."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_server_url(url: str) -> str:
-    """The relay's base URL without a trailing slash; :class:`RelayConfigError` when it is not acceptable.
-
-    Only ``https://`` is accepted, except plain ``http://`` to this machine (loopback), because the
-    topic travels in the URL and must not cross a network in the clear.
-    """
-    text = (url or "").strip()
-    try:
-        parts = urlsplit(text)
-        port = parts.port
-    except ValueError as error:
-        raise RelayConfigError(f"{text!r} is not a valid relay URL ({error})") from None
-    scheme, host = parts.scheme.lower(), parts.hostname or ""
-    if scheme not in ("https", "http") or not host:
-        raise RelayConfigError(f"{text!r} is not a relay URL: it must start with https:// and name a host")
-    if parts.username is not None or parts.password is not None:
-        raise RelayConfigError("the relay URL must not contain a user name or password (use an access token)")
-    if parts.query or parts.fragment:
-        raise RelayConfigError("the relay URL must not have a query (?...) or fragment (#...)")
-    if scheme == "http" and not is_loopback_host(host):
-        raise RelayConfigError(
-            f"plain http:// is only allowed for a relay on this machine, not for {host}: use https://{host}"
-        )
-    netloc = f"[{host}]" if ":" in host else host
-    if port is not None:
-        netloc += f":{port}"
-    return f"{scheme}://{netloc}{parts.path.rstrip('/')}"
-
-
-def topic_hint(topic: str) -> str:
-    """How a topic may be shown: its first four characters only."""
-    return f"…/{topic[:4]}…"
-
-
-@dataclass(frozen=True, kw_only=True)
-class RelayConfig:
-    """Where the topic lives and how to stream it. Neither the topic nor the token appears in ``repr``."""
-
-    server: str
-    topic: str = field(repr=False)
-    token: str | None = field(default=None, repr=False)
-    keepalive_seconds: float = DEFAULT_KEEPALIVE_SECONDS
-    connect_timeout: float = 10.0
-    min_reconnect_seconds: float = 1.0
-    max_reconnect_seconds: float = 120.0
-    max_line_bytes: int = MAX_LINE_BYTES
-    max_message_bytes: int = MAX_MESSAGE_BYTES
-    ca_file: str | None = None
-
-    def __post_init__(self) -> None:
-        problems: list[str] = []
-        try:
-            if check_server_url(self.server) != self.server:
-                problems.append("the server URL is not in its checked form (use check_server_url)")
-        except RelayConfigError as error:
-            problems.append(str(error))
-        if not TOPIC_PATTERN.fullmatch(self.topic or ""):
-            problems.append("the topic must be 1 to 64 letters, digits, '-' or '_'")
-        if self.token is not None and (not self.token or not self.token.isascii() or not self.token.isprintable()):
-            problems.append("the access token must be one line of printable ASCII")
-        if not self.keepalive_seconds > 0 or not self.connect_timeout > 0:
-            problems.append("the keepalive and connect timeout must be positive")
-        if not 0 < self.min_reconnect_seconds <= self.max_reconnect_seconds:
-            problems.append("reconnect delays must satisfy 0 < min <= max")
-        if self.max_line_bytes < 256 or self.max_message_bytes < 1:
-            problems.append("the line and message limits are too small")
-        if problems:
-            raise RelayConfigError("invalid relay settings: " + "; ".join(problems))
-
-    @property
-    def dead_after_seconds(self) -> float:
-        """Silence (keepalives included) after which the stream counts as dead."""
-        return 2 * self.keepalive_seconds
-
-    @property
-    def webhook_url(self) -> str:
-        """The URL PYDT posts to: the topic on the server."""
-        return f"{self.server}/{self.topic}"
-
-    @property
-    def hint(self) -> str:
-        return f"{self.server}/{self.topic[:4]}…"
-
-
-def _connection(config: RelayConfig, timeout: float) -> http.client.HTTPConnection:
-    parts = urlsplit(config.server)
-    host = parts.hostname or ""
-    if parts.scheme == "https":
-        context = ssl.create_default_context(cafile=config.ca_file)
-        return http.client.HTTPSConnection(host, parts.port, timeout=timeout, context=context)
-    return http.client.HTTPConnection(host, parts.port, timeout=timeout)
-
-
-def _headers(config: RelayConfig) -> dict[str, str]:
-    headers = {"User-Agent": f"{APP_NAME}/{__version__}"}
-    if config.token:
-        headers["Authorization"] = f"Bearer {config.token}"
-    return headers
-
-
-def _base_path(config: RelayConfig) -> str:
-    return urlsplit(config.server).path + "/" + quote(config.topic, safe="")
-
-
-def _error_detail(response: http.client.HTTPResponse) -> str:
-    """The relay's short error text (ntfy sends ``{"error": ...}``), or nothing."""
-    with contextlib.suppress(Exception):
-        body = json.loads(response.read(MAX_ERROR_BYTES))
-        error = body.get("error") if isinstance(body, dict) else None
-        if isinstance(error, str):
-            return ": " + error[:200]
-    return ""
-
-
-def describe_status(status: int, detail: str = "") -> str:
-    if status == 401:
-        return f"the relay wants an access token for this topic (HTTP 401{detail})"
-    if status == 403:
-        return f"the relay refused the access token for this topic (HTTP 403{detail})"
-    if status == 429:
-        return f"the relay says too many requests; trying again later (HTTP 429{detail})"
-    return f"the relay answered HTTP {status}{detail}"
-
-
-def publish(config: RelayConfig, text: str, *, timeout: float = 10.0) -> str:
-    """Publish ``text`` to the topic; returns the message id. Raises :class:`RelayError`."""
-    conn = _connection(config, timeout)
-    try:
-        headers = {**_headers(config), "Content-Type": "text/plain; charset=utf-8"}
-        conn.request("POST", _base_path(config), body=text.encode(), headers=headers)
-        response = conn.getresponse()
-        if response.status != 200:
-            raise RelayError(describe_status(response.status, _error_detail(response)))
-        body = json.loads(response.read(MAX_LINE_BYTES))
-    except (OSError, http.client.HTTPException) as error:
-        raise RelayError(f"could not reach the relay at {config.server} ({type(error).__name__})") from error
-    except ValueError as error:
-        raise RelayError("the relay's answer to a publish was not JSON") from error
-    finally:
-        conn.close()
-    message_id = body.get("id") if isinstance(body, dict) else None
-    if not isinstance(message_id, str) or not message_id:
-        raise RelayError("the relay's answer to a publish had no message id")
-    return message_id
-
-
-def fetch_cached(config: RelayConfig, *, since: str = "all", timeout: float = 10.0) -> list[dict[str, Any]]:
-    """The messages the relay still caches for the topic (``poll=1``). Raises :class:`RelayError`."""
-    conn = _connection(config, timeout)
-    try:
-        conn.request("GET", f"{_base_path(config)}/json?poll=1&since={quote(since, safe='')}", headers=_headers(config))
-        response = conn.getresponse()
-        if response.status != 200:
-            raise RelayError(describe_status(response.status, _error_detail(response)))
-        events: list[dict[str, Any]] = []
-        while line := response.readline(config.max_line_bytes + 1):
-            with contextlib.suppress(ValueError):
-                event = json.loads(line)
-                if isinstance(event, dict) and event.get("event") == "message":
-                    events.append(event)
-        return events
-    except (OSError, http.client.HTTPException) as error:
-        raise RelayError(f"could not reach the relay at {config.server} ({type(error).__name__})") from error
-    finally:
-        conn.close()
 
 
 class _StreamEnded(Exception):
@@ -274,19 +77,12 @@ class RelaySubscriber:
         self._state = STOPPED
         self._last_id: str | None = None
         self._seen: OrderedDict[str, None] = OrderedDict()
-        self.last_event_at: float | None = None  # time.monotonic() of the last line of any kind
         self.last_message_time: float | None = None  # the relay's unix time of the last turn message
-        self.messages_delivered = 0
-        self.connects = 0
 
     @property
     def state(self) -> str:
         """``stopped``, ``connecting``, ``connected`` or ``backoff``."""
         return self._state
-
-    @property
-    def last_message_id(self) -> str | None:
-        return self._last_id
 
     # --- control (any thread) ----------------------------------------------------------------------
 
@@ -374,10 +170,10 @@ class RelaySubscriber:
 
     def _stream_once(self, gate: ListenerRelay, backoff: Backoff) -> None:
         config = self.config
-        path = f"{_base_path(config)}/json"
+        path = f"{topic_path(config)}/json"
         if self._last_id:
             path += "?since=" + quote(self._last_id, safe="")
-        conn = _connection(config, config.connect_timeout)
+        conn = open_connection(config, config.connect_timeout)
         with self._lock:
             if self._stopping.is_set():
                 return
@@ -394,10 +190,10 @@ class RelaySubscriber:
                     raise _StreamEnded("reconnecting")
             assert conn.sock is not None
             conn.sock.settimeout(config.dead_after_seconds)
-            conn.request("GET", path, headers={**_headers(config), "Accept": "application/x-ndjson"})
+            conn.request("GET", path, headers={**request_headers(config), "Accept": "application/x-ndjson"})
             response = conn.getresponse()
             if response.status != 200:
-                raise _StreamEnded(describe_status(response.status, _error_detail(response)))
+                raise _StreamEnded(describe_status(response.status, error_detail(response)))
             opened = True
             self._read_events(response, gate, backoff)
         except TimeoutError:
@@ -425,7 +221,6 @@ class RelaySubscriber:
                 if self._restart:
                     raise _StreamEnded("reconnecting")
                 raise _StreamEnded("the relay closed the stream")
-            self.last_event_at = time.monotonic()
             if len(line) > limit and not line.endswith(b"\n"):
                 log.warning("relay: skipped a line longer than %d bytes", limit)
                 while line and not line.endswith(b"\n"):
@@ -450,7 +245,6 @@ class RelaySubscriber:
                 if self._stopping.is_set():
                     return
                 self._state = CONNECTED
-            self.connects += 1
             backoff.reset()
             log.info("relay: connected (resuming: %s)", "yes" if self._last_id else "no")
             gate.connected(False)
@@ -491,6 +285,5 @@ class RelaySubscriber:
                 except Exception:
                     log.exception("relay: the probe callback failed")
             return
-        self.messages_delivered += 1
         log.info("relay: message %s", message_id)
         gate.message(RELAY_TOPIC_LABEL, payload)

@@ -23,10 +23,6 @@ class ListenerRelay:
         self._lock = threading.RLock()
         self._closed = False
 
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
     def message(self, topic: str, payload: bytes) -> None:
         self._deliver("on_push_message", topic, payload)
 

@@ -355,7 +355,7 @@ def run_demo(
 ) -> int:
     """Run the demo until the app quits; returns the exit code. Leaves no file behind."""
     from pydt_tray.core.logs import setup_logging, teardown_logging
-    from pydt_tray.gui import run_gui
+    from pydt_tray.sandbox.demo_turn import run_demo_gui
 
     try:
         turn_interval = _turn_interval(turn_interval, os.environ)
@@ -371,7 +371,7 @@ def run_demo(
         setup_logging(session.ctx.paths.log_dir, debug=debug)
         session.world.start()
         log.info("demo: service at %s, broker at %s", session.simulator.base_url, session.broker.ws_url)
-        return run_gui(session.ctx, hidden=hidden, title_suffix=TITLE_SUFFIX, token=session.token, demo=True)
+        return run_demo_gui(session.ctx, hidden=hidden, title_suffix=TITLE_SUFFIX, token=session.token)
     except (_Interrupted, KeyboardInterrupt):
         return 0
     finally:

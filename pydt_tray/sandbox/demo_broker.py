@@ -21,13 +21,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydt_tray.core.errors import PydtTrayError
+
 log = logging.getLogger(__name__)
 
 CLOSE_TIMEOUT_SECONDS = 0.5  # awscrt never answers a websocket close frame; the library default waits 10 s
 SubscribeListener = Callable[[str, str], None]  # (client id, topic filter)
 
 
-class DemoBrokerError(RuntimeError):
+class DemoBrokerError(PydtTrayError, RuntimeError):
     """The demo broker could not start (amqtt missing, no port, bad certificates...)."""
 
 
@@ -115,7 +117,7 @@ def _broker_class() -> type:
     class _DemoAmqttBroker(Broker):
         subscribe_listener: SubscribeListener | None = None
 
-        async def _create_server_instance(self, listener_name, listener_type, address, port, ssl_context):  # type: ignore[override]
+        async def _create_server_instance(self, listener_name, listener_type, address, port, ssl_context):
             if listener_type != ListenerType.WS:
                 return await super()._create_server_instance(listener_name, listener_type, address, port, ssl_context)
             return await websockets.serve(

@@ -1,10 +1,11 @@
-"""A contract-faithful fake PYDT service on 127.0.0.1 (REST API, S3 pollUrl and presigned URLs).
+"""A fake PYDT service on 127.0.0.1 that behaves as docs/pydt-api.md describes (REST API, S3 pollUrl, presigned URLs).
 
 It serves real HTTP/1.1 with keep-alive (:mod:`.server`). The API lives at ``base_url``; the "S3"
 objects live under ``/s3/`` on the same server (:mod:`.storage`) and, like the real bucket, ignore
 the ``Authorization`` header. Tests drive it through the methods of :class:`PydtSimulator` (add users
-and games, advance turns, inject failures per route (:mod:`.traffic`), read what clients sent); the
-user and game documents are built in :mod:`.games`. This module owns the state and the API routes.
+and games, advance turns); the user and game documents are built in :mod:`.games`. This module owns the
+state and the API routes. Fault injection and request recording are test machinery: they live in
+``tests/helpers`` and plug in through :meth:`PydtSimulator.intercept` and :meth:`PydtSimulator.finish_refusal`.
 """
 
 from __future__ import annotations
@@ -15,26 +16,21 @@ import logging
 import secrets
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
-from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 from pydt_tray.sandbox import games
+from pydt_tray.sandbox.routes import AUTH_ROUTES, ROUTES, S3_ROUTES
 from pydt_tray.sandbox.server import COMPRESSION_THRESHOLD, Reply, SimulatorServer, encode_body, pick_encoding
-from pydt_tray.sandbox.storage import FakeBucket, s3_error, unzip_save
-from pydt_tray.sandbox.traffic import AUTH_ROUTES, ROUTES, S3_ROUTES, RecordedRequest, Traffic, route_of
+from pydt_tray.sandbox.service_api import GENERIC_500, ServiceApi
+from pydt_tray.sandbox.storage import FakeBucket, unzip_save
+from pydt_tray.sandbox.webhooks import Notice, WebhookDelivery, WebhookSender, parses_as_url, webhook_body
 from pydt_tray.sandbox.world import (
-    SAVE_EXTENSIONS,
     default_metadata,
     gzip_bytes,
     make_token,
     metadata_hash,
-    read_token,
     synthetic_save,
 )
 
@@ -46,7 +42,6 @@ __all__ = [
     "S3_ROUTES",
     "ChangeHook",
     "PydtSimulator",
-    "RecordedRequest",
     "Reply",
     "WebhookDelivery",
     "encode_body",
@@ -56,59 +51,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-GENERIC_500 = "There was an error processing your request."
-WEBHOOK_TIMEOUT = 5.0
 ChangeHook = Callable[[list[str], str, bool], None]
-BODY_ROUTES = frozenset({"setWebhookUrl"})
 
 
-@dataclass(frozen=True)
-class WebhookDelivery:
-    """One webhook POST the service made: where, what, and how it went (``error`` when it failed)."""
-
-    url: str
-    body: dict[str, Any]
-    status: int | None
-    error: str | None
-    sent_at: float
-
-
-@dataclass(frozen=True)
-class _Notice:
-    """What is due after a change: webhook POSTs (new turns only), then one IoT ping per target."""
-
-    targets: list[str]
-    game_id: str
-    new_turn: bool
-    webhooks: tuple[tuple[str, dict[str, Any]], ...] = ()
-
-
-def _parses_as_url(value: object) -> bool:
-    if not isinstance(value, str) or not value:
-        return False
-    try:
-        parts = urlsplit(value)
-    except ValueError:
-        return False
-    return bool(parts.scheme and parts.netloc)
-
-
-class _HttpError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-def _json(status: int, value: Any) -> Reply:
-    return Reply(status, json.dumps(value, separators=(",", ":")).encode())
-
-
-def _error(status: int, message: str) -> Reply:
-    return _json(status, {"errorMessage": message})
-
-
-class PydtSimulator:
+class PydtSimulator(ServiceApi):
     """The fake service. Thread-safe; every public method may be called while it serves."""
 
     def __init__(
@@ -132,15 +78,10 @@ class PydtSimulator:
         self._sequence: dict[str, int] = {}
         self._saves: dict[str, tuple[bytes, bytes, str]] = {}  # game -> (raw, gzip, version)
         self._bucket = FakeBucket(self._lock, clock)
-        self._traffic = Traffic()
-        self._rejections: dict[str, deque[tuple[str, int]]] = {}
         self._hooks: list[ChangeHook] = []
         self._puds: dict[str, dict[str, Any]] = {}
-        self._webhook_log: list[WebhookDelivery] = []
-        self._webhook_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        self.webhook_timeout = WEBHOOK_TIMEOUT
         self._metadata: dict[str, Any] = {}
-        self._stopping = threading.Event()
+        self.webhooks = WebhookSender()
         self._server: SimulatorServer | None = None
         self._thread: threading.Thread | None = None
         self.set_metadata(default_metadata())
@@ -150,7 +91,6 @@ class PydtSimulator:
     def start(self) -> PydtSimulator:
         if self._server is not None:
             return self
-        self._stopping.clear()
         self._server = SimulatorServer(self._address, self)
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), name="pydt-simulator", daemon=True
@@ -163,7 +103,6 @@ class PydtSimulator:
         server, self._server = self._server, None
         if server is None:
             return
-        self._stopping.set()
         server.shutdown()
         server.server_close()
         server.close_connections()
@@ -182,7 +121,7 @@ class PydtSimulator:
         if self._server is None:
             raise RuntimeError("the simulator is not running")
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     @property
     def metadata_hash(self) -> str:
@@ -212,12 +151,6 @@ class PydtSimulator:
         with self._lock:
             return make_token(self._secret, steam_id, self._nonces[steam_id])
 
-    def revoke_tokens(self, steam_id: str) -> str:
-        """Bump the user's nonce: every earlier token now gets 401. Returns a fresh token."""
-        with self._lock:
-            self._nonces[steam_id] = self._nonces.get(steam_id, 0) + 1
-            return make_token(self._secret, steam_id, self._nonces[steam_id])
-
     def poll_url(self, steam_id: str) -> str:
         return f"{self.base_url}/s3/{steam_id}/gameCache.json"
 
@@ -227,18 +160,9 @@ class PydtSimulator:
             return str(self._puds[steam_id].get("webhookUrl") or "")
 
     def set_webhook_url(self, steam_id: str, url: str) -> None:
-        """Set the user's webhook as the website's profile page would ("" clears it)."""
+        """Set the user's webhook as the website's profile page does ("" clears it)."""
         with self._lock:
             self._puds[steam_id]["webhookUrl"] = url
-
-    def set_vacation(self, steam_id: str, on: bool = True) -> None:
-        """Vacation mode: a new turn for this user sends nothing at all (no webhook, no ping)."""
-        with self._lock:
-            self._users[steam_id]["vacationMode"] = on
-
-    def webhook_deliveries(self) -> list[WebhookDelivery]:
-        with self._lock:
-            return list(self._webhook_log)
 
     # --- games -----------------------------------------------------------------------------
 
@@ -328,13 +252,6 @@ class PydtSimulator:
             games.touch(game)
             self._publish(game, new_turn=False)
 
-    def remove_game(self, game_id: str) -> None:
-        """The game disappears (deleted or left); like the service, the pollUrl is not rewritten."""
-        with self._lock:
-            self._games.pop(game_id, None)
-            self._saves.pop(game_id, None)
-            self._bucket.forget(game_id)
-
     def uploaded(self, game_id: str) -> bytes | None:
         entry = self._bucket.upload(game_id)
         return entry[1] if entry else None
@@ -344,32 +261,19 @@ class PydtSimulator:
         with self._lock:
             self._hooks.append(hook)
 
-    # --- fault injection and inspection ----------------------------------------------------
+    # --- extension points for tests ------------------------------------------------------
 
-    def fail_next(self, route: str, status: int = 500, count: int = 1) -> None:
-        self._traffic.queue_fault(route, "fail", status, count)
+    def intercept(self, route: str, method: str, path: str, query: str, headers: dict[str, str]) -> Reply | None:
+        """Called first for every request (on a handler thread): a reply here replaces the service's."""
+        return None
 
-    def malformed_next(self, route: str, count: int = 1) -> None:
-        self._traffic.queue_fault(route, "malformed", 200, count)
+    def finish_refusal(self, game_id: str) -> tuple[str, int] | None:
+        """Called with the lock held before a valid finishSubmit is accepted: (message, status) refuses it."""
+        return None
 
-    def unauthorized_next(self, route: str, count: int = 1) -> None:
-        self._traffic.queue_fault(route, "unauthorized", 401, count)
-
-    def reject_next_finish(self, game_id: str, message: str, status: int = 400) -> None:
-        with self._lock:
-            self._rejections.setdefault(game_id, deque()).append((message, status))
-
-    def set_latency(self, route: str, seconds: float) -> None:
-        self._traffic.set_latency(route, seconds)
-
-    def request_count(self, route: str) -> int:
-        return self._traffic.count(route)
-
-    def recorded(self, route: str) -> list[RecordedRequest]:
-        return self._traffic.recorded(route)
-
-    def reset_counts(self) -> None:
-        self._traffic.reset()
+    def webhook_sent(self, delivery: WebhookDelivery) -> None:
+        """Called after every webhook POST (without the lock); the service itself keeps no record."""
+        log.debug("simulator: webhook to %s answered %s", delivery.url.split("/")[2], delivery.status or delivery.error)
 
     # --- state helpers (call with the lock held) -------------------------------------------
 
@@ -383,7 +287,7 @@ class PydtSimulator:
     def _active_games(self, steam_id: str) -> list[dict[str, Any]]:
         return games.active_games(self._games.values(), self._sequence, steam_id)
 
-    def _publish(self, game: dict[str, Any], *, new_turn: bool) -> list[_Notice]:
+    def _publish(self, game: dict[str, Any], *, new_turn: bool) -> list[Notice]:
         """Rewrite the pollUrl objects of every player (in-progress games only); return what is due to send."""
         if not game.get("inProgress"):
             return []
@@ -395,246 +299,25 @@ class PydtSimulator:
         if game.get("completed"):
             return []
         if not new_turn:
-            return [_Notice(humans, game["gameId"], False)] if humans else []
+            return [Notice(humans, game["gameId"], False)] if humans else []
         current = game.get("currentPlayerSteamId") or ""
         user = self._users.get(current)
-        if not current or (user is not None and user.get("vacationMode")):
+        if not current or user is None or user.get("vacationMode"):
             return []  # a player on vacation gets nothing at all
-        hooks = [game.get("webhookUrl"), self._puds.get(current, {}).get("webhookUrl")]
-        body = self._webhook_body(game, current)
-        webhooks = tuple((url, body) for url in hooks if isinstance(url, str) and _parses_as_url(url))
-        return [_Notice([current], game["gameId"], True, webhooks)]
+        payload = webhook_body(game, user, self._metadata)
+        urls = [game.get("webhookUrl"), self._puds.get(current, {}).get("webhookUrl")]
+        webhooks = tuple((url, payload) for url in urls if isinstance(url, str) and parses_as_url(url))
+        return [Notice([current], game["gameId"], True, webhooks)]
 
-    def _webhook_body(self, game: dict[str, Any], steam_id: str) -> dict[str, Any]:
-        """The JSON the service posts to the game's and the player's webhooks on a new turn."""
-        user = self._users.get(steam_id, {})
-        player = next((p for p in games.players(game) if p.get("steamId") == steam_id), {})
-        civ_game = next(
-            (c for c in self._metadata.get("civGames", []) if c.get("id") == game.get("gameType", "CIV6")), {}
-        )
-        leaders = civ_game.get("leaders", [])
-        leader = next((item for item in leaders if item.get("leaderKey") == player.get("civType")), {})
-        civ_key = str(leader.get("civKey") or "")
-        civ_name = civ_key.split("_", 1)[-1].replace("_", " ").title() if civ_key else ""
-        game_name, user_name, round_ = game.get("displayName", ""), user.get("displayName", ""), game.get("round", 1)
-        return {
-            "gameName": game_name,
-            "userName": user_name,
-            "round": round_,
-            "civName": civ_name,
-            "leaderName": leader.get("fullDisplayName", ""),
-            "value1": game_name,
-            "value2": user_name,
-            "value3": round_,
-            "content": f"It's {user_name}'s turn in {game_name} (Round {round_})",
-            "steamId": steam_id,
-        }
-
-    def _post_webhook(self, url: str, body: dict[str, Any]) -> None:
-        """POST one webhook: JSON, 5 s timeout, the answer ignored, every error swallowed."""
-        data = json.dumps(body).encode()
-        request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"}, method="POST")
-        status: int | None = None
-        error: str | None = None
-        try:
-            with self._webhook_opener.open(request, timeout=self.webhook_timeout) as response:
-                status = response.status
-                response.read()
-        except urllib.error.HTTPError as failure:
-            status = failure.code
-            failure.close()
-        except Exception as failure:
-            error = f"{type(failure).__name__}: {failure}"
-            log.debug("simulator: webhook POST failed (%s)", error)
-        with self._lock:
-            self._webhook_log.append(WebhookDelivery(url, body, status, error, time.monotonic()))
-
-    def _notify(self, notices: list[_Notice]) -> None:
+    def _notify(self, notices: list[Notice]) -> None:
         """Send the webhooks, then call the change hooks (the IoT ping); never with the lock held."""
         with self._lock:
             hooks = list(self._hooks)
         for notice in notices:
             for url, body in notice.webhooks:
-                self._post_webhook(url, body)
+                self.webhook_sent(self.webhooks.post(url, body))
             for hook in hooks:
                 try:
                     hook(list(notice.targets), notice.game_id, notice.new_turn)
                 except Exception:
                     log.exception("simulator change hook failed")
-
-    # --- request handling (called by the HTTP handler threads) -----------------------------
-
-    def handle(self, method: str, target: str, headers: dict[str, str], body: bytes, chunked: bool) -> Reply:
-        split = urlsplit(target)
-        route, params = route_of(method, split.path)
-        latency = self._traffic.arrived(RecordedRequest(route, method, split.path, split.query, headers))
-        if latency > 0:
-            self._stopping.wait(latency)
-        fault = self._traffic.take_fault(route)
-        reply = (
-            self._fault_reply(route, fault)
-            if fault
-            else self._dispatch(route, params, split.query, headers, body, chunked)
-        )
-        if route not in S3_ROUTES:
-            reply.api = True
-            reply.headers.append(("Metadata-Hash", self._metadata_hash))
-        return reply
-
-    def _fault_reply(self, route: str, fault: tuple[str, int]) -> Reply:
-        kind, status = fault
-        if kind == "malformed":
-            reply = Reply(200, b'{"data": [{"gameId": "broken", ')
-            reply.api = route not in S3_ROUTES
-            return reply
-        if route in S3_ROUTES:
-            if kind == "unauthorized":
-                return s3_error(403, "AccessDenied", "Access Denied")
-            return s3_error(status, "InternalError", "We encountered an internal error. Please try again.")
-        if kind == "unauthorized":
-            return _error(401, "Unauthorized")
-        return _error(status, GENERIC_500 if status >= 500 else "Not Found" if status == 404 else "Bad Request")
-
-    def _dispatch(
-        self, route: str, params: dict[str, str], query: str, headers: dict[str, str], body: bytes, chunked: bool
-    ) -> Reply:
-        try:
-            if route in S3_ROUTES:
-                return self._bucket.serve(route, params, query, headers, body, chunked)
-            if route == "unknown":
-                return _error(404, "Not Found")
-            payload = json.loads(body) if body.strip() else None
-            user = None
-            if route in AUTH_ROUTES:
-                user = self._authenticate(headers.get("authorization", ""))
-                if user is None:
-                    return _error(401, "Unauthorized")
-            handler = getattr(self, f"_api_{route}")
-            if route in BODY_ROUTES:
-                reply: Reply = handler(user, payload)
-            else:
-                reply = handler(user, params, parse_qs(query, keep_blank_values=True))
-            return reply
-        except _HttpError as exc:
-            return _error(exc.status, exc.message)
-        except Exception:
-            log.debug("simulator: request failed", exc_info=True)
-            return _error(500, GENERIC_500)
-
-    def _authenticate(self, header: str) -> str | None:
-        parsed = read_token(self._secret, header)
-        if parsed is None:
-            return None
-        steam_id, nonce = parsed
-        with self._lock:
-            if steam_id not in self._users or self._nonces.get(steam_id, -1) != nonce:
-                return None
-        return steam_id
-
-    def _game_for(self, game_id: str) -> dict[str, Any]:
-        game = self._games.get(game_id)
-        if game is None:
-            raise _HttpError(404, "Not Found")
-        return game
-
-    # --- API routes ------------------------------------------------------------------------
-
-    def _api_getCurrent(self, user: str, params: dict[str, str], query: dict[str, list[str]]) -> Reply:
-        with self._lock:
-            active = [g["gameId"] for g in self._active_games(user)]
-            return _json(200, {**self._users[user], "activeGameIds": active, "inactiveGameIds": []})
-
-    def _api_getCurrentWithPud(self, user: str, params: dict[str, str], query: dict[str, list[str]]) -> Reply:
-        with self._lock:
-            active = [g["gameId"] for g in self._active_games(user)]
-            current = {**self._users[user], "activeGameIds": active, "inactiveGameIds": []}
-            return _json(200, {"user": current, "pud": copy.deepcopy(self._puds[user])})
-
-    def _api_setWebhookUrl(self, user: str, payload: Any) -> Reply:
-        url = payload.get("webhookUrl") if isinstance(payload, dict) else None
-        if not isinstance(url, str):
-            raise _HttpError(400, "Bad Request")
-        with self._lock:
-            self._puds[user]["webhookUrl"] = url
-            return _json(200, copy.deepcopy(self._puds[user]))
-
-    def _api_games(self, user: str, params: dict[str, str], query: dict[str, list[str]]) -> Reply:
-        with self._lock:
-            return _json(200, {"data": self._active_games(user), "pollUrl": self.poll_url(user)})
-
-    def _api_steamProfile(self, user: str, params: dict[str, str], query: dict[str, list[str]]) -> Reply:
-        with self._lock:
-            return _json(200, games.steam_profile(self._users[user]))
-
-    def _api_steamProfiles(self, user: None, params: dict[str, str], query: dict[str, list[str]]) -> Reply:
-        if "steamIds" not in query:
-            raise _HttpError(400, "'steamIds' is required")
-        ids = ",".join(query["steamIds"]).split(",")
-        with self._lock:
-            if any(sid not in self._users for sid in ids):
-                raise _HttpError(500, GENERIC_500)
-            return _json(200, [games.steam_profile(self._users[sid]) for sid in ids])
-
-    def _api_metadata(self, user: None, params: dict[str, str], query: dict[str, list[str]]) -> Reply:
-        with self._lock:
-            return Reply(200, self._metadata_body)
-
-    def _api_game(self, user: None, params: dict[str, str], query: dict[str, list[str]]) -> Reply:
-        with self._lock:
-            return _json(200, self._game_for(params["game_id"]))
-
-    def _players_turn(self, game_id: str, user: str, refusal: str) -> dict[str, Any]:
-        """The game, which must be ``user``'s turn (else 400 ``refusal``); call with the lock held."""
-        game = self._game_for(game_id)
-        if game.get("currentPlayerSteamId") != user:
-            raise _HttpError(400, refusal)
-        return game
-
-    def _api_getTurn(self, user: str, params: dict[str, str], query: dict[str, list[str]]) -> Reply:
-        game_id = params["game_id"]
-        with self._lock:
-            game = self._players_turn(game_id, user, "It's not your damn turn!")
-            save = self._saves.get(game_id)
-            if save is None:
-                raise _HttpError(404, "Save file not found")
-            raw, gz, version = save
-            compressed = bool(query.get("compressed", [""])[0])
-            turn = int(game.get("gameTurnRangeKey", 1))
-            path = f"/s3/{game_id}/{turn:06d}.CivXSave" + (".gz" if compressed else "")
-            data = gz if compressed else raw
-            extension = SAVE_EXTENSIONS.get(game.get("gameType", "CIV6"), "Civ6Save")
-            url = self.base_url + self._bucket.presign("GET", path, game_id, turn, self.download_ttl, data, extension)
-            return _json(200, {"downloadUrl": url, "version": version, "size": len(data)})
-
-    def _api_startSubmit(self, user: str, params: dict[str, str], query: dict[str, list[str]]) -> Reply:
-        game_id = params["game_id"]
-        with self._lock:
-            game = self._players_turn(game_id, user, "It's not your turn!")
-            turn = int(game.get("gameTurnRangeKey", 1)) + 1
-            path = f"/s3/{game_id}/{turn:06d}.CivXSave"
-            url = self.base_url + self._bucket.presign("PUT", path, game_id, turn, self.upload_ttl)
-            return _json(200, {"putUrl": url})
-
-    def _api_finishSubmit(self, user: str, params: dict[str, str], query: dict[str, list[str]]) -> Reply:
-        game_id = params["game_id"]
-        with self._lock:
-            game = self._players_turn(game_id, user, "It's not your turn!")
-            next_turn = int(game.get("gameTurnRangeKey", 1)) + 1
-            upload = self._bucket.upload(game_id)
-            if upload is None or upload[0] != next_turn:
-                raise _HttpError(400, "The uploaded save file could not be found.  Please submit it again.")
-            save = unzip_save(upload[1])
-            if not save:
-                raise _HttpError(
-                    400,
-                    "Could not parse uploaded file!  If you continue to have trouble please post on the PYDT forums.",
-                )
-            rejections = self._rejections.get(game_id)
-            if rejections:
-                message, status = rejections.popleft()
-                raise _HttpError(status, message)
-            self._advance(game, save)
-            notices = self._publish(game, new_turn=True)
-            reply = _json(200, {"gameType": "CIV6", **game})
-        reply.after = lambda: self._notify(notices)
-        return reply

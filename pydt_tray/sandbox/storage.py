@@ -95,10 +95,6 @@ class FakeBucket:
         with self._lock:
             return self._uploads.get(game_id)
 
-    def forget(self, game_id: str) -> None:
-        with self._lock:
-            self._uploads.pop(game_id, None)
-
     def serve(
         self, route: str, params: dict[str, str], query: str, headers: dict[str, str], body: bytes, chunked: bool
     ) -> Reply:

@@ -1,6 +1,6 @@
 """Static data of the simulated PYDT service: the metadata document, tokens and document builders.
 
-The metadata follows the contract's per-game table (§7.1). Everything here is plain data and pure
+The metadata follows the per-game table of docs/pydt-api.md §7.1. Everything here is plain data and pure
 functions; :mod:`pydt_tray.sandbox.simulator` owns the mutable state.
 """
 

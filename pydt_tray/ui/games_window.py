@@ -23,10 +23,8 @@ from PySide6.QtWidgets import (
 )
 
 from pydt_tray.core.diff import Snapshot
-from pydt_tray.core.models import Game
+from pydt_tray.core.models import CONGRESS_TURN_FLAG, FIRST_SAVE_HINT, Game
 
-CONGRESS_FLAG = "CIV6_CONGRESS_TURN"
-FIRST_TURN_TEXT = "upload the first save on the website"
 CLOCK_REFRESH_MS = 30_000
 NamesLookup = Callable[[str], "str | None"]
 
@@ -98,12 +96,12 @@ def badges_of(game: Game, mine: bool) -> list[tuple[str, str]]:
     """(object name, text) of each badge: congress turn, other flags raw, the first-turn hint."""
     badges: list[tuple[str, str]] = []
     for flag in game.flags:
-        if flag == CONGRESS_FLAG:
+        if flag == CONGRESS_TURN_FLAG:
             badges.append(("badge-congress", "congress turn"))
         else:
             badges.append(("badge-flag", flag))
     if mine and game.is_first_turn:
-        badges.append(("badge-first", FIRST_TURN_TEXT))
+        badges.append(("badge-first", FIRST_SAVE_HINT))
     return badges
 
 
@@ -150,15 +148,15 @@ class GameCard(QFrame):
         self.detail.setObjectName("cardDetail")
         self.detail.setTextFormat(Qt.TextFormat.PlainText)
         self.detail.setWordWrap(True)
-        text = QVBoxLayout()
-        text.setSpacing(3)
-        text.addLayout(head)
-        text.addWidget(self.detail)
+        column = QVBoxLayout()
+        column.setSpacing(3)
+        column.addLayout(head)
+        column.addWidget(self.detail)
 
         self.buttons: list[QPushButton] = []
         row = QHBoxLayout(self)
         row.setContentsMargins(12, 9, 10, 9)
-        row.addLayout(text, 1)
+        row.addLayout(column, 1)
         if mine and not game.is_first_turn:
             play = QPushButton("Play turn")
             play.setObjectName("play")
@@ -237,7 +235,7 @@ class GamesWindow(QWidget):
             self.type_names = dict(names)
             self._rerender()
 
-    def render(
+    def render(  # type: ignore[override]  # shadows QWidget.render (painting to a device), which is unused here
         self, snapshot: Snapshot | None, status: str, names: NamesLookup, *, now: datetime | None = None
     ) -> None:
         self._last = (snapshot, status, names)
@@ -296,6 +294,8 @@ class GamesWindow(QWidget):
         self.cards = []
         while self.list_layout.count():
             item = self.list_layout.takeAt(0)
+            if item is None:
+                break
             widget = item.widget()
             if widget is not None:
                 widget.hide()

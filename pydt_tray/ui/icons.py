@@ -18,7 +18,6 @@ import enum
 import functools
 import logging
 from importlib import resources
-from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import (
@@ -96,11 +95,6 @@ def _cached_icon(status: TrayStatus, label: str) -> QIcon:
     for size in TRAY_SIZES:
         icon.addPixmap(QPixmap.fromImage(render_icon_image(status, label, size)))
     return icon
-
-
-def clear_icon_cache() -> None:
-    """Forget painted icons (e.g. before the QGuiApplication goes away)."""
-    _cached_icon.cache_clear()
 
 
 def render_icon_image(status: TrayStatus, label: str, size: int) -> QImage:
@@ -256,12 +250,3 @@ def _icon_from_svg(data: bytes | None) -> QIcon | None:
             return None
         icon.addPixmap(QPixmap.fromImage(image))
     return icon
-
-
-def save_icon_png(status: TrayStatus, count: int, path: str | Path, size: int = 64) -> Path:
-    """Write one tray icon as PNG (for docs and screenshots); raises OSError when it cannot be written."""
-    label = count_label(count) if status is TrayStatus.YOUR_TURN else ""
-    target = Path(path)
-    if not render_icon_image(status, label, size).save(str(target), "PNG"):
-        raise OSError(f"could not write the icon to {target}")
-    return target

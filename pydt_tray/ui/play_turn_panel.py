@@ -5,6 +5,7 @@ It holds no logic: :class:`PanelView` says what to show, and a click on a button
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import Qt, Signal
@@ -17,7 +18,6 @@ BUTTONS: dict[str, str] = {
     "watch": "Watch for another save",
     "retry": "Try again",
     "open_folder": "Open folder",
-    "demo_save": "Save the game (demo)",
     "close": "Close",
     "cancel": "Cancel",
 }
@@ -55,7 +55,8 @@ class PanelView:
 class PlayTurnPanel(QFrame):
     action = Signal(str)
 
-    def __init__(self) -> None:
+    def __init__(self, extra_buttons: Mapping[str, str] | None = None) -> None:
+        """``extra_buttons`` (key -> label) come before the usual ones, e.g. the demo's stand-in for the game."""
         super().__init__()
         self.setObjectName("playPanel")
         self.setStyleSheet(STYLE)
@@ -76,7 +77,7 @@ class PlayTurnPanel(QFrame):
         self.folder.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.buttons: dict[str, QPushButton] = {}
         row = QHBoxLayout()
-        for key, text in BUTTONS.items():
+        for key, text in {**(extra_buttons or {}), **BUTTONS}.items():
             button = QPushButton(text)
             button.setObjectName(f"panel-{key}")
             button.setProperty("primary", "true" if key in PRIMARY else "false")

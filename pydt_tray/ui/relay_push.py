@@ -16,7 +16,9 @@ from PySide6.QtCore import QObject, Signal
 from pydt_tray.core.api import PydtClient, PydtError
 from pydt_tray.core.credentials import CredentialError
 from pydt_tray.core.relay_path import OFF, RelayPushPath, SubscriberFactory
-from pydt_tray.core.relay_setup import ForeignWebhookError, RelayConfigError, RelaySetupError, RelayStore
+from pydt_tray.core.relay_setup import ForeignWebhookError, RelaySetupError
+from pydt_tray.core.relay_store import RelayStore
+from pydt_tray.push.ntfy_config import RelayConfigError
 from pydt_tray.push.ntfy_stream import CONNECTED, RelaySubscriber
 from pydt_tray.ui.bridge import PushBridge
 

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pydt_tray.push.ntfy_stream import DEFAULT_SERVER
+from pydt_tray.push.ntfy_config import DEFAULT_SERVER
 
 ERROR_STYLE = "color: #c62828;"
 PRIVACY_NOTE = (
@@ -177,6 +177,3 @@ class RelaySection(QWidget):
         self.disable_button.setEnabled(not self._busy and self._relay_on)
         self.server.setEnabled(not self._busy)
         self.token.setEnabled(not self._busy)
-
-    def message_text(self) -> str:
-        return self.message.text() if not self.message.isHidden() else ""

@@ -23,8 +23,8 @@ class TurnApiService:
 
     def apply(self) -> None:
         """Start, stop or move the server to match the settings. A port in use is reported, not raised."""
-        enabled = bool(self.settings.get("turn_api_enabled"))
-        port = int(self.settings.get("turn_api_port"))
+        current = self.settings.snapshot()
+        enabled, port = current.turn_api_enabled, current.turn_api_port
         if self.server is not None and (not enabled or self.server.port != port):
             self.server.stop()
             self.server = None
@@ -63,7 +63,7 @@ class AutostartService:
     def apply(self) -> None:
         self.problem = ""
         try:
-            apply_autostart(self.autostart, bool(self.settings.get("start_at_login")))
+            apply_autostart(self.autostart, self.settings.snapshot().start_at_login)
         except AutostartError as error:
             self.problem = error.user_message
             log.error("Start at login: %s", error.user_message)
@@ -71,6 +71,6 @@ class AutostartService:
     def in_step(self) -> bool:
         """Whether the entry on disk (or in the registry) matches the setting."""
         try:
-            return self.autostart.is_enabled() == bool(self.settings.get("start_at_login"))
+            return self.autostart.is_enabled() == self.settings.snapshot().start_at_login
         except AutostartError:
             return False

@@ -109,10 +109,6 @@ class SettingsWindow(QWidget):
     def save_error_text(self) -> str:
         return self.save_error.text() if not self.save_error.isHidden() else ""
 
-    def detach(self) -> None:
-        """Stop following the settings (the window no longer updates)."""
-        self.settings.remove_listener(self._listener)
-
     # --- building ------------------------------------------------------------------------------------------
 
     def _section_page(self, section: str) -> QWidget:
@@ -187,7 +183,9 @@ class SettingsWindow(QWidget):
         palette = label.palette()
         text, back = palette.color(QPalette.ColorRole.WindowText), palette.color(QPalette.ColorRole.Window)
         grey = QColor.fromRgbF(
-            *(0.6 * a + 0.4 * b for a, b in zip(text.getRgbF()[:3], back.getRgbF()[:3], strict=True))
+            0.6 * text.redF() + 0.4 * back.redF(),
+            0.6 * text.greenF() + 0.4 * back.greenF(),
+            0.6 * text.blueF() + 0.4 * back.blueF(),
         )
         palette.setColor(QPalette.ColorRole.WindowText, grey)
         label.setPalette(palette)

@@ -9,7 +9,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
-from pydt_tray.core.models import Game
+from pydt_tray.core.models import FIRST_SAVE_HINT, Game
 from pydt_tray.ui.icons import TrayStatus, tray_icon
 
 log = logging.getLogger(__name__)
@@ -31,9 +31,9 @@ class TrayModel:
 
 
 def game_label(game: Game, mine: bool) -> str:
-    flags = " (congress turn)" if "CIV6_CONGRESS_TURN" in game.flags else ""
+    flags = " (congress turn)" if game.is_congress_turn else ""
     if mine and game.is_first_turn:
-        return f"{game.display_name} — upload the first save on the website"
+        return f"{game.display_name} — {FIRST_SAVE_HINT}"
     if mine:
         return f"▶ {game.display_name}{flags} — round {game.round}"
     return f"{game.display_name}{flags} — round {game.round}"
@@ -119,14 +119,13 @@ class Tray(QObject):
             if action.isSeparator():
                 continue
             texts.append(action.text())
-            if action.menu() is not None:
-                texts.extend("  " + sub.text() for sub in action.menu().actions())
+            texts.extend("  " + sub.text() for sub in _submenu_actions(action))
         return texts
 
     def trigger(self, text_prefix: str) -> bool:
         """Trigger the first menu entry starting with ``text_prefix`` (tests and the CLI use it)."""
         for action in self.menu.actions():
-            candidates = [action] + (list(action.menu().actions()) if action.menu() is not None else [])
+            candidates = [action, *_submenu_actions(action)]
             for candidate in candidates:
                 if candidate.text().startswith(text_prefix) and candidate.isEnabled():
                     candidate.trigger()
@@ -136,3 +135,9 @@ class Tray(QObject):
     def hide(self) -> None:
         if self.icon is not None:
             self.icon.hide()
+
+
+def _submenu_actions(action: QAction) -> list[QAction]:
+    """The entries of the submenu ``action`` opens (none when it opens nothing)."""
+    menu = action.menu()
+    return list(menu.actions()) if isinstance(menu, QMenu) else []

@@ -71,7 +71,7 @@ def run_event_loop_until(condition, timeout: float) -> bool:
 def start_in_process_app(stack: BenchStack):
     from PySide6.QtWidgets import QApplication
 
-    from pydt_tray.app import PushStatus, TrayApp
+    from pydt_tray.app import TrayApp
     from pydt_tray.core.context import load_context
 
     qapp = QApplication.instance() or QApplication([])
@@ -80,9 +80,9 @@ def start_in_process_app(stack: BenchStack):
     app.start(token=stack.world.token)
     ok = run_event_loop_until(
         lambda: (
-            app.push_status == PushStatus.LIVE
-            and app.engine.fetch_count >= 2
-            and not app.engine.busy
+            app.push.state.live
+            and app.session.engine.fetch_count >= 2
+            and not app.session.engine.busy
             and len(stack.notifications.notifications) >= 1
         ),
         timeout=20,
@@ -118,7 +118,8 @@ def bench_relay_latency(stack: BenchStack, app, turns: int) -> None:
     """Turn the relay on for the app's account, then time new turn -> notification through it (IoT stays on,
     but nothing publishes to it here: the simulator's IoT hook is not installed in the benchmarks)."""
     from pydt_tray.core.api import PydtClient
-    from pydt_tray.core.relay_setup import RelaySetup, relay_store
+    from pydt_tray.core.relay_setup import RelaySetup
+    from pydt_tray.core.relay_store import relay_store
 
     sim, world, server = stack.simulator, stack.world, stack.notifications
     client = PydtClient(sim.base_url, world.token)
@@ -126,11 +127,11 @@ def bench_relay_latency(stack: BenchStack, app, turns: int) -> None:
         RelaySetup(client, relay_store(app.ctx.paths.config_dir)).enable(stack.relay.url)
     finally:
         client.close()
-    app.relay.start_for(world.me)
-    if not run_event_loop_until(lambda: app.relay.live, timeout=10):
+    app.push.ensure_started(world.me)  # reads the relay settings once for the account, as after a load
+    if not run_event_loop_until(lambda: app.push.relay.live, timeout=10):
         raise RuntimeError("the relay stream did not connect within 10 s")
     game = sim.add_game(name="Relay bench", players=[world.me, world.alice], current=world.alice, turn=2)
-    run_event_loop_until(lambda: not app.engine.busy, timeout=5)
+    run_event_loop_until(lambda: not app.session.engine.busy, timeout=5)
     latencies: list[float] = []
     for _ in range(turns):
         run_event_loop_until(lambda: False, PACE_SECONDS)
@@ -140,12 +141,11 @@ def bench_relay_latency(stack: BenchStack, app, turns: int) -> None:
         if not run_event_loop_until(lambda seen=seen: len(server.notifications) > seen, timeout=5):
             raise RuntimeError("no notification through the relay within 5 s")
         latencies.append((server.notifications[-1].received_at - started) * 1000)
-        run_event_loop_until(lambda: not app.engine.busy, timeout=5)
+        run_event_loop_until(lambda: not app.session.engine.busy, timeout=5)
         sim.advance_turn(game)  # me -> Alice (Alice has no webhook)
     RESULTS["relay"] = latencies
     print(
-        f"[5] new turn -> notify through the relay over {turns} turns: {summary(latencies)} "
-        "(goal p50 <= 20, p95 <= 50)"
+        f"[5] new turn -> notify through the relay over {turns} turns: {summary(latencies)} (goal p50 <= 20, p95 <= 50)"
     )
     if "iot" in RESULTS:
         print(f"    beside [1] IoT publish -> notify: {summary(RESULTS['iot'])}")
@@ -159,8 +159,8 @@ def bench_burst(stack: BenchStack, app, rounds: int = 10) -> None:
     for _ in range(rounds):
         sim.advance_turn(game)
         run_event_loop_until(lambda: False, PACE_SECONDS)
-        before = app.engine.fetch_count
-        messages = app.push_messages
+        before = app.session.engine.fetch_count
+        messages = app.push.messages
 
         def burst() -> None:
             for _ in range(30):  # 30 messages spread over ~100 ms, from another thread
@@ -169,11 +169,11 @@ def bench_burst(stack: BenchStack, app, rounds: int = 10) -> None:
 
         thread = threading.Thread(target=burst)
         thread.start()
-        run_event_loop_until(lambda messages=messages: app.push_messages - messages >= 30, timeout=10)
+        run_event_loop_until(lambda messages=messages: app.push.messages - messages >= 30, timeout=10)
         thread.join()
-        run_event_loop_until(lambda: not app.engine.busy, timeout=5)
+        run_event_loop_until(lambda: not app.session.engine.busy, timeout=5)
         run_event_loop_until(lambda: False, PACE_SECONDS)  # anything still to come would show now
-        counts.append(app.engine.fetch_count - before)
+        counts.append(app.session.engine.fetch_count - before)
         sim.advance_turn(game)
     print(
         f"[2] fetches per 30-message burst over {rounds} bursts: median {statistics.median(counts):g}, "

@@ -9,13 +9,14 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from pydt_tray.core.environment import Endpoints
 from pydt_tray.core.logs import teardown_logging
-from pydt_tray.sandbox.simulator import PydtSimulator
 from tests.helpers.dbus_session import DBusSession
 from tests.helpers.keyring_fixtures import SecretServiceDaemon
 from tests.helpers.mosquitto import Mosquitto, make_certs, push_env
 from tests.helpers.notification_server import FakeNotificationServer
 from tests.helpers.ntfy_relay import NtfyRelay
+from tests.helpers.simulator import InstrumentedSimulator
 from tests.helpers.simulator_fixtures import seeded_world
 
 
@@ -35,7 +36,7 @@ class BenchStack(contextlib.ExitStack):
         self.broker = Mosquitto(make_certs(self.root / "certs"), self.root)
         self.broker.start()
         self.callback(self.broker.stop)
-        self.simulator = PydtSimulator().start()
+        self.simulator = InstrumentedSimulator().start()
         self.callback(self.simulator.stop)
         self.world = seeded_world(self.simulator)
         self.notifications = FakeNotificationServer().start()
@@ -60,4 +61,4 @@ class BenchStack(contextlib.ExitStack):
         }
 
     def topic(self, steam_id: str) -> str:
-        return f"/pydt/prod/user/{steam_id}/gameupdate"
+        return Endpoints().topic_for(steam_id)

@@ -16,12 +16,13 @@ from typing import IO
 
 import pytest
 
+from pydt_tray.core.environment import Endpoints
 from pydt_tray.sandbox.demo import DEMO_GAMES, USER_ID
 from tests.helpers.notification_server import FakeNotificationServer
 
 pytestmark = pytest.mark.e2e
 
-USER_TOPIC = f"/pydt/prod/user/{USER_ID}/gameupdate"
+USER_TOPIC = Endpoints().topic_for(USER_ID)
 ANNOUNCE = re.compile(r"demo: announcing a change in (.+) on " + re.escape(USER_TOPIC) + "$")
 HOME_LINE = re.compile(r"^pydt-tray demo: home=(.+)$")
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from pydt_tray.core.credentials import SERVICE
-from pydt_tray.core.relay_setup import RELAY_KEY
-from pydt_tray.sandbox.simulator import PydtSimulator
+from pydt_tray.core.relay_store import RELAY_KEY
 from tests.e2e.cli_runner import CliRunner, wait_until
 from tests.helpers.ntfy_relay import NtfyRelay
+from tests.helpers.simulator import InstrumentedSimulator
 from tests.helpers.simulator_fixtures import World
 
 pytestmark = pytest.mark.e2e
@@ -24,7 +24,7 @@ FOREIGN = "https://chat.example.invalid/hooks/abc/DoNotLeakThisPart"
 
 
 @pytest.fixture
-def signed_in(tmp_path: Path, simulator: PydtSimulator, world: World, secret_service) -> CliRunner:
+def signed_in(tmp_path: Path, simulator: InstrumentedSimulator, world: World, secret_service) -> CliRunner:
     cli = CliRunner(tmp_path, api_url=simulator.base_url, extra_env=dict(secret_service.env))
     result = cli.run("login", "--token-stdin", stdin=world.token + "\n")
     assert result.returncode == EXIT_OK, result.stderr
@@ -37,7 +37,7 @@ def stored_relay() -> str | None:
     return Keyring().get_password(SERVICE, RELAY_KEY)
 
 
-def topic_of(simulator: PydtSimulator, world: World) -> str:
+def topic_of(simulator: InstrumentedSimulator, world: World) -> str:
     return simulator.webhook_url(world.me).rsplit("/", 1)[1]
 
 
@@ -54,7 +54,9 @@ def assert_topic_hidden(cli: CliRunner, topic: str, *outputs: str) -> None:
         assert topic not in output
 
 
-def test_enable_status_disable(signed_in: CliRunner, simulator: PydtSimulator, world: World, ntfy_relay) -> None:
+def test_enable_status_disable(
+    signed_in: CliRunner, simulator: InstrumentedSimulator, world: World, ntfy_relay
+) -> None:
     result = enable(signed_in, ntfy_relay)
     assert result.returncode == EXIT_OK, result.stderr
     topic = topic_of(simulator, world)
@@ -83,7 +85,7 @@ def test_enable_status_disable(signed_in: CliRunner, simulator: PydtSimulator, w
 
 
 def test_a_foreign_webhook_needs_replace_and_comes_back(
-    signed_in: CliRunner, simulator: PydtSimulator, world: World, ntfy_relay: NtfyRelay
+    signed_in: CliRunner, simulator: InstrumentedSimulator, world: World, ntfy_relay: NtfyRelay
 ) -> None:
     simulator.set_webhook_url(world.me, FOREIGN)
     refused = enable(signed_in, ntfy_relay)
@@ -104,7 +106,9 @@ def test_a_foreign_webhook_needs_replace_and_comes_back(
 
 
 @pytest.mark.parametrize("server", ["http://example.org", "http://10.1.2.3:8080", "not-a-url"])
-def test_plain_http_to_another_host_is_refused(signed_in: CliRunner, simulator: PydtSimulator, server: str) -> None:
+def test_plain_http_to_another_host_is_refused(
+    signed_in: CliRunner, simulator: InstrumentedSimulator, server: str
+) -> None:
     result = signed_in.run("relay", "enable", "--server", server)
     assert result.returncode == EXIT_USAGE
     assert result.stderr.startswith("pydt-tray: ") and len(result.stderr.strip().splitlines()) == 1
@@ -112,7 +116,7 @@ def test_plain_http_to_another_host_is_refused(signed_in: CliRunner, simulator: 
 
 
 def test_an_access_token_from_stdin(
-    signed_in: CliRunner, simulator: PydtSimulator, world: World, ntfy_relay: NtfyRelay
+    signed_in: CliRunner, simulator: InstrumentedSimulator, world: World, ntfy_relay: NtfyRelay
 ) -> None:
     ntfy_relay.protect_all("tk_e2etoken123")
     without = enable(signed_in, ntfy_relay)
@@ -125,7 +129,7 @@ def test_an_access_token_from_stdin(
 
 
 def test_logout_turns_the_relay_off(
-    signed_in: CliRunner, simulator: PydtSimulator, world: World, ntfy_relay: NtfyRelay
+    signed_in: CliRunner, simulator: InstrumentedSimulator, world: World, ntfy_relay: NtfyRelay
 ) -> None:
     simulator.set_webhook_url(world.me, FOREIGN)
     assert enable(signed_in, ntfy_relay, "--replace").returncode == EXIT_OK
@@ -134,7 +138,7 @@ def test_logout_turns_the_relay_off(
     assert simulator.webhook_url(world.me) == FOREIGN and stored_relay() is None
 
 
-def test_status_when_off_needs_no_sign_in(tmp_path: Path, simulator: PydtSimulator, secret_service) -> None:
+def test_status_when_off_needs_no_sign_in(tmp_path: Path, simulator: InstrumentedSimulator, secret_service) -> None:
     cli = CliRunner(tmp_path, api_url=simulator.base_url, extra_env=dict(secret_service.env))
     result = cli.run("relay", "status")
     assert result.returncode == EXIT_OK, result.stderr
@@ -142,7 +146,7 @@ def test_status_when_off_needs_no_sign_in(tmp_path: Path, simulator: PydtSimulat
 
 
 def test_the_topic_never_leaks_from_a_debug_run_of_the_tray_app(
-    signed_in: CliRunner, simulator: PydtSimulator, world: World, ntfy_relay: NtfyRelay
+    signed_in: CliRunner, simulator: InstrumentedSimulator, world: World, ntfy_relay: NtfyRelay
 ) -> None:
     enabled = enable(signed_in, ntfy_relay)
     assert enabled.returncode == EXIT_OK, enabled.stderr

@@ -9,6 +9,7 @@ import pytest
 
 from pydt_tray.core.api import PydtClient
 from pydt_tray.sandbox.simulator import PydtSimulator
+from tests.helpers.simulator import InstrumentedSimulator
 
 ME = "76561190000000001"
 ALICE = "76561190000000002"
@@ -56,19 +57,19 @@ def seeded_world(sim: PydtSimulator) -> World:
 
 
 @pytest.fixture
-def simulator() -> Iterator[PydtSimulator]:
+def simulator() -> Iterator[InstrumentedSimulator]:
     """A started simulator on a random 127.0.0.1 port, stopped after the test."""
-    with PydtSimulator() as sim:
+    with InstrumentedSimulator() as sim:
         yield sim
 
 
 @pytest.fixture
-def world(simulator: PydtSimulator) -> World:
+def world(simulator: InstrumentedSimulator) -> World:
     return seeded_world(simulator)
 
 
 @pytest.fixture
-def pydt_client(simulator: PydtSimulator, world: World) -> Iterator[PydtClient]:
+def pydt_client(simulator: InstrumentedSimulator, world: World) -> Iterator[PydtClient]:
     """A client for "me" with no backoff sleeps and short timeouts."""
     client = PydtClient(simulator.base_url, world.token, timeout=(2.0, 5.0), backoff=0.0)
     try:

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from pydt_tray.app import PushStatus, TrayApp
+from pydt_tray.app import TrayApp
 from pydt_tray.core.context import load_context
+from pydt_tray.core.environment import Endpoints
 from pydt_tray.sandbox.simulator import PydtSimulator
 from tests.helpers.mosquitto import Mosquitto, push_env
 
@@ -19,11 +20,12 @@ WAIT_MS = 15_000
 
 def publish_hook(simulator: PydtSimulator, broker: Mosquitto, stage: str = "prod") -> None:
     """Do what the service does after a change: publish "Hello!" to each affected user's topic."""
+    endpoints = Endpoints(stage=stage)
 
     def hook(steam_ids: list[str], _game_id: str, _new_turn: bool) -> None:
         for steam_id in steam_ids:
             try:
-                broker.publish(f"/pydt/{stage}/user/{steam_id}/gameupdate", b"Hello!")
+                broker.publish(endpoints.topic_for(steam_id), b"Hello!")
             except Exception as error:  # broker down: the message is lost, as with QoS 0 on AWS
                 log.info("publish failed (broker down?): %s", error)
 
@@ -53,16 +55,15 @@ class AppFactory:
         return app
 
     def wait_live(self, app: TrayApp) -> None:
-        self.qtbot.waitUntil(lambda: app.push_status == PushStatus.LIVE, timeout=WAIT_MS)
+        self.qtbot.waitUntil(lambda: app.push.state.live, timeout=WAIT_MS)
 
     def wait_synced(self, app: TrayApp, count: int = 1) -> None:
         """Wait until ``count`` fetches have completed and nothing is in flight."""
         self.qtbot.waitUntil(
             lambda: (
-                app.engine is not None
-                and app.engine.last_outcome is not None
-                and app.engine.fetch_count >= count
-                and not app.engine.busy
+                app.session.engine is not None
+                and app.session.engine.fetch_count >= count
+                and not app.session.engine.busy
             ),
             timeout=WAIT_MS,
         )

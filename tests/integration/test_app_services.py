@@ -9,6 +9,7 @@ import urllib.request
 
 import pytest
 
+from pydt_tray.core.push_state import PushMode
 from tests.helpers.mosquitto import free_port
 from tests.integration.app_harness import WAIT_MS
 
@@ -41,6 +42,7 @@ def test_turn_api_follows_the_settings_and_the_games(app_factory, world):
         get_turns(moved)
 
 
+@pytest.mark.expect_warning_logs  # the busy port is logged as an error
 def test_turn_api_port_in_use_is_reported_and_the_app_runs_on(app_factory):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -52,7 +54,7 @@ def test_turn_api_port_in_use_is_reported_and_the_app_runs_on(app_factory):
         app.ctx.settings.set("turn_api_enabled", True)
         assert str(port) in app.turn_api.problem
         assert app.turn_api.problem in app.tray.model.tooltip
-        assert app.snapshot() is not None
+        assert app.session.snapshot() is not None
 
 
 def test_start_at_login_from_the_tray_writes_and_removes_the_entry(app_factory, tmp_path, monkeypatch):
@@ -80,16 +82,16 @@ def test_keepalive_change_reconnects_with_the_new_value(app_factory, mosquitto):
 def test_sign_in_dialog_checks_the_token_and_signs_in(app_factory, simulator, world, qtbot, secret_service):
     app = app_factory.start()
     app_factory.wait_synced(app)
-    app.sign_out()
-    assert app.token is None
+    app.session.sign_out()
+    assert app.session.token is None
     dialog = app.account.dialog
-    app.show_sign_in()
+    app.account.show()
     dialog.submitted.emit("not-a-real-token")
     qtbot.waitUntil(lambda: "refused" in dialog_text(dialog), timeout=WAIT_MS)
-    assert app.token is None
+    assert app.session.token is None
     fresh = simulator.token(world.me)
     dialog.submitted.emit(fresh)
-    qtbot.waitUntil(lambda: app.token == fresh and app.snapshot() is not None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: app.session.token == fresh and app.session.snapshot() is not None, timeout=WAIT_MS)
     assert "Me Myself" in dialog_text(dialog)
 
 
@@ -97,3 +99,16 @@ def dialog_text(dialog) -> str:
     from PySide6.QtWidgets import QLabel
 
     return " ".join(label.text() for label in dialog.findChildren(QLabel) if label.isVisibleTo(dialog))
+
+
+def test_push_that_cannot_start_says_why_and_the_app_polls(app_factory, tmp_path, caplog):
+    missing = tmp_path / "no-such-ca.pem"
+    app_factory.env["PYDT_IOT_CA_FILE"] = str(missing)
+    app = app_factory.start()
+    app_factory.wait_synced(app)
+    assert app.push.connection is None and app.push.state.mode is PushMode.FAILED
+    assert str(missing) in app.push.state.reason
+    assert f"live push off: {app.push.state.reason}" in app.tray.model.tooltip
+    assert app.ctx.settings.get("poll_interval_seconds") > app.backstop.poll_while_push_down
+    assert app.backstop.timer.isActive() and app.backstop.timer.interval() == app.backstop.poll_while_push_down * 1000
+    assert any("Push connection not started" in r.getMessage() for r in caplog.records if r.levelname == "ERROR")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from pydt_tray.core.environment import Endpoints
 from pydt_tray.push.connection import PushConfig, PushConnection
 from pydt_tray.sandbox.demo_broker import DemoBroker, make_demo_certs
 from tests.helpers.push_recorder import PushRecorder
@@ -18,7 +19,7 @@ from tests.helpers.tools import require_module
 
 pytestmark = pytest.mark.integration
 
-TOPIC = "/pydt/prod/user/76561190000000100/gameupdate"
+TOPIC = Endpoints().topic_for("76561190000000100")
 WAIT = 10.0
 
 
@@ -63,7 +64,7 @@ def test_push_connection_receives_hello_over_wss(broker: DemoBroker) -> None:
         assert recorder.wait_for("connected") == ("connected", False)
         assert subscribed.wait(WAIT)
         assert seen == [("pydt-tray-demo-broker-test", TOPIC)]
-        broker.publish("/pydt/prod/user/someone-else/gameupdate", b"not for us")
+        broker.publish(Endpoints().topic_for("someone-else"), b"not for us")
         broker.publish(TOPIC, b"Hello!")
         assert recorder.wait_for("message") == ("message", TOPIC, b"Hello!")
     finally:
@@ -119,6 +120,7 @@ def test_stop_is_fast_with_a_client_connected() -> None:
         broker.publish(TOPIC, b"Hello!")
 
 
+@pytest.mark.expect_warning_logs  # bare TLS connections fail the websocket handshake
 def test_certificates_verify_for_localhost_and_loopback_ip(tmp_path: Path) -> None:
     broker = DemoBroker(tls=True, cert_dir=tmp_path / "certs").start()
     try:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from pydt_tray.core.environment import Endpoints
 from pydt_tray.push.backoff import Backoff
 from pydt_tray.push.connection import (
     CLIENT_ID_PREFIX,
@@ -33,8 +34,8 @@ from tests.helpers.push_recorder import PushRecorder
 
 pytestmark = pytest.mark.integration
 
-TOPIC = "/pydt/prod/user/76561190000000001/gameupdate"
-OTHER_TOPIC = "/pydt/prod/user/76561190000000002/gameupdate"
+TOPIC = Endpoints().topic_for("76561190000000001")
+OTHER_TOPIC = Endpoints().topic_for("76561190000000002")
 SECRET = "test-secret-do-not-log"
 WAIT = 10.0
 
@@ -398,6 +399,7 @@ class FakeLink(Link):
         self.finish_stop()
 
 
+@pytest.mark.expect_warning_logs  # the refused subscription is logged
 def test_refused_subscription_is_reported_and_retried_later() -> None:
     recorder = PushRecorder()
     config = PushConfig(

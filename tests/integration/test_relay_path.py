@@ -10,11 +10,13 @@ from pydt_tray.core import logs
 from pydt_tray.core.api import PydtClient
 from pydt_tray.core.credentials import TokenStore
 from pydt_tray.core.relay_path import OFF, RelayPushPath
-from pydt_tray.core.relay_setup import RELAY_KEY, RelaySetupError, RelayStore
-from pydt_tray.push.ntfy_stream import CONNECTED, RELAY_TOPIC_LABEL
-from pydt_tray.sandbox.simulator import PydtSimulator
+from pydt_tray.core.relay_setup import RelaySetupError
+from pydt_tray.core.relay_store import RELAY_KEY, RelayStore
+from pydt_tray.push.ntfy_config import RELAY_TOPIC_LABEL
+from pydt_tray.push.ntfy_stream import CONNECTED
 from tests.helpers.ntfy_relay import NtfyRelay
 from tests.helpers.push_recorder import PushRecorder
+from tests.helpers.simulator import InstrumentedSimulator
 from tests.helpers.simulator_fixtures import ALICE, World
 from tests.integration.test_relay_setup import MemoryKeyring
 
@@ -51,7 +53,7 @@ def test_enable_streams_at_once_and_a_new_turn_arrives(
     path: RelayPushPath,
     recorder: PushRecorder,
     pydt_client: PydtClient,
-    simulator: PydtSimulator,
+    simulator: InstrumentedSimulator,
     world: World,
     ntfy_relay: NtfyRelay,
 ) -> None:
@@ -87,7 +89,7 @@ def test_disable_stops_streaming_and_restores(
     path: RelayPushPath,
     recorder: PushRecorder,
     pydt_client: PydtClient,
-    simulator: PydtSimulator,
+    simulator: InstrumentedSimulator,
     world: World,
     ntfy_relay: NtfyRelay,
 ) -> None:
@@ -106,7 +108,7 @@ def test_disable_stops_streaming_and_restores(
 
 
 def test_an_unreadable_store_is_reported_not_raised(
-    path: RelayPushPath, backend: MemoryKeyring, world: World
+    path: RelayPushPath, backend: MemoryKeyring, world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
     def broken(*_args: object) -> None:
         raise RuntimeError("the keyring daemon went away")
@@ -114,6 +116,7 @@ def test_an_unreadable_store_is_reported_not_raised(
     backend.get_password = broken  # type: ignore[method-assign]
     assert path.start_for(world.me) is False
     assert "relay settings unreadable" in path.problem
+    assert "The relay settings could not be read" in caplog.text
 
 
 def test_a_failed_enable_leaves_it_off(
@@ -123,3 +126,12 @@ def test_a_failed_enable_leaves_it_off(
     with pytest.raises(RelaySetupError):
         path.enable(pydt_client, ntfy_relay.url, keepalive_seconds=ntfy_relay.keepalive)
     assert path.state == OFF and not path.running
+
+
+def test_without_any_secure_keyring_the_relay_is_simply_off(tmp_path, recorder: PushRecorder, world: World) -> None:
+    from keyring.backends import fail
+
+    store = RelayStore(TokenStore(backend=fail.Keyring(), plaintext_path=tmp_path / "relay.plaintext"))
+    quiet = RelayPushPath(store, recorder)
+    assert quiet.start_for(world.me) is False
+    assert quiet.problem == "" and quiet.state == OFF

@@ -14,18 +14,11 @@ from keyring.compat import properties
 from pydt_tray.core import logs
 from pydt_tray.core.api import PydtClient
 from pydt_tray.core.credentials import TokenStore
-from pydt_tray.core.relay_setup import (
-    RELAY_KEY,
-    ForeignWebhookError,
-    RelayConfigError,
-    RelaySetup,
-    RelaySetupError,
-    RelayStore,
-    relay_store,
-)
-from pydt_tray.push.ntfy_stream import PROBE_PREFIX
-from pydt_tray.sandbox.simulator import PydtSimulator
+from pydt_tray.core.relay_setup import ForeignWebhookError, RelaySetup, RelaySetupError
+from pydt_tray.core.relay_store import RELAY_KEY, RelayStore, relay_store
+from pydt_tray.push.ntfy_config import PROBE_PREFIX, RelayConfigError
 from tests.helpers.ntfy_relay import NtfyRelay
+from tests.helpers.simulator import InstrumentedSimulator
 from tests.helpers.simulator_fixtures import World
 
 FOREIGN = "https://discord.example.invalid/api/webhooks/123/very-secret-part"
@@ -79,7 +72,7 @@ def enable(setup: RelaySetup, relay: NtfyRelay, **options: object):
 
 
 def test_enable_sets_a_fresh_secret_topic_and_checks_it_end_to_end(
-    setup: RelaySetup, simulator: PydtSimulator, world: World, ntfy_relay: NtfyRelay, backend: MemoryKeyring
+    setup: RelaySetup, simulator: InstrumentedSimulator, world: World, ntfy_relay: NtfyRelay, backend: MemoryKeyring
 ) -> None:
     result = enable(setup, ntfy_relay)
     record = result.record
@@ -99,7 +92,9 @@ def test_enable_sets_a_fresh_secret_topic_and_checks_it_end_to_end(
     assert again.record.topic != record.topic and again.record.previous_webhook == ""
 
 
-def test_a_new_turn_reaches_the_topic(setup: RelaySetup, simulator: PydtSimulator, world: World, ntfy_relay) -> None:
+def test_a_new_turn_reaches_the_topic(
+    setup: RelaySetup, simulator: InstrumentedSimulator, world: World, ntfy_relay
+) -> None:
     record = enable(setup, ntfy_relay).record
     simulator.advance_turn(world.their_turn_game)
     turn = [m for m in ntfy_relay.messages(record.topic) if not m["message"].startswith(PROBE_PREFIX)]
@@ -107,7 +102,7 @@ def test_a_new_turn_reaches_the_topic(setup: RelaySetup, simulator: PydtSimulato
 
 
 def test_a_foreign_webhook_is_never_replaced_without_consent(
-    setup: RelaySetup, simulator: PydtSimulator, world: World, ntfy_relay: NtfyRelay, backend: MemoryKeyring
+    setup: RelaySetup, simulator: InstrumentedSimulator, world: World, ntfy_relay: NtfyRelay, backend: MemoryKeyring
 ) -> None:
     simulator.set_webhook_url(world.me, FOREIGN)
     with pytest.raises(ForeignWebhookError) as refused:
@@ -120,7 +115,7 @@ def test_a_foreign_webhook_is_never_replaced_without_consent(
 
 
 def test_replace_remembers_the_foreign_webhook_and_disable_restores_it(
-    setup: RelaySetup, simulator: PydtSimulator, world: World, ntfy_relay: NtfyRelay, backend: MemoryKeyring
+    setup: RelaySetup, simulator: InstrumentedSimulator, world: World, ntfy_relay: NtfyRelay, backend: MemoryKeyring
 ) -> None:
     simulator.set_webhook_url(world.me, FOREIGN)
     result = enable(setup, ntfy_relay, replace=True)
@@ -135,14 +130,16 @@ def test_replace_remembers_the_foreign_webhook_and_disable_restores_it(
     assert setup.disable().outcome == "off"
 
 
-def test_disable_clears_our_webhook(setup: RelaySetup, simulator: PydtSimulator, world: World, ntfy_relay) -> None:
+def test_disable_clears_our_webhook(
+    setup: RelaySetup, simulator: InstrumentedSimulator, world: World, ntfy_relay
+) -> None:
     enable(setup, ntfy_relay)
     assert setup.disable().outcome == "cleared"
     assert simulator.webhook_url(world.me) == ""
 
 
 def test_disable_leaves_a_webhook_changed_elsewhere(
-    setup: RelaySetup, simulator: PydtSimulator, world: World, ntfy_relay: NtfyRelay
+    setup: RelaySetup, simulator: InstrumentedSimulator, world: World, ntfy_relay: NtfyRelay
 ) -> None:
     enable(setup, ntfy_relay)
     simulator.set_webhook_url(world.me, FOREIGN)  # the user changed it on the website
@@ -152,7 +149,7 @@ def test_disable_leaves_a_webhook_changed_elsewhere(
 
 
 def test_a_failed_check_puts_the_webhook_back(
-    setup: RelaySetup, simulator: PydtSimulator, world: World, ntfy_relay: NtfyRelay, backend: MemoryKeyring
+    setup: RelaySetup, simulator: InstrumentedSimulator, world: World, ntfy_relay: NtfyRelay, backend: MemoryKeyring
 ) -> None:
     simulator.set_webhook_url(world.me, FOREIGN)
     ntfy_relay.fail_next(503, kind="publish")
@@ -162,7 +159,7 @@ def test_a_failed_check_puts_the_webhook_back(
 
 
 def test_an_unreachable_relay_changes_nothing(
-    setup: RelaySetup, simulator: PydtSimulator, world: World, ntfy_relay: NtfyRelay, backend: MemoryKeyring
+    setup: RelaySetup, simulator: InstrumentedSimulator, world: World, ntfy_relay: NtfyRelay, backend: MemoryKeyring
 ) -> None:
     ntfy_relay.stop()
     with pytest.raises(RelaySetupError, match="nothing was changed"):
@@ -171,7 +168,7 @@ def test_an_unreachable_relay_changes_nothing(
 
 
 def test_protected_topics_take_the_access_token(
-    setup: RelaySetup, simulator: PydtSimulator, world: World, ntfy_relay: NtfyRelay
+    setup: RelaySetup, simulator: InstrumentedSimulator, world: World, ntfy_relay: NtfyRelay
 ) -> None:
     setup_topic = "protectedTopic0123456789abcdefghij"
     ntfy_relay.protect(setup_topic, "tk_relaytoken")
@@ -187,14 +184,14 @@ def test_protected_topics_take_the_access_token(
 
 @pytest.mark.parametrize("server", ["http://ntfy.sh", "http://192.168.1.20:8080", "ftp://127.0.0.1"])
 def test_plain_http_to_another_host_is_refused_before_anything_happens(
-    setup: RelaySetup, simulator: PydtSimulator, server: str
+    setup: RelaySetup, simulator: InstrumentedSimulator, server: str
 ) -> None:
     with pytest.raises(RelayConfigError):
         setup.enable(server)
     assert simulator.request_count("getCurrentWithPud") == 0
 
 
-def test_status(setup: RelaySetup, simulator: PydtSimulator, world: World, ntfy_relay: NtfyRelay) -> None:
+def test_status(setup: RelaySetup, simulator: InstrumentedSimulator, world: World, ntfy_relay: NtfyRelay) -> None:
     assert setup.status().enabled is False
     record = enable(setup, ntfy_relay).record
     status = setup.status()

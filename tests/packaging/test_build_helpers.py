@@ -32,6 +32,12 @@ rules = load("bundle_rules")
 assets = load("make_assets")
 
 
+def test_the_sandbox_is_bundled_only_with_the_demo() -> None:
+    names = ["pydt_tray.app", "pydt_tray.sandbox", "pydt_tray.sandbox.demo", "pydt_tray.sandboxed", "pydt_tray.ui.tray"]
+    assert rules.app_modules(names, with_demo=True) == names
+    assert rules.app_modules(names, with_demo=False) == ["pydt_tray.app", "pydt_tray.sandboxed", "pydt_tray.ui.tray"]
+
+
 @pytest.mark.parametrize(
     ("dest", "kept"),
     [

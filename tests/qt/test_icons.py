@@ -9,7 +9,7 @@ from PySide6.QtCore import QSize
 from PySide6.QtGui import QIcon, QImage
 
 from pydt_tray.ui import icons
-from pydt_tray.ui.icons import TRAY_SIZES, TrayStatus, app_icon, count_label, save_icon_png, tray_icon
+from pydt_tray.ui.icons import TRAY_SIZES, TrayStatus, app_icon, count_label, tray_icon
 
 
 def pixels(icon: QIcon, size: int = 64) -> QImage:
@@ -45,11 +45,11 @@ def test_your_turn_shows_the_count(qapp):
 
 
 def test_counts_above_nine_render_as_nine_plus(qapp):
-    icons.clear_icon_cache()  # compare fresh renders, not one cached object
-    twelve = pixels(tray_icon(TrayStatus.YOUR_TURN, 12))
-    icons.clear_icon_cache()
-    ten = pixels(tray_icon(TrayStatus.YOUR_TURN, 10))
-    nine = pixels(tray_icon(TrayStatus.YOUR_TURN, 9))
+    def rendered(count: int) -> QImage:  # painted afresh, not a cached icon
+        image = icons.render_icon_image(TrayStatus.YOUR_TURN, count_label(count), 64)
+        return image.convertToFormat(QImage.Format.Format_ARGB32)
+
+    twelve, ten, nine = rendered(12), rendered(10), rendered(9)
     assert twelve == ten
     assert twelve != nine
     assert count_label(12) == "9+"
@@ -82,12 +82,3 @@ def test_app_icon_falls_back_to_painting(qapp, monkeypatch, caplog):
     assert not icon.isNull()
     assert "could not be loaded" in caplog.text
     assert pixels(icon) == pixels(tray_icon(TrayStatus.IDLE))
-
-
-def test_save_icon_png(qapp, tmp_path):
-    target = save_icon_png(TrayStatus.YOUR_TURN, 4, tmp_path / "turn.png", size=32)
-    image = QImage(str(target))
-    assert image.size() == QSize(32, 32)
-    assert image.convertToFormat(QImage.Format.Format_ARGB32) == pixels(tray_icon(TrayStatus.YOUR_TURN, 4), 32)
-    with pytest.raises(OSError, match="could not write"):
-        save_icon_png(TrayStatus.IDLE, 0, tmp_path / "missing-dir" / "x.png")

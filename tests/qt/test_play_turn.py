@@ -14,8 +14,10 @@ from PySide6.QtWidgets import QApplication
 from pydt_tray.app import TrayApp
 from pydt_tray.core.context import load_context
 from pydt_tray.core.transfer import download_name
+from pydt_tray.core.turn_player import TurnPlayer, TurnState
+from pydt_tray.sandbox.demo_turn import DEMO_WAITING_ACTIONS
 from pydt_tray.sandbox.world import synthetic_save
-from pydt_tray.ui.play_turn import TurnPlayer, TurnState
+from pydt_tray.ui.play_turn import TurnView
 
 WAIT_MS = 15_000
 EXT = "Civ6Save"
@@ -36,8 +38,10 @@ class UrlRecorder(QObject):
 
 
 class Harness:
-    def __init__(self, qtbot, app: TrayApp, player: TurnPlayer, save_dir: Path) -> None:
-        self.qtbot, self.app, self.player, self.save_dir = qtbot, app, player, save_dir
+    def __init__(self, qtbot, app: TrayApp, save_dir: Path) -> None:
+        self.qtbot, self.app, self.save_dir = qtbot, app, save_dir
+        self.player: TurnPlayer = app.turn_player
+        self.view: TurnView = app.turn_view
 
     def wait_state(self, state: TurnState) -> None:
         self.qtbot.waitUntil(lambda: self.player.state is state, timeout=WAIT_MS)
@@ -53,13 +57,13 @@ class Harness:
         """What the game does when the user saves; waits out the grace period first."""
         watcher = self.player.watcher
         assert watcher is not None
-        self.qtbot.waitUntil(lambda: watcher._clock() >= watcher._grace_ends, timeout=WAIT_MS)
+        self.qtbot.waitUntil(lambda: watcher.grace_over, timeout=WAIT_MS)
         path = self.save_dir / name
         path.write_bytes(data)
         return path
 
     def click(self, key: str) -> None:
-        panel = self.player.panel
+        panel = self.view.panel
         assert panel is not None and key in panel.visible_buttons(), (key, panel.visible_buttons())
         panel.buttons[key].click()
 
@@ -83,22 +87,21 @@ def harness(qtbot, qapp, simulator, world, notification_server, tmp_path, monkey
     ctx.settings.set("save_dir_civ6", str(save_dir))
     ctx.settings.set("launch_game", False)
     app = TrayApp(QApplication.instance(), ctx, show_window=False)
-    player = app.turn_player
-    player.grace_seconds = 0.2
+    app.turn_player.grace_seconds = 0.2
     app.start(token=world.token)
-    qtbot.waitUntil(lambda: app.snapshot() is not None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: app.session.snapshot() is not None, timeout=WAIT_MS)
     try:
-        yield Harness(qtbot, app, player, save_dir)
+        yield Harness(qtbot, app, save_dir)
     finally:
-        player.cancel()  # what app.quit() is to do: stop watching, drop late results
+        app.turn_player.cancel()  # what app.quit() is to do: stop watching, drop late results
         app.quit()
 
 
 def test_play_detect_submit_archives_and_advances(harness, simulator, world, notification_server):
     downloaded = harness.play_until_waiting(world.my_turn_game)
     assert downloaded.read_bytes() == synthetic_save(world.my_turn_game, 5)
-    panel = harness.player.panel
-    assert panel is not None and panel.isVisible() and harness.app.window.isVisible()
+    panel = harness.view.panel
+    assert panel is not None and panel.isVisible() and harness.app.presenter.window.isVisible()
     assert str(harness.save_dir) in panel.folder.text()
     assert panel.visible_buttons() == ["open_folder", "cancel"]
 
@@ -120,7 +123,7 @@ def test_play_detect_submit_archives_and_advances(harness, simulator, world, not
     assert panel.visible_buttons() == ["open_folder", "close"]
     # the list reloads after the submission: it is no longer my turn there
     harness.qtbot.waitUntil(
-        lambda: all(g.game_id != world.my_turn_game for g in harness.app.snapshot().my_turns()), timeout=WAIT_MS
+        lambda: all(g.game_id != world.my_turn_game for g in harness.app.session.snapshot().my_turns()), timeout=WAIT_MS
     )
     harness.click("close")
     assert harness.player.state is TurnState.IDLE and not panel.isVisible()
@@ -129,13 +132,14 @@ def test_play_detect_submit_archives_and_advances(harness, simulator, world, not
 def test_download_progress_is_shown_in_kb(harness, simulator, world):
     simulator.set_turn_save(world.my_turn_game, os.urandom(300 * 1024))
     seen: list[str] = []
-    harness.player.state_changed.connect(seen.append)
+    harness.view.state_changed.connect(seen.append)
     harness.play_until_waiting(world.my_turn_game)
     assert seen[:3] == ["preparing", "downloading", "waiting"]
     assert (harness.save_dir / DOWNLOADED).stat().st_size == 300 * 1024
-    assert harness.player.panel.progress.format().endswith(" KB")  # the last bar shown before watching
+    assert harness.view.panel.progress.format().endswith(" KB")  # the last bar shown before watching
 
 
+@pytest.mark.expect_warning_logs  # the refused submission is logged
 def test_dlc_rejection_is_shown_verbatim_then_submit_again_succeeds(harness, simulator, world):
     harness.play_until_waiting(world.my_turn_game)
     save = harness.save_game()
@@ -143,7 +147,7 @@ def test_dlc_rejection_is_shown_verbatim_then_submit_again_succeeds(harness, sim
     simulator.reject_next_finish(world.my_turn_game, DLC_MESSAGE)
     harness.click("submit")
     harness.wait_state(TurnState.ERROR)
-    panel = harness.player.panel
+    panel = harness.view.panel
     assert panel.message.text() == DLC_MESSAGE
     assert save.is_file()
     assert panel.visible_buttons() == ["resubmit", "watch", "open_folder", "cancel"]
@@ -154,6 +158,7 @@ def test_dlc_rejection_is_shown_verbatim_then_submit_again_succeeds(harness, sim
     assert not save.exists()
 
 
+@pytest.mark.expect_warning_logs  # the refused submission is logged
 def test_watch_for_another_save_after_an_error(harness, simulator, world):
     harness.play_until_waiting(world.my_turn_game)
     harness.save_game("first.Civ6Save")
@@ -183,7 +188,7 @@ def test_auto_submit_submits_without_asking(harness, simulator, world, notificat
     harness.app.ctx.settings.set("auto_submit", True)
     harness.play_until_waiting(world.my_turn_game)
     states: list[str] = []
-    harness.player.state_changed.connect(states.append)
+    harness.view.state_changed.connect(states.append)
     harness.save_game()
     harness.wait_state(TurnState.DONE)
     assert "detected" not in states
@@ -215,26 +220,28 @@ def test_default_click_on_the_prompt_does_not_submit(harness, simulator, world, 
     assert simulator.game(world.my_turn_game)["gameTurnRangeKey"] == 5
 
 
+@pytest.mark.expect_warning_logs  # the failed download is logged
 def test_folder_that_cannot_be_created_shows_a_message(harness, world, tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     harness.app.ctx.settings.set("save_dir_civ6", str(blocker / "Hotseat"))
     harness.player.play(world.my_turn_game)
     harness.wait_state(TurnState.ERROR)
-    text = harness.player.panel.message.text()
+    text = harness.view.panel.message.text()
     assert "cannot be created or used" in text and str(blocker / "Hotseat") in text
-    assert harness.player.panel.visible_buttons() == ["retry", "cancel"]
+    assert harness.view.panel.visible_buttons() == ["retry", "cancel"]
 
 
+@pytest.mark.expect_warning_logs  # the failed download is logged
 def test_not_your_turn_any_more_shows_the_service_message(harness, simulator, world):
     simulator.set_current_player(world.my_turn_game, world.alice)  # the app's list is now stale
     harness.player.play(world.my_turn_game)
     harness.wait_state(TurnState.ERROR)
-    assert harness.player.panel.message.text() == "It's not your damn turn!"
+    assert harness.view.panel.message.text() == "It's not your damn turn!"
     assert not (harness.save_dir / DOWNLOADED).exists()
     # the refused turn triggers a reload
     harness.qtbot.waitUntil(
-        lambda: all(g.game_id != world.my_turn_game for g in harness.app.snapshot().my_turns()), timeout=WAIT_MS
+        lambda: all(g.game_id != world.my_turn_game for g in harness.app.session.snapshot().my_turns()), timeout=WAIT_MS
     )
 
 
@@ -242,32 +249,33 @@ def test_first_turn_game_is_not_downloaded(harness, simulator, world):
     simulator.reset_counts()
     harness.player.play(world.first_turn_game)
     assert harness.player.state is TurnState.ERROR
-    assert "upload the first save on the website" in harness.player.panel.message.text()
+    assert "upload the first save on the website" in harness.view.panel.message.text()
     assert simulator.request_count("getTurn") == 0
 
 
 def test_cancel_while_waiting_stops_watching(harness, world):
     harness.play_until_waiting(world.my_turn_game)
     harness.click("cancel")
-    assert harness.player.state is TurnState.IDLE and not harness.player.poll_timer.isActive()
-    assert not harness.player.panel.isVisible()
+    assert harness.player.state is TurnState.IDLE and not harness.player.watching
+    assert not harness.view.panel.isVisible()
 
 
+@pytest.mark.expect_warning_logs  # the refused token is logged
 def test_refused_token_goes_to_sign_in(harness, simulator, world):
     simulator.unauthorized_next("getTurn")
     harness.player.play(world.my_turn_game)
     harness.wait_state(TurnState.ERROR)
-    assert harness.app.token is None and harness.app.auth_failed
+    assert not harness.app.session.signed_in and harness.app.session.auth_failed
 
 
 def test_launch_and_open_folder_use_the_desktop_url_handlers(harness, world):
     launched: list[str] = []
-    harness.player.open_url = lambda url: launched.append(url) or True
+    harness.view.open_url = lambda url: launched.append(url) or True
     recorder = UrlRecorder()
     QDesktopServices.setUrlHandler("file", recorder, "open")
     try:
         harness.app.ctx.settings.set("launch_game", True)
-        harness.player.launch_delay_ms = 10
+        harness.player.launch_delay = 0.01
         harness.play_until_waiting(world.my_turn_game)
         harness.qtbot.waitUntil(lambda: bool(launched), timeout=WAIT_MS)
         assert launched == ["steam://run/289070/\\dx11"]  # unchanged: one literal backslash
@@ -290,18 +298,18 @@ def test_tray_entry_plays_my_turn_and_opens_the_page_otherwise(harness, world, m
 def show_window(harness: Harness) -> None:
     """Build and show the window as app.py does, attaching it to the turn player."""
     harness.app.show_games()
-    harness.player.attach_window(harness.app.window)
+    harness.view.attach_window(harness.app.presenter.window)
 
 
 def test_window_shown_from_the_tray_gets_the_panel(harness, world):
     harness.app.tray.show_window.emit()
-    assert harness.app.window.isVisible()
-    assert harness.player.panel is not None and harness.player.panel.parent() is not None
+    assert harness.app.presenter.window.isVisible()
+    assert harness.view.panel is not None and harness.view.panel.parent() is not None
 
 
 def test_play_button_of_the_window_starts_the_turn(harness, world):
     show_window(harness)
-    card = harness.app.window.card(world.my_turn_game)
+    card = harness.app.presenter.window.card(world.my_turn_game)
     assert card is not None
     card.button("Play turn").click()
     harness.wait_state(TurnState.WAITING)
@@ -310,16 +318,16 @@ def test_play_button_of_the_window_starts_the_turn(harness, world):
 
 def test_game_type_names_come_from_the_metadata(harness, world):
     show_window(harness)
-    harness.qtbot.waitUntil(lambda: harness.player.type_names.get("CIV6") == "Civilization 6", timeout=WAIT_MS)
-    harness.qtbot.waitUntil(lambda: harness.app.window.rows()[0][1] == "Civilization 6", timeout=WAIT_MS)
+    harness.qtbot.waitUntil(lambda: harness.view.type_names.get("CIV6") == "Civilization 6", timeout=WAIT_MS)
+    harness.qtbot.waitUntil(lambda: harness.app.presenter.window.rows()[0][1] == "Civilization 6", timeout=WAIT_MS)
 
 
 def test_demo_save_button_stands_in_for_the_game(harness, simulator, world):
-    harness.player.demo_saves = True
+    harness.view.waiting_actions = dict(DEMO_WAITING_ACTIONS)  # what the demo passes to the app
     harness.play_until_waiting(world.my_turn_game)
-    assert "demo_save" in harness.player.panel.visible_buttons()
+    assert "demo_save" in harness.view.panel.visible_buttons()
     watcher = harness.player.watcher
-    harness.qtbot.waitUntil(lambda: watcher._clock() >= watcher._grace_ends, timeout=WAIT_MS)
+    harness.qtbot.waitUntil(lambda: watcher.grace_over, timeout=WAIT_MS)
     harness.click("demo_save")
     harness.wait_state(TurnState.DETECTED)
     assert harness.player.turn.pending.name == "Mine to play round 2.Civ6Save"
@@ -331,12 +339,12 @@ def test_demo_save_button_stands_in_for_the_game(harness, simulator, world):
 def test_auto_download_places_a_new_turn_without_showing_the_window(harness, simulator, world):
     harness.app.ctx.settings.set("auto_download", True)
     simulator.advance_turn(world.their_turn_game)  # Alice plays: my turn there
-    harness.app.request("push")
+    harness.app.session.request("push")
     harness.wait_state(TurnState.WAITING)
     assert harness.player.turn.game.game_id in {world.my_turn_game, world.their_turn_game}
     assert (harness.save_dir / DOWNLOADED).is_file()
     assert harness.player.turn.background
-    assert harness.app._window is None or not harness.app.window.isVisible()
-    harness.app.request("push")  # the same turns again: nothing new is downloaded
-    harness.qtbot.waitUntil(lambda: not harness.app.engine.busy, timeout=WAIT_MS)
+    assert not harness.app.presenter.window_built or not harness.app.presenter.window.isVisible()
+    harness.app.session.request("push")  # the same turns again: nothing new is downloaded
+    harness.qtbot.waitUntil(lambda: not harness.app.session.engine.busy, timeout=WAIT_MS)
     assert harness.player.state is TurnState.WAITING

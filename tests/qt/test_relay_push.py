@@ -9,11 +9,11 @@ import pytest
 from pydt_tray.core import logs
 from pydt_tray.core.api import PydtClient
 from pydt_tray.core.credentials import TokenStore
-from pydt_tray.core.relay_setup import RELAY_KEY, RelayStore
-from pydt_tray.sandbox.simulator import PydtSimulator
+from pydt_tray.core.relay_store import RELAY_KEY, RelayStore
 from pydt_tray.ui.bridge import BackgroundWorker, MainThreadInvoker
 from pydt_tray.ui.relay_push import RelayOutcome, RelayPush
 from tests.helpers.ntfy_relay import NtfyRelay
+from tests.helpers.simulator import InstrumentedSimulator
 from tests.helpers.simulator_fixtures import World
 from tests.integration.test_relay_setup import MemoryKeyring
 
@@ -39,17 +39,18 @@ def relay_push(qtbot, tmp_path) -> Iterator[RelayPush]:
     worker.shutdown()
 
 
-def client_factory(simulator: PydtSimulator, world: World):
+def client_factory(simulator: InstrumentedSimulator, world: World):
     return lambda: PydtClient(simulator.base_url, world.token, timeout=(2.0, 5.0), backoff=0.0)
 
 
 def test_enable_then_turns_arrive_as_signals(
-    qtbot, relay_push: RelayPush, simulator: PydtSimulator, world: World, ntfy_relay: NtfyRelay
+    qtbot, relay_push: RelayPush, simulator: InstrumentedSimulator, world: World, ntfy_relay: NtfyRelay
 ) -> None:
     assert not relay_push.on and relay_push.detail == ""
-    with qtbot.waitSignal(relay_push.connected, timeout=10_000), qtbot.waitSignal(
-        relay_push.enable_finished, timeout=10_000
-    ) as finished:
+    with (
+        qtbot.waitSignal(relay_push.connected, timeout=10_000),
+        qtbot.waitSignal(relay_push.enable_finished, timeout=10_000) as finished,
+    ):
         relay_push.enable(client_factory(simulator, world), ntfy_relay.url, "", False)
     outcome: RelayOutcome = finished.args[0]
     assert outcome.ok and "checked end to end" in outcome.text
@@ -62,7 +63,7 @@ def test_enable_then_turns_arrive_as_signals(
 
 
 def test_a_foreign_webhook_asks_first_and_disable_restores_it(
-    qtbot, relay_push: RelayPush, simulator: PydtSimulator, world: World, ntfy_relay: NtfyRelay
+    qtbot, relay_push: RelayPush, simulator: InstrumentedSimulator, world: World, ntfy_relay: NtfyRelay
 ) -> None:
     simulator.set_webhook_url(world.me, FOREIGN)
     make_client = client_factory(simulator, world)
@@ -82,7 +83,7 @@ def test_a_foreign_webhook_asks_first_and_disable_restores_it(
 
 
 def test_failures_come_back_as_words(
-    qtbot, relay_push: RelayPush, simulator: PydtSimulator, world: World, ntfy_relay: NtfyRelay
+    qtbot, relay_push: RelayPush, simulator: InstrumentedSimulator, world: World, ntfy_relay: NtfyRelay
 ) -> None:
     with qtbot.waitSignal(relay_push.enable_finished, timeout=10_000) as refused:
         relay_push.enable(client_factory(simulator, world), "http://relay.example.org", "", False)

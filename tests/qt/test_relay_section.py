@@ -44,18 +44,18 @@ def test_enable_asks_with_server_and_token_then_reports(qtbot, section: RelaySec
         qtbot.mouseClick(section.enable_button, Qt.MouseButton.LeftButton)
     assert request.args == ["https://relay.example.org", "tk_abc", False]
     assert not section.enable_button.isEnabled() and not section.server.isEnabled()  # busy
-    assert "checking it end to end" in section.message_text()
+    assert "checking it end to end" in shown(section)
     section.show_done("Real-time push is on.")
     assert section.enable_button.isEnabled() and section.token.text() == ""
     section.show_failed("the relay answered HTTP 503")
-    assert section.message_text() == "the relay answered HTTP 503" and "c62828" in section.message.styleSheet()
+    assert shown(section) == "the relay answered HTTP 503" and "c62828" in section.message.styleSheet()
 
 
 def test_an_empty_server_is_not_sent(qtbot, section: RelaySection) -> None:
     section.server.setText("")
     with qtbot.assertNotEmitted(section.enable_requested):
         qtbot.mouseClick(section.enable_button, Qt.MouseButton.LeftButton)
-    assert "address of an ntfy server" in section.message_text()
+    assert "address of an ntfy server" in shown(section)
 
 
 def test_replacing_a_foreign_webhook_needs_a_yes(qtbot, section: RelaySection, monkeypatch) -> None:
@@ -63,7 +63,7 @@ def test_replacing_a_foreign_webhook_needs_a_yes(qtbot, section: RelaySection, m
     answer(monkeypatch, QMessageBox.StandardButton.No, asked)
     with qtbot.assertNotEmitted(section.enable_requested):
         assert section.ask_replace("discord.example.invalid") is False
-    assert "discord.example.invalid" in asked[0] and "stays" in section.message_text()
+    assert "discord.example.invalid" in asked[0] and "stays" in shown(section)
     answer(monkeypatch, QMessageBox.StandardButton.Yes, asked)
     with qtbot.waitSignal(section.enable_requested) as request:
         assert section.ask_replace("discord.example.invalid") is True
@@ -75,3 +75,8 @@ def test_disable(qtbot, section: RelaySection) -> None:
     with qtbot.waitSignal(section.disable_requested):
         qtbot.mouseClick(section.disable_button, Qt.MouseButton.LeftButton)
     assert not section.disable_button.isEnabled()
+
+
+def shown(section) -> str:
+    """The section's message line, "" while hidden."""
+    return section.message.text() if not section.message.isHidden() else ""

@@ -37,8 +37,7 @@ def window(qtbot, settings):
     qtbot.addWidget(widget)
     widget.show()
     qtbot.waitExposed(widget)
-    yield widget
-    widget.detach()
+    return widget
 
 
 def click_checkbox(qtbot, box: QCheckBox) -> None:
@@ -94,7 +93,6 @@ def test_editors_start_from_the_current_values(qtbot, tmp_path):
     assert widget.editor("reminder_minutes").value() == 15
     assert widget.editor("mqtt_protocol").currentText() == "mqtt311"
     assert widget.editor("iot_region").text() == "x"
-    widget.detach()
 
 
 def test_checkbox_applies_and_saves(qtbot, window, settings):

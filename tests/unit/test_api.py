@@ -16,6 +16,7 @@ import requests
 from pydt_tray import __version__
 from pydt_tray.core.api import UNREADABLE_REPLY, ApiError, AuthError, NetworkError, PydtClient
 from pydt_tray.sandbox.simulator import PydtSimulator
+from tests.helpers.simulator import InstrumentedSimulator
 from tests.helpers.simulator_fixtures import ALICE, BOB, ME, FakeClock, World, seeded_world
 
 
@@ -389,7 +390,7 @@ def test_download_requires_200_and_caps_the_size(client: PydtClient, simulator: 
 
 def test_expired_presigned_urls_fail_cleanly() -> None:
     clock = FakeClock()
-    with PydtSimulator(clock=clock) as sim:
+    with InstrumentedSimulator(clock=clock) as sim:
         world = seeded_world(sim)
         client = PydtClient(sim.base_url, world.token, backoff=0.0)
         try:

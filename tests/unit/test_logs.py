@@ -72,6 +72,7 @@ def test_setup_twice_adds_no_duplicate_handlers(tmp_path):
     assert read_log(tmp_path).count("once") == 1
 
 
+@pytest.mark.expect_warning_logs  # logs an error on purpose, to check its redaction
 def test_secrets_are_redacted_on_file_and_console(tmp_path, capsys):
     logger = setup_logging(tmp_path, debug=True)
     register_secret(TOKEN)
@@ -103,6 +104,7 @@ def test_a_record_with_broken_format_args_is_kept_and_redacted():
     assert text.startswith("two %s %s") and "<redacted>" in text and TOKEN not in text
 
 
+@pytest.mark.expect_warning_logs  # unhandled errors are logged as CRITICAL
 def test_unhandled_errors_in_main_and_worker_threads_are_logged(tmp_path):
     setup_logging(tmp_path)
     register_secret(TOKEN)

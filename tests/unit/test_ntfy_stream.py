@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pydt_tray.push.ntfy_stream import RelayConfig, RelayConfigError, check_server_url, is_loopback_host, topic_hint
+from pydt_tray.push.ntfy_config import RelayConfig, RelayConfigError, check_server_url, is_loopback_host, topic_hint
 
 TOPIC = "pydtAbCdEfGhIjKlMnOpQrStUvWxYz012345"
 

@@ -14,7 +14,6 @@ def test_pydt_tray_home_puts_everything_under_one_folder(tmp_path):
     assert paths == AppPaths(root / "config", root / "state", root / "logs", root / "cache")
     assert paths.settings_file == root / "config" / "settings.toml"
     assert paths.state_file == root / "state" / "state.json"
-    assert paths.log_file == root / "logs" / "pydt-tray.log"
 
 
 def test_relative_home_becomes_absolute(tmp_path, monkeypatch):

@@ -1,4 +1,4 @@
-"""Save folder resolution (contract §7.2) for every game, store and platform, on fake disk layouts."""
+"""Save folder resolution (docs/pydt-api.md §7.2) for every game, store and platform, on fake disk layouts."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def dirs(tmp_path: Path) -> BaseDirs:
     return BaseDirs(documents=tmp_path / "Docs", app_data=tmp_path / "AppData", home=home)
 
 
-# (game, store, relative folder below the base dir) from the contract's resolved table
+# (game, store, relative folder below the base dir), resolved from the table of docs/pydt-api.md §7.1
 WINDOWS = [
     ("CIV6", "steam", f"My Games/{CIV6}/Saves/Hotseat"),
     ("CIV6", "epic", f"My Games/{CIV6} (Epic)/Saves/Hotseat"),

@@ -316,3 +316,22 @@ def test_write_into_a_missing_folder_raises_oserror(tmp_path):
     with pytest.raises(OSError):
         write_atomic(tmp_path / "missing" / "f", b"x")
     assert not os.path.exists(tmp_path / "missing")
+
+
+def test_the_snapshot_is_typed_from_the_table_and_follows_changes() -> None:
+    from dataclasses import FrozenInstanceError, fields
+
+    from pydt_tray.core.settings import SettingsSnapshot, _snapshot_mismatches
+
+    assert _snapshot_mismatches() == []
+    assert [field.name for field in fields(SettingsSnapshot)] == [spec.key for spec in SETTINGS]
+    settings = Settings(values={"poll_interval_seconds": 120, "store_civ6": "epic"})
+    before = settings.snapshot()
+    settings.set("poll_interval_seconds", 600)
+    after = settings.snapshot()
+    assert (before.poll_interval_seconds, after.poll_interval_seconds) == (120, 600)
+    assert after.per_game("store", "CIV6") == "epic"
+    assert after.per_game("save_dir", "OLD_WORLD") == ""
+    assert after.per_game("store", "CIV5") is None  # no such setting for that game
+    with pytest.raises(FrozenInstanceError):
+        after.poll_interval_seconds = 60  # type: ignore[misc]

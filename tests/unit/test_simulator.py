@@ -1,4 +1,4 @@
-"""The PYDT simulator reproduces the service's quirks (contract §2-4)."""
+"""The PYDT simulator reproduces the service's quirks (docs/pydt-api.md §2-4)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from pydt_tray.sandbox.simulator import PydtSimulator, encode_body
+from tests.helpers.simulator import InstrumentedSimulator
 from tests.helpers.simulator_fixtures import ALICE, BOB, ME, FakeClock, World, seeded_world
 
 
@@ -88,7 +89,7 @@ def test_every_api_reply_carries_metadata_hash_but_s3_replies_do_not(
     assert "Metadata-Hash" not in poll.headers
 
 
-def test_metadata_document_follows_the_contract_table(simulator: PydtSimulator, http: requests.Session) -> None:
+def test_metadata_document_follows_the_documented_table(simulator: PydtSimulator, http: requests.Session) -> None:
     body = http.get(simulator.base_url + "/metadata").json()
     assert body["hash"] == simulator.metadata_hash
     games = {g["id"]: g for g in body["metadata"]["civGames"]}
@@ -287,7 +288,7 @@ def test_download_is_gzip_without_content_encoding(
 
 def test_presigned_urls_expire_and_need_their_signature(http: requests.Session) -> None:
     clock = FakeClock()
-    with PydtSimulator(clock=clock) as sim:
+    with InstrumentedSimulator(clock=clock) as sim:
         world = seeded_world(sim)
         info = http.get(f"{sim.base_url}/game/{world.my_turn_game}/turn?compressed=yup", headers=_auth(world.token))
         url = info.json()["downloadUrl"]
@@ -402,7 +403,7 @@ def test_keep_alive_requests_are_fast(simulator: PydtSimulator, world: World, ht
 
 
 def test_stop_closes_idle_keep_alive_connections() -> None:
-    sim = PydtSimulator().start()
+    sim = InstrumentedSimulator().start()
     seeded_world(sim)
     with requests.Session() as session:
         assert session.get(sim.base_url + "/metadata").ok

@@ -9,14 +9,15 @@ import time
 import pytest
 
 from pydt_tray.core.api import ApiError, PydtClient
-from pydt_tray.sandbox.simulator import WEBHOOK_TIMEOUT, PydtSimulator
+from pydt_tray.sandbox.webhooks import WEBHOOK_TIMEOUT
 from tests.helpers.ntfy_relay import NtfyRelay
+from tests.helpers.simulator import InstrumentedSimulator
 from tests.helpers.simulator_fixtures import World
 
 FIELDS = {"gameName", "userName", "round", "civName", "leaderName", "value1", "value2", "value3", "content", "steamId"}
 
 
-def test_webhook_url_round_trip(pydt_client: PydtClient, simulator: PydtSimulator, world: World) -> None:
+def test_webhook_url_round_trip(pydt_client: PydtClient, simulator: InstrumentedSimulator, world: World) -> None:
     user, pud = pydt_client.get_current_with_pud()
     assert user.steam_id == world.me and pud.webhook_url == ""
     saved = pydt_client.set_webhook_url("https://hooks.example.invalid/abc")
@@ -36,7 +37,7 @@ def test_set_webhook_url_refuses_a_body_without_a_string(pydt_client: PydtClient
 
 
 def test_new_turn_posts_the_webhook_before_the_ping(
-    simulator: PydtSimulator, world: World, ntfy_relay: NtfyRelay
+    simulator: InstrumentedSimulator, world: World, ntfy_relay: NtfyRelay
 ) -> None:
     simulator.set_webhook_url(world.me, f"{ntfy_relay.url}/mytopic")
     simulator.set_webhook_url(world.alice, f"{ntfy_relay.url}/alicetopic")
@@ -60,7 +61,9 @@ def test_new_turn_posts_the_webhook_before_the_ping(
     assert (delivery.status, delivery.error) == (200, None)
 
 
-def test_game_webhook_first_then_the_players(simulator: PydtSimulator, world: World, ntfy_relay: NtfyRelay) -> None:
+def test_game_webhook_first_then_the_players(
+    simulator: InstrumentedSimulator, world: World, ntfy_relay: NtfyRelay
+) -> None:
     simulator.update_game(world.their_turn_game, webhookUrl=f"{ntfy_relay.url}/gametopic")
     simulator.set_webhook_url(world.me, f"{ntfy_relay.url}/mytopic")
     assert ntfy_relay.messages() == []  # a game update sends no webhook
@@ -68,7 +71,9 @@ def test_game_webhook_first_then_the_players(simulator: PydtSimulator, world: Wo
     assert [m["topic"] for m in ntfy_relay.messages()] == ["gametopic", "mytopic"]
 
 
-def test_no_webhook_and_no_ping_on_vacation(simulator: PydtSimulator, world: World, ntfy_relay: NtfyRelay) -> None:
+def test_no_webhook_and_no_ping_on_vacation(
+    simulator: InstrumentedSimulator, world: World, ntfy_relay: NtfyRelay
+) -> None:
     simulator.set_webhook_url(world.me, f"{ntfy_relay.url}/mytopic")
     pings: list[list[str]] = []
     simulator.add_change_hook(lambda ids, game, new: pings.append(ids))
@@ -81,20 +86,20 @@ def test_no_webhook_and_no_ping_on_vacation(simulator: PydtSimulator, world: Wor
 
 
 @pytest.mark.parametrize("url", ["not a url", "/relative/path"])
-def test_values_that_are_not_urls_are_skipped(simulator: PydtSimulator, world: World, url: str) -> None:
+def test_values_that_are_not_urls_are_skipped(simulator: InstrumentedSimulator, world: World, url: str) -> None:
     simulator.set_webhook_url(world.me, url)
     simulator.advance_turn(world.their_turn_game)
     assert simulator.webhook_deliveries() == []
 
 
-def test_webhook_errors_are_swallowed_and_time_out(simulator: PydtSimulator, world: World) -> None:
-    assert WEBHOOK_TIMEOUT == 5.0 and simulator.webhook_timeout == 5.0
+def test_webhook_errors_are_swallowed_and_time_out(simulator: InstrumentedSimulator, world: World) -> None:
+    assert WEBHOOK_TIMEOUT == 5.0 and simulator.webhooks.timeout == 5.0
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         dead_port = closed.getsockname()[1]
     silent = socket.create_server(("127.0.0.1", 0))  # accepts connections, never answers
     try:
-        simulator.webhook_timeout = 0.5
+        simulator.webhooks.timeout = 0.5
         simulator.set_webhook_url(world.me, f"http://127.0.0.1:{dead_port}/x")
         simulator.advance_turn(world.their_turn_game)  # Alice -> me; no exception
         simulator.advance_turn(world.their_turn_game)  # me -> Bob

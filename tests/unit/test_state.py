@@ -29,7 +29,7 @@ def test_round_trip_of_every_field(tmp_path):
     state = State(path)
     state.mark_notified("g1:12")
     state.mark_notified("g2:3")
-    state.mark_reminded("g1:12", 1_700_000_000.5)
+    state.reminded_at["g1:12"] = 1_700_000_000.5
     state.poll_url = "https://cache.example/user/abc.json"
     state.poll_etag = '"etag-1"'
     state.extra["smack_read"] = {"g1": 4}
@@ -41,7 +41,7 @@ def test_round_trip_of_every_field(tmp_path):
     assert problems == []
     assert loaded.to_json() == state.to_json()
     assert loaded.was_notified("g1:12") and not loaded.was_notified("g1:13")
-    assert loaded.last_reminded("g1:12") == 1_700_000_000.5
+    assert loaded.reminded_at == {"g1:12": 1_700_000_000.5}
 
 
 def test_prune_drops_turns_that_are_no_longer_pending():

@@ -1,5 +1,7 @@
 """The engine's scheduling rules, driven step by step with a hand-operated background queue."""
 
+import logging
+
 from pydt_tray.core.api import AuthError, NetworkError
 from pydt_tray.core.diff import EventKind, Snapshot
 from pydt_tray.core.models import Game
@@ -100,7 +102,7 @@ def test_auth_error_drops_pending_follow_ups():
     assert h.jobs == []
 
 
-def test_a_crashing_fetcher_does_not_wedge_the_engine():
+def test_a_crashing_fetcher_does_not_wedge_the_engine(caplog):
     h = Harness()
 
     def boom(reasons, full):
@@ -110,6 +112,9 @@ def test_a_crashing_fetcher_does_not_wedge_the_engine():
     h.engine.request("start")
     h.run_next()
     assert h.results[-1].outcome.error is not None and not h.engine.busy
+    problems = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [r.getMessage() for r in problems] == ["game fetch failed unexpectedly"]
+    assert problems[0].exc_info is not None  # with its traceback
 
 
 def test_stop_discards_results():

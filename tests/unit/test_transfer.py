@@ -29,6 +29,7 @@ from pydt_tray.core.transfer import (
 )
 from pydt_tray.sandbox.simulator import PydtSimulator, unzip_save
 from pydt_tray.sandbox.world import default_metadata, synthetic_save
+from tests.helpers.simulator import InstrumentedSimulator
 from tests.helpers.simulator_fixtures import FakeClock, World, seeded_world
 
 METADATA = Metadata.from_json({"metadata": default_metadata(), "hash": "x"})
@@ -149,7 +150,7 @@ def test_an_expired_download_link_gives_a_clear_error(save_dir: Path) -> None:
             clock.advance(61)  # more than a minute passes before the download starts
             return turn
 
-    with PydtSimulator(clock=clock) as sim:
+    with InstrumentedSimulator(clock=clock) as sim:
         world = seeded_world(sim)
         client = SlowClient(sim.base_url, world.token, timeout=(2.0, 5.0), backoff=0.0)
         try:
@@ -379,12 +380,13 @@ def test_a_failed_move_leaves_the_save(save_dir: Path, tmp_path: Path) -> None:
     assert save.read_bytes() == b"submitted"
 
 
-def test_launch_urls() -> None:
+def test_launch_urls(caplog: pytest.LogCaptureFixture) -> None:
     assert launch_url(CIV6, "steam") == "steam://run/289070/\\dx11"
     assert launch_url(CIV6, "epic") == "com.epicgames.launcher://apps/Kinglet?action=launch&silent=true"
     assert launch_url(CIV6, "gog") is None
     odd = CivGame.from_json({**default_metadata()["civGames"][0], "runUrls": {"steam": "file:///bin/sh"}})
     assert launch_url(odd, "steam") is None
+    assert "unexpected scheme 'file'" in caplog.text
 
 
 # --- the whole turn -------------------------------------------------------------------------------------

@@ -1,0 +1,80 @@
+"""Turn notifications: a new turn after a load, reminders for turns still waiting, "sign in again"."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from pydt_tray.core.context import AppContext
+from pydt_tray.core.diff import Snapshot
+from pydt_tray.core.policy import NameLookup, Notification, NotificationPolicy
+from pydt_tray.core.sync import SyncResult
+from pydt_tray.platform.notifications import Notifier
+
+REMINDER_CHECK_MS = 60_000
+SIGN_IN_KEY = "sign-in"
+GAMES_KEY = "games"
+
+
+def policy_for(ctx: AppContext) -> NotificationPolicy:
+    """The notification policy, remembering notified turns in the state file, following the settings."""
+    settings = ctx.settings
+    return NotificationPolicy(
+        ctx.state,
+        enabled=lambda: settings.snapshot().notifications_enabled,
+        reminder_minutes=lambda: settings.snapshot().reminder_minutes,
+    )
+
+
+class Notices(QObject):
+    """Asks the policy what to say and hands it to the notifier."""
+
+    notified = Signal(object)  # a Notification, after it was handed to the notifier
+
+    def __init__(
+        self,
+        notifier: Notifier,
+        policy: NotificationPolicy,
+        snapshot: Callable[[], Snapshot | None],
+        names: NameLookup,
+        save_state: Callable[[], None],
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.notifier = notifier
+        self.policy = policy
+        self._snapshot = snapshot
+        self._names = names
+        self._save_state = save_state
+        self.reminder_timer = QTimer(self)
+        self.reminder_timer.setInterval(REMINDER_CHECK_MS)
+        self.reminder_timer.timeout.connect(self.check_reminders)
+
+    def start(self) -> None:
+        self.reminder_timer.start()
+
+    def stop(self) -> None:
+        self.reminder_timer.stop()
+
+    def on_synced(self, result: SyncResult) -> None:
+        if result.outcome.error is None and result.snapshot is not None:
+            note = self.policy.on_events(result.events, result.snapshot, self._names)
+            if note is not None:
+                self._show(note)
+
+    def check_reminders(self) -> None:
+        snapshot = self._snapshot()
+        if snapshot is None:
+            return
+        note = self.policy.reminder(snapshot, self._names)
+        if note is not None:
+            self._show(note)
+            self._save_state()
+
+    def sign_in_again(self, message: str) -> None:
+        self.notifier.notify("pydt-tray: sign in again", message, key=SIGN_IN_KEY)
+
+    def _show(self, note: Notification) -> None:
+        self.notifier.notify(note.title, note.body, key=GAMES_KEY, replace_group="reminder" if note.reminder else None)
+        self.notified.emit(note)

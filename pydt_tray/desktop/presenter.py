@@ -1,0 +1,152 @@
+"""From state to screen: the tray, the games window and the status line, rendered from the session's latest
+snapshot and the push state. This is where the push state and the problems are put into words."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from pydt_tray.core.diff import Snapshot
+from pydt_tray.core.push_state import PushMode, PushPath, PushState
+from pydt_tray.core.settings import POLL_WHILE_PUSH_DOWN_SECONDS
+from pydt_tray.ui.games_window import GamesWindow
+from pydt_tray.ui.icons import TrayStatus
+from pydt_tray.ui.tray import Tray, TrayModel
+
+log = logging.getLogger(__name__)
+
+PATH_NAMES = {PushPath.IOT: "AWS IoT", PushPath.RELAY: "relay"}
+HOW_TO_TURN_ON = "turn it on in Settings → Real-time push"
+
+
+class SessionView(Protocol):
+    @property
+    def signed_in(self) -> bool: ...
+
+    @property
+    def last_error(self) -> str: ...
+
+    @property
+    def auth_failed(self) -> bool: ...
+
+    def snapshot(self) -> Snapshot | None: ...
+
+    def name_of(self, steam_id: str) -> str | None: ...
+
+
+def push_wording(state: PushState, poll_seconds: int = POLL_WHILE_PUSH_DOWN_SECONDS) -> str:
+    """The push part of the status line: "Live (AWS IoT)", "Live (relay)", or how often we check instead."""
+    mode = state.mode
+    if mode is PushMode.LIVE:
+        return "Live (" + " + ".join(PATH_NAMES[path] for path in state.live_paths) + ")"
+    checking = f"Checking every {poll_seconds} s"
+    if mode is PushMode.CONNECTING:
+        return f"{checking}: live push connecting…"
+    if mode is PushMode.RECONNECTING:
+        return f"{checking}: live push offline, retrying"
+    if mode is PushMode.FAILED:
+        return f"{checking}: live push off: {state.reason}"
+    return f"{checking}: live push is off ({HOW_TO_TURN_ON})"
+
+
+def turns_wording(snapshot: Snapshot | None) -> str:
+    if snapshot is None:
+        return "loading games…"
+    count = len(snapshot.my_turns())
+    return f"{count} turn{'s' if count != 1 else ''} waiting" if count else "no turns waiting"
+
+
+class Presenter:
+    """Renders on demand (``render()``); builds the games window on first use only."""
+
+    def __init__(
+        self,
+        tray: Tray,
+        session: SessionView,
+        push_state: Callable[[], PushState],
+        problems: Callable[[], Sequence[str]],
+        start_at_login: Callable[[], bool],
+        window_title: Callable[[str], str],
+        *,
+        title_suffix: str = "",
+        on_window_built: Callable[[GamesWindow], None] = lambda _window: None,
+        poll_seconds: Callable[[], int] = lambda: POLL_WHILE_PUSH_DOWN_SECONDS,
+    ) -> None:
+        self._poll_seconds = poll_seconds
+        self.tray = tray
+        self.session = session
+        self._push_state = push_state
+        self._problems = problems
+        self._start_at_login = start_at_login
+        self._window_title = window_title
+        self.title_suffix = title_suffix
+        self._on_window_built = on_window_built
+        self._window: GamesWindow | None = None
+        self.closed = False
+
+    @property
+    def window_built(self) -> bool:
+        return self._window is not None
+
+    @property
+    def window(self) -> GamesWindow:
+        if self._window is None:
+            self._window = GamesWindow(self._window_title("games"))
+            self._on_window_built(self._window)
+            self._window.render(self.session.snapshot(), self.status_text(), self.session.name_of)
+        return self._window
+
+    def close(self) -> None:
+        self.closed = True
+        if self._window is not None:
+            self._window.close()
+
+    def status_text(self) -> str:
+        session = self.session
+        if not session.signed_in:
+            return "signed out — " + session.last_error if session.last_error else "signed out"
+        text = f"{turns_wording(session.snapshot())} · {self.push_text()}"
+        for problem in (session.last_error, *self._problems()):
+            if problem:
+                text += f" · {problem}"
+        return text
+
+    def push_text(self) -> str:
+        """How turns reach us right now (the tooltip's and the window header's words)."""
+        return push_wording(self._push_state(), self._poll_seconds())
+
+    def tray_status(self) -> TrayStatus:
+        session = self.session
+        snapshot = session.snapshot()
+        if not session.signed_in:
+            return TrayStatus.ERROR if session.auth_failed else TrayStatus.SIGNED_OUT
+        if session.last_error:
+            return TrayStatus.ERROR
+        if snapshot is not None and snapshot.my_turns():
+            return TrayStatus.YOUR_TURN
+        if not self._push_state().live:
+            return TrayStatus.POLLING
+        return TrayStatus.IDLE
+
+    def render(self) -> None:
+        if self.closed:
+            return
+        snapshot = self.session.snapshot()
+        status_text = self.status_text()
+        self.tray.render(
+            TrayModel(
+                status=self.tray_status(),
+                tooltip="pydt-tray" + self.title_suffix + ": " + status_text,
+                my_turns=tuple(snapshot.my_turns()) if snapshot else (),
+                others=tuple(snapshot.others()) if snapshot else (),
+                signed_in=self.session.signed_in,
+                connection=self.push_text(),
+                extra_actions=(
+                    ("settings", "Settings…"),
+                    ("autostart", ("✓ " if self._start_at_login() else "") + "Start at login"),
+                ),
+            )
+        )
+        if self._window is not None:
+            self._window.render(snapshot, status_text, self.session.name_of)

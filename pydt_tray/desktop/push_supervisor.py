@@ -1,0 +1,222 @@
+"""Supervising push: start, stop and restart the IoT connection and the relay stream, follow their state, and
+keep the backstop poll armed (every ``poll_interval_seconds`` while a push path is live, at most every 90 s
+while none is). Both paths may run at once; a message on either only asks for a load, and the sync engine
+folds close requests into one fetch, so one turn gives one notification."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from pydt_tray.core.context import AppContext
+from pydt_tray.core.push_state import OFF, PathMode, PushPath, PushState
+from pydt_tray.core.relay_store import relay_store
+from pydt_tray.core.settings import POLL_WHILE_PUSH_DOWN_SECONDS
+from pydt_tray.push.connection import PushConfig, PushConnection, make_client_id
+from pydt_tray.ui.bridge import PushBridge
+from pydt_tray.ui.relay_push import RelayPush
+
+log = logging.getLogger(__name__)
+
+STOP_TIMEOUT_SECONDS = 5.0
+
+
+class Backstop(QObject):
+    """The fallback poll: a single-shot timer that emits ``due`` when the games should be loaded again."""
+
+    due = Signal()
+
+    def __init__(self, interval: Callable[[], int], push_live: Callable[[], bool], parent: QObject | None = None):
+        super().__init__(parent)
+        self._interval = interval
+        self._push_live = push_live
+        self.poll_while_push_down = POLL_WHILE_PUSH_DOWN_SECONDS
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.timeout.connect(self.due.emit)
+
+    def arm(self, seconds: int | None = None) -> None:
+        """Fire in ``seconds``, or after the usual interval (shorter while push is not live)."""
+        if seconds is None:
+            seconds = self._interval()
+            if not self._push_live():
+                seconds = min(seconds, self.poll_while_push_down)
+        self.timer.start(seconds * 1000)
+
+    def stop(self) -> None:
+        self.timer.stop()
+
+
+def push_config(ctx: AppContext, steam_id: str) -> PushConfig | None:
+    """The IoT connection's settings for ``steam_id``; None without credentials. Raises ValueError."""
+    endpoints, current = ctx.endpoints, ctx.settings.snapshot()
+    if not endpoints.has_push_credentials:
+        return None
+    return PushConfig(
+        endpoint=endpoints.iot_endpoint,
+        port=endpoints.iot_port,
+        region=endpoints.iot_region,
+        ca_file=endpoints.iot_ca_file,
+        access_key_id=endpoints.iot_access_key_id or "",
+        secret_access_key=endpoints.iot_secret_access_key or "",
+        keepalive_seconds=current.iot_keepalive_seconds,
+        client_id=make_client_id(ctx.state.install_id),
+        topic=endpoints.topic_for(steam_id),
+        protocol=current.mqtt_protocol,
+    )
+
+
+class PushSupervisor(QObject):
+    """Runs the push connection of the signed-in user. ``request(reason)`` asks for a load."""
+
+    state_changed = Signal(object)  # a PushState
+
+    def __init__(
+        self,
+        ctx: AppContext,
+        request: Callable[[str], None],
+        backstop: Backstop,
+        parent: QObject | None = None,
+        *,
+        run_in_background: Callable[[Callable[[], None]], None] | None = None,
+        call_soon: Callable[[Callable[[], None]], None] | None = None,
+    ) -> None:
+        """With ``run_in_background`` and ``call_soon`` (the relay's setup runs off the UI thread) the relay
+        path runs too, for the account it was turned on for."""
+        super().__init__(parent)
+        self.ctx = ctx
+        self.relay: RelayPush | None = None
+        if run_in_background is not None and call_soon is not None:
+            store = relay_store(ctx.paths.config_dir)
+            self.relay = RelayPush(store, submit=run_in_background, call_soon=call_soon, parent=self)
+        relay = self.relay
+        self._request = request
+        self.backstop = backstop
+        self.state: PushState = OFF
+        self.connection: PushConnection | None = None
+        self.messages = 0  # push messages received since start
+        self._steam_id: str | None = None
+        self.bridge = PushBridge(self)
+        self.bridge.message.connect(self._on_message)
+        self.bridge.connected.connect(self._on_connected)
+        self.bridge.disconnected.connect(self._on_disconnected)
+        self._relay_checked_for: str | None = None
+        if relay is not None:
+            relay.message.connect(self._on_relay_message)
+            relay.connected.connect(self._on_relay_connected)
+            relay.disconnected.connect(self._on_relay_disconnected)
+
+    def ensure_started(self, steam_id: str) -> None:
+        """Start push for ``steam_id`` unless it runs already (called after each good load)."""
+        if self.connection is None:
+            self.start(steam_id)
+        if self.relay is not None and self._relay_checked_for != steam_id:
+            self._relay_checked_for = steam_id  # the keyring is read once per session, not after every load
+            if self.relay.start_for(steam_id):
+                self._set(self.state.with_path(PushPath.RELAY, PathMode.CONNECTING))
+            elif self.relay.path.problem:
+                self._set(self.state.with_path(PushPath.RELAY, PathMode.FAILED, self.relay.path.problem))
+
+    def relay_started(self) -> None:
+        """The relay was just turned on (settings window): it streams now."""
+        live = self.relay is not None and self.relay.live
+        self._set(self.state.with_path(PushPath.RELAY, PathMode.LIVE if live else PathMode.CONNECTING))
+
+    def relay_stopped(self) -> None:
+        """The relay was turned off."""
+        self._set(self.state.without(PushPath.RELAY))
+        if self._steam_id is not None:
+            self.backstop.arm()
+
+    def start(self, steam_id: str) -> None:
+        self._steam_id = steam_id
+        try:
+            config = push_config(self.ctx, steam_id)
+            if config is None:
+                log.info("No IoT credentials configured: running on polling only")
+                self._set(self.state.without(PushPath.IOT))
+                return
+            connection = PushConnection(config, self.bridge)
+            connection.start()
+        except ValueError as error:  # PushConfigError: a bad setting, a CA file that does not exist, ...
+            log.error("Push connection not started: %s", error)
+            self._set(self.state.with_path(PushPath.IOT, PathMode.FAILED, str(error)))
+            return
+        self.connection = connection
+        self._set(self.state.with_path(PushPath.IOT, PathMode.CONNECTING))
+
+    def stop(self) -> None:
+        """Stop both paths (quitting, or the session ended)."""
+        self._stop_iot()
+        if self.relay is not None:
+            self.relay.stop()
+        self._set(self.state.without(PushPath.RELAY))
+
+    def _stop_iot(self) -> None:
+        if self.connection is not None:
+            if not self.connection.stop(timeout=STOP_TIMEOUT_SECONDS):
+                log.warning("The push connection did not stop within 5 s")
+            self.connection = None
+        self._set(self.state.without(PushPath.IOT))
+
+    def end(self) -> None:
+        """The session ended: stop, and forget the user."""
+        self.stop()
+        self._steam_id = None
+        self._relay_checked_for = None
+
+    def restart(self) -> None:
+        """Connection settings changed: start the IoT link again with them (nothing to do before the user is
+        known). The relay has no such settings and keeps running."""
+        if self._steam_id is None:
+            return
+        self._stop_iot()
+        self.start(self._steam_id)
+
+    def on_wake(self, reason: str) -> None:
+        log.info("Woke up (%s): reconnecting and catching up", reason)
+        if self.connection is not None:
+            self.connection.reconnect_now()
+        if self.relay is not None:
+            self.relay.reconnect_now()
+        self._request(f"wake: {reason}")
+
+    def _on_relay_message(self) -> None:
+        self.messages += 1
+        self._request("relay push")
+
+    def _on_relay_connected(self) -> None:
+        log.info("Relay push connected: catching up")
+        self._set(self.state.with_path(PushPath.RELAY, PathMode.LIVE))
+        self._request("relay connected")
+
+    def _on_relay_disconnected(self, reason: str) -> None:
+        log.info("Relay push lost: %s", reason)
+        self._set(self.state.with_path(PushPath.RELAY, PathMode.RECONNECTING))
+        self.backstop.arm()
+
+    def _on_message(self, _topic: str) -> None:
+        self.messages += 1
+        self._request("push")
+
+    def _on_connected(self, session_present: bool) -> None:
+        if self.connection is None:
+            return
+        log.info("Push connected (session present: %s): catching up", session_present)
+        self._set(self.state.with_path(PushPath.IOT, PathMode.LIVE))
+        self._request("connected")
+
+    def _on_disconnected(self, reason: str) -> None:
+        if self.connection is None:
+            return
+        log.info("Push connection lost: %s", reason)
+        self._set(self.state.with_path(PushPath.IOT, PathMode.RECONNECTING))
+        self.backstop.arm()
+
+    def _set(self, state: PushState) -> None:
+        changed = state != self.state
+        self.state = state
+        if changed:
+            self.state_changed.emit(state)

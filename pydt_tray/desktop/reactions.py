@@ -1,0 +1,90 @@
+"""What a changed setting does to the running app, and the settings entries of the tray menu."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from pydt_tray.core.context import AppContext
+from pydt_tray.ui.services import AutostartService, TurnApiService
+from pydt_tray.ui.settings_window import SettingsWindow
+
+log = logging.getLogger(__name__)
+
+CONNECTION_KEYS = frozenset(
+    {"iot_keepalive_seconds", "mqtt_protocol", "iot_endpoint", "iot_port", "iot_region", "iot_ca_file"}
+)
+TURN_API_KEYS = frozenset({"turn_api_enabled", "turn_api_port"})
+
+
+class SettingsReactions:
+    """Listens to the settings: connection settings restart push, the poll interval re-arms the backstop,
+    the turn API and start-at-login follow their switches. Also owns the settings window."""
+
+    def __init__(
+        self,
+        ctx: AppContext,
+        turn_api: TurnApiService,
+        autostart: AutostartService,
+        *,
+        restart_push: Callable[[], None],
+        rearm_backstop: Callable[[], None],
+        render: Callable[[], None],
+        window_title: Callable[[str], str],
+        on_window_built: Callable[[SettingsWindow], None] = lambda _window: None,
+    ) -> None:
+        self._on_window_built = on_window_built
+        self.ctx = ctx
+        self.turn_api = turn_api
+        self.autostart = autostart
+        self._restart_push = restart_push
+        self._rearm_backstop = rearm_backstop
+        self._render = render
+        self._window_title = window_title
+        self.settings_window: SettingsWindow | None = None
+        ctx.settings.add_listener(self.on_setting_changed)
+
+    def on_setting_changed(self, key: str, _value: object) -> None:
+        if key in CONNECTION_KEYS:
+            try:
+                self.ctx.refresh_endpoints()
+            except ValueError as error:
+                log.error("Connection settings not applied: %s", error)
+                return
+            self._restart_push()
+            self._render()
+        elif key == "poll_interval_seconds":
+            self._rearm_backstop()
+        elif key in TURN_API_KEYS:
+            self.turn_api.apply()
+            self._render()
+        elif key == "start_at_login":
+            self.autostart.apply()
+            self._render()
+
+    def on_tray_action(self, key: str) -> None:
+        if key == "settings":
+            self.show_settings()
+        elif key == "autostart":
+            settings = self.ctx.settings
+            settings.set("start_at_login", not settings.snapshot().start_at_login)
+            self.save_settings()
+
+    def save_settings(self) -> None:
+        try:
+            self.ctx.settings.save()
+        except OSError as error:
+            log.error("Could not save the settings file (%s); the change lasts until pydt-tray quits", error)
+
+    def show_settings(self) -> None:
+        if self.settings_window is None:
+            self.settings_window = SettingsWindow(self.ctx.settings)
+            self.settings_window.setWindowTitle(self._window_title("settings"))
+            self._on_window_built(self.settings_window)
+        self.settings_window.show()
+        self.settings_window.raise_()
+        self.settings_window.activateWindow()
+
+    def close(self) -> None:
+        if self.settings_window is not None:
+            self.settings_window.close()

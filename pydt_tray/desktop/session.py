@@ -1,0 +1,215 @@
+"""The signed-in account: its token, its sync engine and what the last load said.
+
+:class:`Session` signs in (stored token or a new one), runs the :class:`SyncEngine`, takes each result in
+(names, errors with growing retry delays, a refused token) and tells the rest of the app through signals.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Protocol
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from pydt_tray.core.api import AuthError, PydtClient
+from pydt_tray.core.context import AppContext
+from pydt_tray.core.credentials import CredentialError
+from pydt_tray.core.diff import Snapshot
+from pydt_tray.core.logs import register_secret
+from pydt_tray.core.sync import GameFetcher, SyncEngine, SyncResult
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER_ERROR_SECONDS = (15, 30, 60, 120, 300)
+TOKEN_REFUSED = "The token no longer works: sign in again with the one from your PYDT profile page."
+
+Job = Callable[[], None]
+
+
+class Scheduler(Protocol):
+    """The backstop poll: ``arm()`` at the usual interval, ``arm(seconds)`` sooner, ``stop()``."""
+
+    def arm(self, seconds: int | None = None) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def save_state(ctx: AppContext) -> None:
+    try:
+        ctx.state.save()
+    except OSError as error:
+        log.error("Could not save the state file (%s); notified turns may be shown again after a restart", error)
+
+
+class Session(QObject):
+    """One account at a time. ``signed_in`` while a token is in use."""
+
+    changed = Signal()  # something the presenters show changed (sign-in, sign-out, an error)
+    synced = Signal(object)  # a SyncResult the session took in (not sent for a refused token)
+    user_known = Signal(str)  # the signed-in user's steam id, after each good load
+    ended = Signal()  # the session was dropped: sign-out, a refused token, another account
+    token_refused = Signal(str)  # after a 401; the message asks the user to sign in again
+    signing_out = Signal(str)  # the token of an account being signed out, before it is forgotten
+
+    def __init__(
+        self,
+        ctx: AppContext,
+        backstop: Scheduler,
+        *,
+        run_in_background: Callable[[Job], None],
+        call_soon: Callable[[Job], None],
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.backstop = backstop
+        self._run_in_background = run_in_background
+        self._call_soon = call_soon
+        self.token_store = ctx.token_store()
+        self.token: str | None = None
+        self.engine: SyncEngine | None = None
+        self.fetcher: GameFetcher | None = None
+        self.names: dict[str, str] = {}
+        self.user_name = ""
+        self.last_error = ""
+        self.auth_failed = False
+        self._error_streak = 0
+        self._closed = False
+
+    @property
+    def signed_in(self) -> bool:
+        return self.token is not None
+
+    def snapshot(self) -> Snapshot | None:
+        return self.engine.snapshot if self.engine is not None else None
+
+    def client(self) -> PydtClient | None:
+        return self.fetcher.client if self.fetcher is not None else None
+
+    def name_of(self, steam_id: str) -> str | None:
+        return self.names.get(steam_id)
+
+    def refusal(self) -> str:
+        """What the sign-in dialog says after a refused token ("" otherwise)."""
+        return self.last_error if self.auth_failed else ""
+
+    # ----- life cycle ---------------------------------------------------------------------------------
+
+    def resume(self, token: str | None) -> bool:
+        """Sign in with ``token``, or with the stored one; False when there is none."""
+        if token is None:
+            try:
+                token = self.token_store.load()
+            except CredentialError as error:
+                self.last_error = error.user_message
+                log.error("%s", error.user_message)
+        if token:
+            self.sign_in(token)
+        return bool(token)
+
+    def sign_in(self, token: str) -> None:
+        register_secret(token)
+        self.token = token
+        self.auth_failed = False
+        self.last_error = ""
+        self.fetcher = GameFetcher(self.ctx.make_client(token))
+        self.engine = SyncEngine(
+            self.fetcher.fetch,
+            run_in_background=self._run_in_background,
+            call_soon=self._call_soon,
+            on_result=self._on_result,
+            call_later=lambda seconds, function: QTimer.singleShot(int(seconds * 1000) + 1, self, function),
+        )
+        self.request("start", full=True)
+        self.changed.emit()
+
+    def verify_and_store(self, token: str) -> str:
+        """Off the GUI thread: check ``token`` with the service, store it; returns the user's name.
+
+        Raises AuthError for a refused token, PydtError or CredentialError for the rest."""
+        client = self.ctx.make_client(token)
+        try:
+            name = client.get_current_user().display_name
+        finally:
+            client.close()
+        self.token_store.save(token)
+        return name
+
+    def switch_account(self, token: str, name: str) -> None:
+        """A checked and stored token replaces the current session."""
+        self._drop()
+        self.user_name = name
+        self.sign_in(token)
+
+    def sign_out(self) -> None:
+        if self.token is not None:
+            self.signing_out.emit(self.token)
+        try:
+            self.token_store.delete()
+        except CredentialError as error:
+            log.error("%s", error.user_message)
+        self._drop()
+        self.last_error = ""
+        self.changed.emit()
+
+    def close(self) -> None:
+        """Quitting: no more fetches or results."""
+        self._closed = True
+        if self.engine is not None:
+            self.engine.stop()
+
+    def _drop(self) -> None:
+        if self.engine is not None:
+            self.engine.stop()
+        self.engine = None
+        self.fetcher = None
+        self.token = None
+        self.backstop.stop()
+        self.ended.emit()
+
+    # ----- sync ---------------------------------------------------------------------------------------
+
+    def request(self, reason: str, *, full: bool = False) -> None:
+        if self.engine is not None and not self._closed:
+            self.engine.request(reason, full=full)
+
+    def on_auth_failed(self) -> None:
+        log.error("The PYDT token was refused (401): it was probably regenerated on the website")
+        self._drop()
+        self.auth_failed = True
+        self.last_error = TOKEN_REFUSED
+        self.token_refused.emit(self.last_error)
+        self.changed.emit()
+
+    def _on_result(self, result: SyncResult) -> None:
+        outcome = result.outcome
+        if outcome.names:
+            self.names.update(outcome.names)
+        if isinstance(outcome.error, AuthError):
+            self.on_auth_failed()
+            return
+        if outcome.error is not None:
+            self.last_error = outcome.error.user_message
+            self._error_streak += 1
+            delay = RETRY_AFTER_ERROR_SECONDS[min(self._error_streak, len(RETRY_AFTER_ERROR_SECONDS)) - 1]
+            log.warning("Could not load games (%s); next try in %d s", self.last_error, delay)
+            self.backstop.arm(delay)
+        else:
+            self.last_error = ""
+            self._error_streak = 0
+            self.backstop.arm()
+            if outcome.user is not None:
+                self.user_name = outcome.user.display_name
+                self.user_known.emit(outcome.user.steam_id)
+        self.synced.emit(result)
+
+    def remember_poll_state(self, result: SyncResult) -> None:
+        """After a good load (and after its notifications were marked): save the pollUrl, its ETag and
+        the notified turns."""
+        if self.fetcher is None or result.outcome.error is not None:
+            return
+        client = self.fetcher.client
+        self.ctx.state.poll_url = client.poll_url
+        self.ctx.state.poll_etag = client.poll_etag
+        save_state(self.ctx)

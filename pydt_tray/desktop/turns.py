@@ -1,0 +1,45 @@
+"""Building the turn player for the signed-in session, with Qt timers and the app's worker thread."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, QTimer
+
+from pydt_tray.core.saves import ensure_save_dir, save_dir_for
+from pydt_tray.core.settings import Settings
+from pydt_tray.core.turn import TurnHost
+from pydt_tray.core.turn_player import TurnPlayer
+from pydt_tray.desktop.session import Session
+
+Job = Callable[[], None]
+
+
+def turn_player_factory(
+    session: Session,
+    settings: Settings,
+    owner: QObject,
+    *,
+    run_in_background: Callable[[Job], None],
+    call_soon: Callable[[Job], None],
+) -> Callable[[TurnHost], TurnPlayer]:
+    """A factory the turn view calls with itself as the host."""
+
+    def call_later(seconds: float, function: Job) -> None:
+        QTimer.singleShot(int(seconds * 1000), owner, function)
+
+    def make(host: TurnHost) -> TurnPlayer:
+        return TurnPlayer(
+            host,
+            client=session.client,
+            snapshot=session.snapshot,
+            settings=settings.snapshot,
+            run_in_background=run_in_background,
+            call_soon=call_soon,
+            call_later=call_later,
+            request_sync=lambda reason: session.request(reason, full=True),
+            on_auth_failed=session.on_auth_failed,
+            locate_save_dir=lambda civ_game: ensure_save_dir(save_dir_for(civ_game, settings)),
+        )
+
+    return make
