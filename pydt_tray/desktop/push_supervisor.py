@@ -14,9 +14,9 @@ from pydt_tray.core.context import AppContext
 from pydt_tray.core.push_state import OFF, PathMode, PushPath, PushState
 from pydt_tray.core.relay_store import relay_store
 from pydt_tray.core.settings import POLL_WHILE_PUSH_DOWN_SECONDS
+from pydt_tray.desktop.relay_push import RelayPush
 from pydt_tray.push.connection import PushConfig, PushConnection, make_client_id
 from pydt_tray.ui.bridge import PushBridge
-from pydt_tray.ui.relay_push import RelayPush
 
 log = logging.getLogger(__name__)
 

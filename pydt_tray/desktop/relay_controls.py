@@ -1,7 +1,7 @@
 """The relay's place in the running app: the settings window's "Real-time push" section, and turning the relay
 off (previous webhook back) when the account signs out.
 
-The HTTP work runs on the worker through :class:`pydt_tray.ui.relay_push.RelayPush`; this part only routes
+The HTTP work runs on the worker through :class:`pydt_tray.desktop.relay_push.RelayPush`; this part only routes
 the section's requests there and the outcomes back, and tells the push supervisor when the relay started or
 stopped.
 """
@@ -17,8 +17,8 @@ from PySide6.QtCore import QObject, SignalInstance
 from pydt_tray.core.api import PydtClient
 from pydt_tray.desktop.notices import SIGN_IN_KEY
 from pydt_tray.desktop.push_supervisor import PushSupervisor
+from pydt_tray.desktop.relay_push import RelayOutcome, RelayPush
 from pydt_tray.platform.notifications import Notifier
-from pydt_tray.ui.relay_push import RelayOutcome, RelayPush
 from pydt_tray.ui.relay_section import PushView, RelaySection
 from pydt_tray.ui.settings_window import SettingsWindow
 

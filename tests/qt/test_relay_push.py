@@ -10,8 +10,8 @@ from pydt_tray.core import logs
 from pydt_tray.core.api import PydtClient
 from pydt_tray.core.credentials import TokenStore
 from pydt_tray.core.relay_store import RELAY_KEY, RelayStore
+from pydt_tray.desktop.relay_push import RelayOutcome, RelayPush
 from pydt_tray.ui.bridge import BackgroundWorker, MainThreadInvoker
-from pydt_tray.ui.relay_push import RelayOutcome, RelayPush
 from tests.helpers.ntfy_relay import NtfyRelay
 from tests.helpers.simulator import InstrumentedSimulator
 from tests.helpers.simulator_fixtures import World
