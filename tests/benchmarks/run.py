@@ -117,19 +117,12 @@ def bench_latency(stack: BenchStack, app, turns: int) -> None:
 def bench_relay_latency(stack: BenchStack, app, turns: int) -> None:
     """Turn the relay on for the app's account, then time new turn -> notification through it (IoT stays on,
     but nothing publishes to it here: the simulator's IoT hook is not installed in the benchmarks)."""
-    from pydt_tray.core.api import PydtClient
-    from pydt_tray.core.relay_setup import RelaySetup
-    from pydt_tray.core.relay_store import relay_store
-
     sim, world, server = stack.simulator, stack.world, stack.notifications
-    client = PydtClient(sim.base_url, world.token)
-    try:
-        RelaySetup(client, relay_store(app.ctx.paths.config_dir)).enable(stack.relay.url)
-    finally:
-        client.close()
-    app.push.ensure_started(world.me)  # reads the relay settings once for the account, as after a load
-    if not run_event_loop_until(lambda: app.push.relay.live, timeout=10):
-        raise RuntimeError("the relay stream did not connect within 10 s")
+    outcomes: list[object] = []
+    app.push.relay.enable_finished.connect(outcomes.append)
+    app.relay.enable(stack.relay.url, "", False)  # what the settings window's button does
+    if not run_event_loop_until(lambda: bool(outcomes) and app.push.relay.live, timeout=20):
+        raise RuntimeError(f"the relay was not live within 20 s: {outcomes}")
     game = sim.add_game(name="Relay bench", players=[world.me, world.alice], current=world.alice, turn=2)
     run_event_loop_until(lambda: not app.session.engine.busy, timeout=5)
     latencies: list[float] = []
