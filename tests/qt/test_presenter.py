@@ -32,3 +32,8 @@ from pydt_tray.desktop.presenter import push_wording
 )
 def test_push_wording(state: PushState, words: str) -> None:
     assert push_wording(state) == words
+
+
+def test_push_wording_names_the_actual_poll_interval() -> None:
+    assert push_wording(OFF, 30).startswith("Checking every 30 s: live push is off")
+    assert push_wording(OFF.with_path(PushPath.RELAY, PathMode.LIVE), 30) == "Live (relay)"
