@@ -10,6 +10,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QApplication
 
 from pydt_tray.core.context import AppContext
+from pydt_tray.core.forget import forgetter_for
 from pydt_tray.desktop.notices import SIGN_IN_KEY, Notices, policy_for
 from pydt_tray.desktop.presenter import Presenter
 from pydt_tray.desktop.push_supervisor import Backstop, PushSupervisor
@@ -23,6 +24,7 @@ from pydt_tray.platform.termination import TerminationSignals
 from pydt_tray.platform.wake import WakeMonitor, WakeSource
 from pydt_tray.ui.account import AccountFlow
 from pydt_tray.ui.bridge import BackgroundWorker, MainThreadInvoker
+from pydt_tray.ui.forget_dialog import forget_from_settings
 from pydt_tray.ui.games_window import GamesWindow
 from pydt_tray.ui.icons import app_icon
 from pydt_tray.ui.play_turn import ExtraAction, TurnView
@@ -80,7 +82,6 @@ class TrayApp(QObject):
             self.window_title,
             title_suffix=title_suffix,
             on_window_built=self._attach_window,
-            poll_seconds=lambda: self.backstop.poll_while_push_down,
         )
         self.relay = RelayControls(self.push, session, ctx.make_client, self.presenter.push_text, self.notifier)
         self.account = AccountFlow(session, title=self.window_title("sign in"), **threads, parent=self)
@@ -99,6 +100,7 @@ class TrayApp(QObject):
             rearm_backstop=lambda: self.backstop.arm() if session.signed_in else None,
             render=self.presenter.render,
             window_title=self.window_title,
+            forget=lambda window: forget_from_settings(window, forgetter_for(ctx, self.autostart.autostart), self.quit),
             on_window_built=self.relay.attach,
         )
         self.wake = WakeMonitor(sources=wake_sources, parent=self)

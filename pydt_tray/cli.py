@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 from pydt_tray import __version__
 from pydt_tray.cli_common import EXIT_AUTH, EXIT_FAILURE, EXIT_NETWORK, EXIT_OK, EXIT_USAGE, fail, run_signed_in
+from pydt_tray.forget_cli import add_forget_command, cmd_forget
+from pydt_tray.sandbox.demo_options import add_check_options
 
 log = logging.getLogger("pydt_tray")
 
@@ -60,12 +62,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_turn_commands(commands)
 
+    add_forget_command(commands)
+
     from pydt_tray.relay_cli import add_relay_commands
 
     add_relay_commands(commands)
 
     demo = commands.add_parser("demo", help="try pydt-tray with simulated games: no account or game needed")
     demo.add_argument("--seed", type=int, default=None, help="make the opponents' timing repeatable")
+    add_check_options(demo)
     return parser
 
 
@@ -76,7 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             from pydt_tray.sandbox.demo import run_demo
             from pydt_tray.sandbox.demo_broker import DemoBrokerError
 
-            return run_demo(hidden=args.hidden, seed=args.seed, debug=args.debug)
+            return run_demo(
+                hidden=args.hidden, seed=args.seed, debug=args.debug, check=args.check, check_timeout=args.timeout
+            )
         except ImportError as error:
             return fail(f"the demo needs its extra packages: pip install 'pydt-tray[demo]' ({error.name} missing)")
         except DemoBrokerError as error:
@@ -112,6 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "logout": cmd_logout,
             "games": cmd_games,
             "config": cmd_config,
+            "forget": cmd_forget,
         }[command]
     )
     try:

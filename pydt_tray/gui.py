@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from pydt_tray import APP_NAME, __version__
 from pydt_tray.core.context import AppContext
 
 if TYPE_CHECKING:
+    from pydt_tray.app import TrayApp
     from pydt_tray.ui.play_turn import ExtraAction
 
 log = logging.getLogger(__name__)
@@ -24,13 +25,22 @@ def run_gui(
     token: str | None = None,
     waiting_actions: Mapping[str, ExtraAction] | None = None,
     save_grace_seconds: float | None = None,
+    on_started: Callable[[TrayApp], None] | None = None,
 ) -> int:
     """Run the tray app until it quits. ``token`` bypasses the keyring (the demo's token is never stored);
-    ``waiting_actions`` and ``save_grace_seconds`` let the demo stand in for saving in the game."""
+    ``waiting_actions`` and ``save_grace_seconds`` let the demo stand in for saving in the game;
+    ``on_started(app)`` runs just before the event loop."""
+    from pydt_tray.platform.display import display_problem
+
+    if (problem := display_problem()) is not None:  # checked first: Qt would abort the process (exit 134)
+        log.error("%s", problem.message())
+        print(f"pydt-tray: {problem.message()}", file=sys.stderr)
+        return 1
     from PySide6.QtWidgets import QApplication
 
     from pydt_tray.app import TrayApp
     from pydt_tray.platform.single_instance import SingleInstance, instance_key
+    from pydt_tray.platform.tray_presence import announce_missing_tray, window_notice
 
     existing = QApplication.instance()
     qapp = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
@@ -47,6 +57,10 @@ def run_gui(
         app.turn_player.grace_seconds = save_grace_seconds
     app.termination.install()
     app.start(token=token)
+    if not app.tray.available:  # say so once, on the window, and keep running
+        announce_missing_tray(False, show_window=app.show_games, show_notice=window_notice(app.presenter.window))
+    if on_started is not None:
+        on_started(app)
     log.info("pydt-tray %s running (%s)", __version__, "hidden" if hidden else "window shown")
     try:
         return qapp.exec()

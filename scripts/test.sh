@@ -9,6 +9,7 @@ DEBIAN_PACKAGES=(
   libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0
   libxcb-shape0 libxcb-xfixes0 libxcb-xkb1 libxkbcommon-x11-0 libegl1 libgl1 libfontconfig1
   libdbus-1-3 libglib2.0-0 fonts-dejavu-core
+  appstream desktop-file-utils
 )
 
 missing=()
@@ -30,4 +31,5 @@ python3 -m ruff check .
 python3 -m ruff format --check .
 python3 -m vulture  # dead code: paths and the whitelist come from pyproject.toml
 python3 -m mypy  # types: strict on core, push and platform (settings in pyproject.toml)
+bash scripts/lint_workflows.sh  # actionlint over .github/workflows
 python3 -m pytest "$@"

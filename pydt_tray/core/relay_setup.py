@@ -23,14 +23,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
 from pydt_tray.core.api import PrivateUserData
+from pydt_tray.core.credentials import CredentialError, NoSecureBackendError
 from pydt_tray.core.errors import PydtTrayError
 from pydt_tray.core.logs import register_secret
 from pydt_tray.core.models import User
-from pydt_tray.core.relay_store import RelayRecord, RelayStore
+from pydt_tray.core.relay_store import RelayRecord, RelayStore, relay_store
 from pydt_tray.push.ntfy_config import (
     DEFAULT_KEEPALIVE_SECONDS,
     PROBE_PREFIX,
@@ -312,3 +314,47 @@ class RelaySetup:
         return RelayStatus(
             True, record.server, topic_hint(record.topic), other_account, webhook_ok, reachable, problem, last
         )
+
+
+class ClosableRelayClient(RelayClient, Protocol):
+    def close(self) -> None: ...
+
+
+def relay_webhook_restorer(
+    config_dir: Path, make_client: Callable[[str], ClosableRelayClient]
+) -> Callable[[str | None], str] | None:
+    """For forgetting the account: how to turn the relay off (previous webhook back), or None when it is off.
+
+    The function takes the PYDT token (None when it could not be read) and returns a sentence for the user;
+    it raises when the webhook could not be put back, and the relay settings are then kept so that
+    ``pydt-tray relay disable`` can still do it after signing in again.
+    """
+    store = relay_store(config_dir)
+    try:
+        if store.load() is None:
+            return None
+    except NoSecureBackendError:
+        return None  # no keyring at all: the relay cannot have been set up
+    except CredentialError as error:
+        failure = error
+
+        def cannot_read(_token: str | None) -> str:
+            raise RelaySetupError(f"the relay settings could not be read: {failure.user_message}")
+
+        return cannot_read
+
+    def restore(token: str | None) -> str:
+        if token is None:
+            raise RelaySetupError("without the PYDT token the webhook cannot be put back; do it on the website")
+        client = make_client(token)
+        try:
+            result = RelaySetup(client, store).disable()
+        finally:
+            client.close()
+        return {
+            "restored": f"your previous webhook (to {result.host}) is back on your PYDT profile",
+            "cleared": "the relay's webhook was removed from your PYDT profile",
+            "left": "your PYDT webhook had been changed elsewhere and was left as it is",
+        }.get(result.outcome, "the relay was not on")
+
+    return restore

@@ -31,6 +31,7 @@ class SettingsReactions:
         rearm_backstop: Callable[[], None],
         render: Callable[[], None],
         window_title: Callable[[str], str],
+        forget: Callable[[SettingsWindow], None] | None = None,
         on_window_built: Callable[[SettingsWindow], None] = lambda _window: None,
     ) -> None:
         self._on_window_built = on_window_built
@@ -41,6 +42,7 @@ class SettingsReactions:
         self._rearm_backstop = rearm_backstop
         self._render = render
         self._window_title = window_title
+        self._forget = forget  # the window's "Forget me on this computer…"
         self.settings_window: SettingsWindow | None = None
         ctx.settings.add_listener(self.on_setting_changed)
 
@@ -80,6 +82,9 @@ class SettingsReactions:
         if self.settings_window is None:
             self.settings_window = SettingsWindow(self.ctx.settings)
             self.settings_window.setWindowTitle(self._window_title("settings"))
+            if self._forget is not None:
+                window, forget = self.settings_window, self._forget
+                window.forget_requested.connect(lambda: forget(window))
             self._on_window_built(self.settings_window)
         self.settings_window.show()
         self.settings_window.raise_()

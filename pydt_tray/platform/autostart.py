@@ -40,18 +40,38 @@ class Autostart(Protocol):
     def describe(self) -> str: ...
 
 
+GUI_SCRIPT = f"{APP_NAME}-gui"  # [project.gui-scripts]: on Windows a launcher that opens no console
+FROZEN_CONSOLE_PROGRAM = f"{APP_NAME}-cli.exe"  # the frozen Windows build's console twin of pydt-tray.exe
+
+
 def launch_command(
     frozen: bool = getattr(sys, "frozen", False),
     executable: str = sys.executable,
     argv0: str = sys.argv[0] if sys.argv else "",
     which: Callable[[str], str | None] = shutil.which,
+    platform: str = sys.platform,
 ) -> list[str]:
-    """The command line that starts this installation of pydt-tray, hidden in the tray."""
+    """The command line that starts this installation of pydt-tray, hidden in the tray.
+
+    On Windows it is always a windowed program, so no console window opens at login (and closing one
+    cannot kill the app): the frozen ``pydt-tray.exe`` rather than ``pydt-tray-cli.exe``, pip's
+    ``pydt-tray-gui.exe`` rather than ``pydt-tray.exe``, ``pythonw.exe`` rather than ``python.exe``.
+    """
+    windows = platform == "win32"
     if frozen:
-        return [str(Path(executable).absolute()), HIDDEN_FLAG]
-    script_names = (APP_NAME, f"{APP_NAME}.exe")
+        program = Path(executable).absolute()
+        windowed = program.with_name(f"{APP_NAME}.exe")
+        if windows and program.name.lower() == FROZEN_CONSOLE_PROGRAM and windowed.is_file():
+            program = windowed
+        return [str(program), HIDDEN_FLAG]
+    if windows:
+        script_names: tuple[str, ...] = (f"{GUI_SCRIPT}.exe", f"{APP_NAME}.exe", APP_NAME)
+    else:
+        script_names = (APP_NAME, f"{APP_NAME}.exe")
     if argv0 and Path(argv0).name in script_names and Path(argv0).is_file():
-        return [str(Path(argv0).absolute()), HIDDEN_FLAG]
+        running = Path(argv0).absolute()
+        windowed = running.with_name(script_names[0])
+        return [str(windowed if windowed.is_file() else running), HIDDEN_FLAG]
     if executable:
         folder = Path(executable).absolute().parent
         for candidate in (folder / name for name in script_names):
@@ -60,10 +80,15 @@ def launch_command(
         for candidate in (folder / "Scripts" / name for name in script_names):
             if candidate.is_file():
                 return [str(candidate), HIDDEN_FLAG]
-    found = which(APP_NAME)
-    if found:
-        return [str(Path(found).absolute()), HIDDEN_FLAG]
-    return [executable, "-m", "pydt_tray", HIDDEN_FLAG]
+    for name in (GUI_SCRIPT, APP_NAME) if windows else (APP_NAME,):
+        found = which(name)
+        if found:
+            return [str(Path(found).absolute()), HIDDEN_FLAG]
+    python = executable
+    if windows and executable:
+        pythonw = Path(executable).with_name("pythonw.exe")
+        python = str(pythonw) if pythonw.is_file() else executable
+    return [python, "-m", "pydt_tray", HIDDEN_FLAG]
 
 
 def _failure(action: str, where: Path | str, exc: OSError) -> AutostartError:

@@ -17,6 +17,7 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -25,11 +26,13 @@ from typing import Any
 from pydt_tray.core.context import AppContext, load_context
 from pydt_tray.core.environment import Endpoints
 from pydt_tray.sandbox.demo_broker import DemoBroker
+from pydt_tray.sandbox.demo_options import CHECK_TIMEOUT, add_check_options
 from pydt_tray.sandbox.simulator import PydtSimulator
 
 log = logging.getLogger("pydt_tray.sandbox.demo")  # the same name when run with -m
 
 TURN_SECONDS_VARIABLE = "PYDT_DEMO_TURN_SECONDS"
+CHECK_TURN_SECONDS = "2-4"
 TITLE_SUFFIX = " (demo)"
 PAYLOAD = b"Hello!"
 USER_ID = "76561190000000100"
@@ -350,13 +353,82 @@ def _turn_interval(default: tuple[float, float], environ: Mapping[str, str]) -> 
     return parse_turn_seconds(text) if text else default
 
 
+class DemoCheck:
+    """``--check``: pass at the first turn notification, fail when none came within ``timeout`` seconds.
+
+    After the pass the app runs ``linger`` seconds more: the notification is handed to the desktop's
+    notification server by a worker thread, and quitting at once could cut it off before it is shown.
+    """
+
+    def __init__(self, timeout: float, clock: Callable[[], float] = time.monotonic, linger: float = 2.0) -> None:
+        self.linger = linger
+        self.timeout = timeout
+        self.clock = clock
+        self.started = clock()
+        self.passed: str | None = None
+
+    def attach(self, app: Any) -> None:
+        """Watch ``app`` (a running TrayApp): its ``notified`` signal, a deadline timer, ``quit()``."""
+        from PySide6.QtCore import QTimer
+
+        def notified(note: Any) -> None:
+            if self.passed is None:
+                self.passed = note.title
+                seconds = self.clock() - self.started
+                print(
+                    f'pydt-tray demo: check passed: "{note.title}" notified {seconds:.1f} s after start '
+                    f"(notifications through {app.notifier.name})",
+                    flush=True,
+                )
+                QTimer.singleShot(int(self.linger * 1000), app.quit)
+
+        def expired() -> None:
+            if self.passed is None:
+                print(f"pydt-tray demo: check FAILED: no turn notification within {self.timeout:g} s", flush=True)
+                app.quit()
+
+        app.notified.connect(notified)
+        self._timer = QTimer(app)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(expired)
+        self._timer.start(int(self.timeout * 1000))
+
+    def exit_code(self, app_code: int) -> int:
+        return app_code if self.passed is not None else 1
+
+
+def check_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """Variables to set for a check run: no display -> Qt's offscreen platform; quick opponents."""
+    extra = {}
+    if not environ.get("QT_QPA_PLATFORM") and not (environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY")):
+        extra["QT_QPA_PLATFORM"] = "offscreen"
+    if not environ.get(TURN_SECONDS_VARIABLE):
+        extra[TURN_SECONDS_VARIABLE] = CHECK_TURN_SECONDS
+    return extra
+
+
 def run_demo(
-    *, hidden: bool = False, seed: int | None = None, turn_interval: tuple[float, float] = (10, 20), debug: bool = False
+    *,
+    hidden: bool = False,
+    seed: int | None = None,
+    turn_interval: tuple[float, float] = (10, 20),
+    debug: bool = False,
+    check: bool = False,
+    check_timeout: float = CHECK_TIMEOUT,
 ) -> int:
-    """Run the demo until the app quits; returns the exit code. Leaves no file behind."""
+    """Run the demo until the app quits; returns the exit code. Leaves no file behind.
+
+    ``check``: a non-interactive run (hidden; offscreen without a display) that exits 0 at the first turn
+    notification and 1 when none came within ``check_timeout`` seconds.
+    """
     from pydt_tray.core.logs import setup_logging, teardown_logging
     from pydt_tray.sandbox.demo_turn import run_demo_gui
 
+    checker: DemoCheck | None = None
+    if check:
+        os.environ.update(check_environment(os.environ))
+        hidden = True
+        checker = DemoCheck(check_timeout)
     try:
         turn_interval = _turn_interval(turn_interval, os.environ)
     except ValueError as error:
@@ -371,9 +443,16 @@ def run_demo(
         setup_logging(session.ctx.paths.log_dir, debug=debug)
         session.world.start()
         log.info("demo: service at %s, broker at %s", session.simulator.base_url, session.broker.ws_url)
-        return run_demo_gui(session.ctx, hidden=hidden, title_suffix=TITLE_SUFFIX, token=session.token)
+        code = run_demo_gui(
+            session.ctx,
+            hidden=hidden,
+            title_suffix=TITLE_SUFFIX,
+            token=session.token,
+            on_started=checker.attach if checker is not None else None,
+        )
+        return checker.exit_code(code) if checker is not None else code
     except (_Interrupted, KeyboardInterrupt):
-        return 0
+        return 1 if checker is not None else 0
     finally:
         session.close()
         teardown_logging()
@@ -386,8 +465,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--hidden", action="store_true", help="start in the tray without opening the window")
     parser.add_argument("--debug", action="store_true", help="also log to the console, in detail")
     parser.add_argument("--seed", type=int, default=None, help="make the opponents' timing repeatable")
+    add_check_options(parser)
     args = parser.parse_args(argv)
-    return run_demo(hidden=args.hidden, seed=args.seed, debug=args.debug)
+    return run_demo(hidden=args.hidden, seed=args.seed, debug=args.debug, check=args.check, check_timeout=args.timeout)
 
 
 if __name__ == "__main__":

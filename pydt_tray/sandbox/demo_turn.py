@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydt_tray.core.context import AppContext
 from pydt_tray.core.transfer import download_name, sanitize_name
 from pydt_tray.core.turn_player import TurnPlayer
+
+if TYPE_CHECKING:
+    from pydt_tray.app import TrayApp
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +39,16 @@ def write_demo_save(player: TurnPlayer) -> Path | None:
 DEMO_WAITING_ACTIONS = {"demo_save": ("Save the game (demo)", write_demo_save)}
 
 
-def run_demo_gui(ctx: AppContext, *, hidden: bool, title_suffix: str, token: str | None) -> int:
-    """The tray app with the demo's stand-in for the game (``token`` is the demo's, never stored)."""
+def run_demo_gui(
+    ctx: AppContext,
+    *,
+    hidden: bool,
+    title_suffix: str,
+    token: str | None,
+    on_started: Callable[[TrayApp], None] | None = None,
+) -> int:
+    """The tray app with the demo's stand-in for the game (``token`` is the demo's, never stored);
+    ``on_started(app)`` runs before the event loop (``--check`` watches the app through it)."""
     from pydt_tray.gui import run_gui
 
     return run_gui(
@@ -45,4 +58,5 @@ def run_demo_gui(ctx: AppContext, *, hidden: bool, title_suffix: str, token: str
         token=token,
         waiting_actions=DEMO_WAITING_ACTIONS,
         save_grace_seconds=DEMO_GRACE_SECONDS,
+        on_started=on_started,
     )

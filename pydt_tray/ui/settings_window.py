@@ -61,6 +61,7 @@ class SettingsWindow(QWidget):
     """Edits :class:`Settings` live; every accepted change is saved straight away."""
 
     changed_elsewhere = Signal(str, object)  # internal: a listener call, delivered on the UI thread
+    forget_requested = Signal()  # "Forget me on this computer…" (the app confirms and does it)
 
     def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -82,6 +83,9 @@ class SettingsWindow(QWidget):
         close = QPushButton("Close")
         close.clicked.connect(self.close)
         bottom = QHBoxLayout()
+        self.forget_button = QPushButton("Forget me on this computer…")
+        self.forget_button.clicked.connect(self.forget_requested.emit)
+        bottom.addWidget(self.forget_button)
         bottom.addStretch(1)
         bottom.addWidget(close)
         layout = QVBoxLayout(self)

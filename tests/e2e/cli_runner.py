@@ -15,9 +15,9 @@ import pytest
 
 PROGRAM = "pydt-tray"
 DEFAULT_TIMEOUT = 30.0
-# Variables the program or its launcher needs from the outside (PYTHONPATH: the checkout under test wins over
-# the installed copy); everything else starts empty.
-PASSED_THROUGH = ("PATH", "LANG", "LC_ALL", "PYENV_ROOT", "PYENV_VERSION", "SYSTEMROOT", "PYTHONPATH")
+# Variables the program or its launcher needs from the outside (PYTHONPATH: a checkout run with its code
+# first on the path tests that code); everything else starts empty.
+PASSED_THROUGH = ("PATH", "PYTHONPATH", "LANG", "LC_ALL", "PYENV_ROOT", "PYENV_VERSION", "SYSTEMROOT")
 
 
 def installed_program() -> str:

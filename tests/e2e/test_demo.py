@@ -104,3 +104,36 @@ def test_demo_notifies_through_push_and_leaves_nothing_behind(notification_serve
                 shutil.rmtree(home, ignore_errors=True)
     assert not leftover, f"the demo left its home folder {home} behind"
     assert out.snapshot()[-1] == "pydt-tray demo: stopped, temporary files removed"
+
+
+def demo_check(*options: str, turn_seconds: str | None = None, timeout: float = 90) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY")}
+    env["PYTHONUNBUFFERED"] = "1"
+    if turn_seconds:
+        env["PYDT_DEMO_TURN_SECONDS"] = turn_seconds
+    else:
+        env.pop("PYDT_DEMO_TURN_SECONDS", None)
+    command = [sys.executable, "-m", "pydt_tray", "demo", "--check", *options]
+    return subprocess.run(command, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
+
+
+def test_demo_check_mode_passes_at_the_first_notification_without_a_display(
+    notification_server: FakeNotificationServer,
+) -> None:
+    result = demo_check("--seed", "3")
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    passed = [line for line in result.stdout.splitlines() if "check passed" in line]
+    assert len(passed) == 1, result.stdout
+    note = notification_server.wait_for(1, timeout=5)[0]
+    assert f'"{note.summary}" notified' in passed[0]
+    assert "notifications through freedesktop" in passed[0]
+    home = Path(HOME_LINE.match(result.stdout.splitlines()[0]).group(1))  # type: ignore[union-attr]
+    assert not home.exists()
+    assert result.stdout.splitlines()[-1] == "pydt-tray demo: stopped, temporary files removed"
+
+
+def test_demo_check_mode_fails_when_no_notification_comes_in_time() -> None:
+    result = demo_check("--timeout", "1", turn_seconds="30")  # the first opponent moves after 3 s
+    assert result.returncode == 1, result.stdout + result.stderr[-3000:]
+    assert "check FAILED: no turn notification within 1 s" in result.stdout
+    assert result.stdout.splitlines()[-1] == "pydt-tray demo: stopped, temporary files removed"

@@ -181,3 +181,34 @@ def test_the_topic_never_leaks_from_a_debug_run_of_the_tray_app(
 
 def gui_output(cli: CliRunner) -> str:
     return "".join((cli.root / name).read_text(errors="replace") for name in ("gui.stdout", "gui.stderr"))
+
+
+def test_forget_puts_the_previous_webhook_back_first(
+    signed_in: CliRunner, simulator: InstrumentedSimulator, world: World, ntfy_relay: NtfyRelay
+) -> None:
+    simulator.set_webhook_url(world.me, FOREIGN)
+    assert enable(signed_in, ntfy_relay, "--replace").returncode == EXIT_OK
+    result = signed_in.run("forget", "--yes")
+    assert result.returncode == EXIT_OK, result.stdout + result.stderr
+    assert "the webhook pydt-tray set on your PYDT profile" in result.stdout  # listed before it went
+    assert "done: your previous webhook (to chat.example.invalid) is back" in result.stdout
+    assert simulator.webhook_url(world.me) == FOREIGN and stored_relay() is None
+
+
+def test_forget_without_the_relay_does_not_mention_it(signed_in: CliRunner) -> None:
+    result = signed_in.run("forget", "--yes")
+    assert result.returncode == EXIT_OK, result.stdout + result.stderr
+    assert "webhook" not in result.stdout
+
+
+def test_forget_keeps_the_relay_settings_when_the_webhook_cannot_go_back(
+    signed_in: CliRunner, simulator: InstrumentedSimulator, world: World, ntfy_relay: NtfyRelay
+) -> None:
+    simulator.set_webhook_url(world.me, FOREIGN)
+    assert enable(signed_in, ntfy_relay, "--replace").returncode == EXIT_OK
+    simulator.fail_next("getCurrentWithPud", 500, count=4)  # every attempt fails
+    result = signed_in.run("forget", "--yes")
+    assert result.returncode == EXIT_FAILURE
+    assert "FAILED: the webhook could not be restored" in result.stdout
+    assert "done: the token was removed" in result.stdout  # the other steps still ran
+    assert json.loads(stored_relay() or "{}")["previousWebhook"] == FOREIGN  # kept for a later `relay disable`

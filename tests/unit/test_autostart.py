@@ -342,3 +342,50 @@ def test_apply_autostart_follows_the_setting(tmp_path):
     assert entry.is_enabled()
     apply_autostart(entry, False)
     assert not entry.path.exists()
+
+
+# --- Windows: the windowed program, never a console -------------------------------------------------------
+
+
+def test_windows_prefers_the_windowed_launcher_in_scripts(tmp_path):
+    scripts = tmp_path / "Scripts"
+    scripts.mkdir()
+    for name in ("pydt-tray.exe", "pydt-tray-gui.exe"):
+        (scripts / name).write_text("")
+    python = str(tmp_path / "python.exe")
+    result = launch_command(frozen=False, executable=python, argv0="", which=never_found, platform="win32")
+    assert result == [str(scripts / "pydt-tray-gui.exe"), "--hidden"]
+    # started from the console launcher, start at login still registers the windowed one next to it
+    running = str(scripts / "pydt-tray.exe")
+    result = launch_command(frozen=False, executable=python, argv0=running, which=never_found, platform="win32")
+    assert result == [str(scripts / "pydt-tray-gui.exe"), "--hidden"]
+    # Linux keeps the console script (there is no console window to avoid)
+    (tmp_path / "pydt-tray").write_text("")
+    linux = launch_command(frozen=False, executable=str(tmp_path / "python"), argv0="", which=never_found)
+    assert linux == [str(tmp_path / "pydt-tray"), "--hidden"]
+
+
+def test_windows_frozen_console_twin_registers_the_windowed_program(tmp_path):
+    for name in ("pydt-tray.exe", "pydt-tray-cli.exe"):
+        (tmp_path / name).write_text("")
+    cli = str(tmp_path / "pydt-tray-cli.exe")
+    result = launch_command(frozen=True, executable=cli, argv0=cli, which=never_found, platform="win32")
+    assert result == [str(tmp_path / "pydt-tray.exe"), "--hidden"]
+
+
+def test_windows_gui_script_on_path_then_pythonw(tmp_path):
+    found = {"pydt-tray-gui": str(tmp_path / "bin" / "pydt-tray-gui.exe"), "pydt-tray": str(tmp_path / "x.exe")}
+    python = tmp_path / "python.exe"
+    result = launch_command(frozen=False, executable=str(python), argv0="", which=found.get, platform="win32")
+    assert result == [found["pydt-tray-gui"], "--hidden"]
+    (tmp_path / "pythonw.exe").write_text("")
+    result = launch_command(frozen=False, executable=str(python), argv0="", which=never_found, platform="win32")
+    assert result == [str(tmp_path / "pythonw.exe"), "-m", "pydt_tray", "--hidden"]
+
+
+def test_the_project_declares_the_windowed_entry_point():
+    import tomllib
+    from pathlib import Path
+
+    project = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())["project"]
+    assert project["gui-scripts"]["pydt-tray-gui"] == project["scripts"]["pydt-tray"] == "pydt_tray.cli:main"
