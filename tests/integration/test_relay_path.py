@@ -14,11 +14,11 @@ from pydt_tray.core.relay_setup import RelaySetupError
 from pydt_tray.core.relay_store import RELAY_KEY, RelayStore
 from pydt_tray.push.ntfy_config import RELAY_TOPIC_LABEL
 from pydt_tray.push.ntfy_stream import CONNECTED
+from tests.helpers.memory_keyring import MemoryKeyring
 from tests.helpers.ntfy_relay import NtfyRelay
 from tests.helpers.push_recorder import PushRecorder
 from tests.helpers.simulator import InstrumentedSimulator
 from tests.helpers.simulator_fixtures import ALICE, World
-from tests.integration.test_relay_setup import MemoryKeyring
 
 
 @pytest.fixture(autouse=True)

@@ -6,10 +6,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import keyring.errors
 import pytest
-from keyring.backends import SecretService
-from keyring.compat import properties
 
 from pydt_tray.core import logs
 from pydt_tray.core.api import PydtClient
@@ -17,33 +14,12 @@ from pydt_tray.core.credentials import TokenStore
 from pydt_tray.core.relay_setup import ForeignWebhookError, RelaySetup, RelaySetupError
 from pydt_tray.core.relay_store import RELAY_KEY, RelayStore, relay_store
 from pydt_tray.push.ntfy_config import PROBE_PREFIX, RelayConfigError
+from tests.helpers.memory_keyring import MemoryKeyring
 from tests.helpers.ntfy_relay import NtfyRelay
 from tests.helpers.simulator import InstrumentedSimulator
 from tests.helpers.simulator_fixtures import World
 
 FOREIGN = "https://discord.example.invalid/api/webhooks/123/very-secret-part"
-
-
-class MemoryKeyring(SecretService.Keyring):
-    """A Secret Service backend (trusted by the allow-list) that keeps entries in memory."""
-
-    @properties.classproperty
-    def priority(cls) -> float:
-        raise RuntimeError("test double: never chosen automatically")
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.entries: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.entries.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.entries[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if self.entries.pop((service, username), None) is None:
-            raise keyring.errors.PasswordDeleteError("none")
 
 
 @pytest.fixture(autouse=True)

@@ -12,10 +12,10 @@ from pydt_tray.core.credentials import TokenStore
 from pydt_tray.core.relay_store import RELAY_KEY, RelayStore
 from pydt_tray.desktop.relay_push import RelayOutcome, RelayPush
 from pydt_tray.ui.bridge import BackgroundWorker, MainThreadInvoker
+from tests.helpers.memory_keyring import MemoryKeyring
 from tests.helpers.ntfy_relay import NtfyRelay
 from tests.helpers.simulator import InstrumentedSimulator
 from tests.helpers.simulator_fixtures import World
-from tests.integration.test_relay_setup import MemoryKeyring
 
 FOREIGN = "https://hooks.example.invalid/keep/me"
 
