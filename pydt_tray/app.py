@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import webbrowser
 from collections.abc import Mapping
 
 from PySide6.QtCore import QObject, Signal
@@ -23,7 +22,7 @@ from pydt_tray.platform.notifications import pick_notifier, set_windows_app_user
 from pydt_tray.platform.termination import TerminationSignals
 from pydt_tray.platform.wake import WakeMonitor, WakeSource
 from pydt_tray.ui.account import AccountFlow
-from pydt_tray.ui.bridge import BackgroundWorker, MainThreadInvoker
+from pydt_tray.ui.bridge import BackgroundWorker, MainThreadInvoker, stop_workers
 from pydt_tray.ui.forget_dialog import forget_from_settings
 from pydt_tray.ui.games_window import GamesWindow
 from pydt_tray.ui.icons import app_icon
@@ -59,11 +58,12 @@ class TrayApp(QObject):
         qapp.setWindowIcon(app_icon())
         settings = ctx.settings
         self.invoker = MainThreadInvoker(self)
-        self.worker = BackgroundWorker()
+        self.worker, self.sync_worker = BackgroundWorker(), BackgroundWorker("pydt-sync")  # network lanes
         threads = {"run_in_background": self.worker.submit, "call_soon": self.invoker.call_soon}
+        sync_threads = {**threads, "run_in_background": self.sync_worker.submit}  # a transfer never delays a load
 
         self.backstop = Backstop(lambda: settings.snapshot().poll_interval_seconds, lambda: self.push.state.live, self)
-        self.session = session = Session(ctx, self.backstop, **threads, parent=self)
+        self.session = session = Session(ctx, self.backstop, **sync_threads, parent=self)
         self.push = PushSupervisor(ctx, session.request, self.backstop, self, **threads)
         self.backstop.due.connect(lambda: session.request("timer"))
         self.tray = Tray(self)
@@ -71,19 +71,19 @@ class TrayApp(QObject):
         self.autostart = AutostartService(settings)
         self.notifier = pick_notifier(self.tray.icon, self)
         log.info("Notifications through %s", self.notifier.name)
-        policy = policy_for(ctx)
-        self.notices = Notices(self.notifier, policy, session.snapshot, session.name_of, self.save_state, self)
+        self.notices = Notices(self.notifier, policy_for(ctx), session.snapshot, session.name_of, self.save_state, self)
         self.presenter = Presenter(
             self.tray,
             session,
             lambda: self.push.state,
             lambda: (self.turn_api.problem, self.autostart.problem),
-            lambda: settings.snapshot().start_at_login,
+            lambda: (self.autostart.menu_text(), self.autostart.available),
             self.window_title,
             title_suffix=title_suffix,
+            poll_seconds=self.backstop.usual_seconds,
             on_window_built=self._attach_window,
         )
-        self.relay = RelayControls(self.push, session, ctx.make_client, self.presenter.push_text, self.notifier)
+        self.relay = RelayControls(self.push, session, ctx.make_client, self.presenter.connection_text, self.notifier)
         self.account = AccountFlow(session, title=self.window_title("sign in"), **threads, parent=self)
 
         make_player = turn_player_factory(session, settings, self, **threads)
@@ -138,6 +138,7 @@ class TrayApp(QObject):
     def _attach_window(self, window: GamesWindow) -> None:
         window.refresh_requested.connect(lambda: self.session.request("user refresh", full=True))
         window.open_game.connect(self.open_game_page)
+        window.sign_in_requested.connect(self.account.show)
         self.turn_view.attach_window(window)
 
     def window_title(self, what: str) -> str:
@@ -167,10 +168,10 @@ class TrayApp(QObject):
         self.wake.stop()
         self.session.close()
         self.presenter.close()
-        self.push.stop()
+        self.push.stop(0.5)  # with the lanes' 1 s: Quit returns within 2 s whatever the network does
         self.turn_api.stop()
         self.turn_player.cancel()
-        self.worker.shutdown()
+        stop_workers([self.sync_worker, self.worker], 1.0)  # then what still runs is abandoned
         self.save_state()
         self.notifier.close()
         self.tray.hide()
@@ -198,4 +199,4 @@ class TrayApp(QObject):
         if game is None:
             log.info("Game %s is not in the game list any more", game_id)
             return
-        webbrowser.open(game.web_url)
+        self.presenter.open_page(game.web_url)

@@ -153,10 +153,13 @@ def cmd_login(ctx, args) -> int:
     try:
         user = client.get_current_user()
     except AuthError:
+        log.warning("Sign-in failed: the PYDT service refused the token")  # never the token itself
         return fail("the PYDT service refused this token (copy it again from your profile page)", EXIT_AUTH)
     except NetworkError as error:
-        return fail(f"could not reach the PYDT service: {error.user_message}", EXIT_NETWORK)
+        log.warning("Sign-in failed: %s", error.user_message)
+        return fail(error.user_message, EXIT_NETWORK)  # it already says what could not be reached
     except PydtTrayError as error:
+        log.warning("Sign-in failed: %s", error.user_message)
         return fail(error.user_message, error.exit_code)
     finally:
         client.close()
@@ -164,7 +167,9 @@ def cmd_login(ctx, args) -> int:
         store = ctx.token_store(allow_plaintext=args.plaintext_file)
         store.save(token)
     except PydtTrayError as error:
+        log.warning("Sign-in checked, but the token could not be stored: %s", error)
         return fail(error.user_message, error.exit_code)
+    log.info("Signed in as %s", user.display_name)
     if store.is_plaintext:
         print(
             "warning: no secure keyring was found; the token is stored UNENCRYPTED in a file only you can read",
@@ -260,6 +265,19 @@ def cmd_config(ctx, args) -> int:
     except OSError as error:
         return fail(f"could not write {settings.path}: {error}")
     print(f"{spec.key} = {_show(settings.get(spec.key))}")
+    if spec.key == "start_at_login":
+        return _apply_start_at_login(settings.snapshot().start_at_login)
+    return EXIT_OK
+
+
+def _apply_start_at_login(wanted: bool) -> int:
+    """Write (or remove) the login entry now, whether or not the app runs."""
+    from pydt_tray.platform.autostart import AutostartError, apply_autostart, pick_autostart
+
+    try:
+        apply_autostart(pick_autostart(), wanted)
+    except AutostartError as error:
+        return fail(f"the setting was saved, but the login entry could not be changed: {error.user_message}")
     return EXIT_OK
 
 

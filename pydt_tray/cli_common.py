@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+import logging
 import sys
+import threading
 from collections.abc import Callable
+from typing import Any
 
 from pydt_tray.core.errors import EXIT_AUTH, EXIT_FAILURE, EXIT_NETWORK, EXIT_OK, EXIT_USAGE, PydtTrayError
 
-__all__ = ["EXIT_AUTH", "EXIT_FAILURE", "EXIT_NETWORK", "EXIT_OK", "EXIT_USAGE", "Abort", "fail", "run_signed_in"]
+__all__ = [
+    "EXIT_AUTH",
+    "EXIT_FAILURE",
+    "EXIT_NETWORK",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "Abort",
+    "KeyringTimeoutError",
+    "fail",
+    "load_token_waiting",
+    "run_signed_in",
+]
+
+log = logging.getLogger("pydt_tray")
+
+KEYRING_NOTICE_SECONDS = 1.0  # after this, say that the keyring is probably showing its password prompt
+KEYRING_GIVE_UP_SECONDS = 120.0  # then stop waiting for it
 
 
 def fail(message: str, code: int = EXIT_FAILURE) -> int:
@@ -24,12 +43,59 @@ class Abort(Exception):
         self.code = code
 
 
+class KeyringTimeoutError(PydtTrayError):
+    """The system keyring did not answer (its password prompt stayed open) within the time allowed."""
+
+
+def load_token_waiting(
+    load: Callable[[], Any],
+    *,
+    notice_after: float | None = None,
+    give_up_after: float | None = None,
+    say: Callable[[str], None] | None = None,
+) -> Any:
+    """``load()`` (reading the token), telling the user after ``notice_after`` seconds that the keyring is
+    probably asking for its password, and raising :class:`KeyringTimeoutError` after ``give_up_after``.
+
+    The keyring call runs on a daemon thread: one that never returns cannot keep the program alive.
+    """
+    notice_after = KEYRING_NOTICE_SECONDS if notice_after is None else notice_after
+    give_up_after = KEYRING_GIVE_UP_SECONDS if give_up_after is None else give_up_after
+    say = say or (lambda text: print(f"pydt-tray: {text}", file=sys.stderr, flush=True))
+    done = threading.Event()
+    result: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            result["value"] = load()
+        except BaseException as error:  # handed to the waiting thread
+            result["error"] = error
+        finally:
+            done.set()
+
+    threading.Thread(target=work, name="keyring-read", daemon=True).start()
+    if not done.wait(notice_after):
+        say("the system keyring is asking for its password (look for its window) ...")
+        if not done.wait(max(0.0, give_up_after - notice_after)):
+            log.warning("the system keyring did not answer within %.0f s", give_up_after)
+            raise KeyringTimeoutError(
+                f"the system keyring did not answer within {give_up_after:.0f} seconds: unlock it "
+                "(or answer its password prompt) and try again"
+            )
+    if "error" in result:
+        raise result["error"]
+    return result.get("value")
+
+
 def run_signed_in(ctx, action: Callable[[object], int]) -> int:
     """Load the token, build a client, run ``action(client)`` and map every error to its exit code."""
     from pydt_tray.core.api import ApiError, AuthError, NetworkError
+    from pydt_tray.core.credentials import NoSecureBackendError
 
     try:
-        token = ctx.token_store().load()
+        token = load_token_waiting(ctx.token_store().load)
+    except NoSecureBackendError:  # no keyring at all: nothing can have been stored there
+        return fail("not signed in (no system keyring holds a token): run `pydt-tray login` first", EXIT_AUTH)
     except PydtTrayError as error:
         return fail(error.user_message, error.exit_code)
     if not token:
@@ -42,7 +108,7 @@ def run_signed_in(ctx, action: Callable[[object], int]) -> int:
     except AuthError:
         return fail("the stored token was refused: run `pydt-tray login` again", EXIT_AUTH)
     except NetworkError as error:
-        return fail(f"could not reach the PYDT service: {error.user_message}", EXIT_NETWORK)
+        return fail(error.user_message, EXIT_NETWORK)  # it already says what could not be reached
     except ApiError as error:
         return fail(error.error_message)  # the service's words, newlines and all
     except PydtTrayError as error:

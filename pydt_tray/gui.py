@@ -26,10 +26,12 @@ def run_gui(
     waiting_actions: Mapping[str, ExtraAction] | None = None,
     save_grace_seconds: float | None = None,
     on_started: Callable[[TrayApp], None] | None = None,
+    login_items_off: str | None = None,
 ) -> int:
     """Run the tray app until it quits. ``token`` bypasses the keyring (the demo's token is never stored);
     ``waiting_actions`` and ``save_grace_seconds`` let the demo stand in for saving in the game;
-    ``on_started(app)`` runs just before the event loop."""
+    ``on_started(app)`` runs just before the event loop; ``login_items_off`` (the reason) keeps the run away
+    from the user's real start-at-login entry."""
     from pydt_tray.platform.display import display_problem
 
     if (problem := display_problem()) is not None:  # checked first: Qt would abort the process (exit 134)
@@ -55,6 +57,8 @@ def run_gui(
     instance.show_requested.connect(app.show_games)
     if save_grace_seconds is not None:
         app.turn_player.grace_seconds = save_grace_seconds
+    if login_items_off is not None:
+        app.autostart.sandbox(login_items_off)  # before start(): the real entry is never read or changed
     app.termination.install()
     app.start(token=token)
     if not app.tray.available:  # say so once, on the window, and keep running

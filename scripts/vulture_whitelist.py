@@ -32,6 +32,10 @@ do_TRACE
 do_DELETE
 do_POST
 do_PUT
+# requests calls Session.rebuild_auth on every redirect (core/api.py: never netrc credentials)
+_.rebuild_auth
+# logging's FileHandler opens (and, after each rotation, reopens) its file through _open (core/logs.py: 0600)
+_._open
 # Qt: a native event filter override and a D-Bus slot found by name (platform/wake.py)
 _.nativeEventFilter
 _.on_prepare_for_sleep
@@ -97,6 +101,8 @@ _.visible_buttons  # ui/play_turn_panel.py
 _.grace_over  # core/save_watch.py: a save written from now on is reported
 _.watching  # core/turn_player.py
 _.window_built  # desktop/presenter.py: whether the games window exists yet
+_.empty_label  # ui/games_window.py: what the window shows while there is no list
+_.empty_button  # ui/games_window.py: its Retry or Sign in button
 _.messages  # desktop/push_supervisor.py: push messages received
 
 # --- the secret registry is global: tests reset it; logout has no caller yet ------------------------------------
@@ -108,3 +114,7 @@ _.set_current_player
 _.set_turn_save
 _.complete_game
 _.uploaded
+
+# --- urllib3 reads these: the connection class of a pool, the pool classes of a pool manager (core/deadline.py) --
+_.ConnectionCls
+_.pool_classes_by_scheme

@@ -11,15 +11,28 @@ import json
 import logging
 import threading
 import time
+import types
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 import requests
+import urllib3.exceptions
 
 from pydt_tray import APP_NAME, __version__
+from pydt_tray.core.deadline import Deadline, DeadlineAdapter
 from pydt_tray.core.errors import EXIT_AUTH, EXIT_NETWORK, PydtTrayError
+from pydt_tray.core.limits import (
+    MAX_JSON_BYTES,
+    DecodeError,
+    LimitExceededError,
+    StreamDecoder,
+    UnsafeJsonError,
+    loads_json,
+    megabytes,
+)
 from pydt_tray.core.models import Game, Metadata, ModelError, SteamProfile, TurnDownload, User, parse_games
 
 log = logging.getLogger(__name__)
@@ -28,7 +41,12 @@ UNREADABLE_REPLY = "The PYDT service sent a reply pydt-tray could not read."
 PROFILE_TTL = 60 * 60.0
 PROFILES_PER_CALL = 100
 FINISH_SUBMIT_READ_TIMEOUT = 35.0
+REQUEST_DEADLINE = 60.0  # a whole API call, retries included, however the server trickles
+FINISH_SUBMIT_DEADLINE = 90.0
+TRANSFER_DEADLINE = 600.0  # a whole save download or upload
+TOO_SLOW = "The PYDT service did not answer in time. Please try again later."
 UPLOAD_CHUNK = 64 * 1024
+READ_CHUNK = 64 * 1024
 Progress = Callable[[int, int | None], None]
 _Parsed = TypeVar("_Parsed")
 
@@ -59,6 +77,17 @@ class ApiError(PydtError):
         super().__init__(" ".join(line.strip() for line in error_message.splitlines() if line.strip()))
         self.status = status
         self.error_message = error_message
+
+
+class ReplyTooLargeError(ApiError):
+    """A reply unpacked to more than the client accepts; nothing of it is used."""
+
+    def __init__(self, limit: int, status: int | None = None) -> None:
+        super().__init__(
+            f"The PYDT service sent a reply larger than {megabytes(limit)}; pydt-tray ignored it and kept what it had.",
+            status,
+        )
+        self.limit = limit
 
 
 class NetworkError(PydtError):
@@ -103,6 +132,40 @@ class _NoNetrc(requests.auth.AuthBase):
         return request
 
 
+def _origin(url: str | None) -> tuple[str, str, int | None]:
+    parts = urlsplit(url or "")
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port
+
+
+def _rebuild_auth_without_netrc(
+    self: requests.Session, prepared_request: requests.PreparedRequest, response: Any
+) -> None:
+    """On a redirect: drop ``Authorization`` unless scheme, host and port stay the same, and never add
+    ``~/.netrc`` credentials (``requests`` reads netrc here whenever ``trust_env`` is on, whatever auth the
+    first request had)."""
+    headers = prepared_request.headers
+    if "Authorization" in headers and _origin(response.request.url) != _origin(prepared_request.url):
+        del headers["Authorization"]
+
+
+class NoNetrcSession(requests.Session):
+    """A session that keeps proxies and CA bundles from the environment but never reads ``~/.netrc``."""
+
+    def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: Any) -> None:
+        _rebuild_auth_without_netrc(self, prepared_request, response)
+
+
+def _without_netrc(session: requests.Session) -> requests.Session:
+    """``session``, changed so a redirect never picks up ``~/.netrc`` credentials."""
+    if not isinstance(session, NoNetrcSession):
+        session.rebuild_auth = types.MethodType(_rebuild_auth_without_netrc, session)  # type: ignore[method-assign]
+    return session
+
+
 class _UploadBody:
     """A sized, iterable request body: requests sends Content-Length (S3 refuses chunked PUTs)."""
 
@@ -135,14 +198,19 @@ class PydtClient:
         timeout: tuple[float, float] = (5.0, 30.0),
         retries: int = 3,
         backoff: float = 0.5,
+        deadline: float = REQUEST_DEADLINE,
+        transfer_deadline: float = TRANSFER_DEADLINE,
         session: requests.Session | None = None,
         poll_url: str | None = None,
         poll_etag: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        max_reply_bytes: int = MAX_JSON_BYTES,
     ) -> None:
         """``retries`` extra attempts for idempotent GETs, ``backoff`` * 2**n seconds apart (via ``sleep``);
-        ``clock`` times the profile cache."""
+        ``clock`` times the profile cache. ``deadline`` bounds a whole API call (``transfer_deadline`` a save
+        download or upload), from the first byte sent to the last byte read; a JSON reply may unpack to at
+        most ``max_reply_bytes``."""
         self._base_url = base_url.rstrip("/")
         self._token = token
         self._timeout = timeout
@@ -151,7 +219,14 @@ class PydtClient:
         self._sleep = sleep
         self._clock = clock
         self._owns_session = session is None
-        self._session = session or requests.Session()
+        self._session = _without_netrc(session or NoNetrcSession())
+        self._max_reply_bytes = max_reply_bytes
+        self._deadline = deadline
+        self._transfer_deadline = transfer_deadline
+        self._deadlines: set[Deadline] = set()
+        self._stream_deadlines: weakref.WeakKeyDictionary[requests.Response, Deadline] = weakref.WeakKeyDictionary()
+        for prefix in ("http://", "https://"):
+            self._session.mount(prefix, DeadlineAdapter())
         self._headers = {"User-Agent": user_agent or f"{APP_NAME}/{__version__}", "Accept-Encoding": "gzip, deflate"}
         self._lock = threading.Lock()
         self._profiles_lock = threading.Lock()
@@ -190,6 +265,13 @@ class PydtClient:
     def close(self) -> None:
         if self._owns_session:
             self._session.close()
+
+    def abort(self) -> None:
+        """Quitting: every call in flight, on any thread, fails now with a NetworkError."""
+        with self._lock:
+            deadlines = list(self._deadlines)
+        for deadline in deadlines:
+            deadline.expire()
 
     # --- API calls -------------------------------------------------------------------------
 
@@ -238,7 +320,7 @@ class PydtClient:
     def _fetch_poll(self, poll_url: str, etag: str | None) -> GamesFetch | None:
         headers = {"If-None-Match": etag} if etag else None
         try:
-            response = self._send("GET", poll_url, auth=False, retry=False, headers=headers)
+            response = self._send("GET", poll_url, auth=False, retry=False, headers=headers, stream=True)
         except PydtError as exc:
             log.info("pollUrl unavailable (%s); using /user/games", exc)
             return None
@@ -249,8 +331,11 @@ class PydtClient:
                 log.info("pollUrl answered HTTP %s; using /user/games", response.status_code)
                 return None
             try:
-                games = parse_games(json.loads(response.content))
-            except (ValueError, ModelError, TypeError, AttributeError) as exc:
+                games = parse_games(loads_json(self._read_body(response)))
+            except PydtError as exc:
+                log.info("pollUrl reply unusable (%s); using /user/games", exc)
+                return None
+            except (ValueError, ModelError, TypeError, AttributeError, OverflowError, RecursionError) as exc:
                 log.info("pollUrl content unreadable (%s); using /user/games", exc)
                 return None
             new_etag = response.headers.get("ETag")
@@ -310,13 +395,26 @@ class PydtClient:
     def finish_submit(self, game_id: str) -> Game:
         timeout = (self._timeout[0], max(self._timeout[1], FINISH_SUBMIT_READ_TIMEOUT))
         path = f"/game/{quote(game_id, safe='')}/turn/finishSubmit"
-        return self._parse(Game.from_json, self._api_json("POST", path, retry=False, timeout=timeout))
+        data = self._api_json("POST", path, retry=False, timeout=timeout, deadline=FINISH_SUBMIT_DEADLINE)
+        return self._parse(Game.from_json, data)
 
     # --- S3 transfers ----------------------------------------------------------------------
 
     def download(self, url: str, *, max_bytes: int, progress: Progress | None = None) -> bytes:
         """Plain GET of a presigned URL (no token); HTTP 200 required, at most ``max_bytes``."""
-        response = self._send("GET", url, auth=False, retry=True, stream=True)
+        parts: list[bytes] = []
+        self.download_into(url, parts.append, max_bytes=max_bytes, progress=progress)
+        return b"".join(parts)
+
+    def download_into(
+        self, url: str, write: Callable[[bytes], object], *, max_bytes: int, progress: Progress | None = None
+    ) -> int:
+        """Stream a presigned URL (no token) into ``write`` piece by piece; returns the bytes received.
+
+        HTTP 200 required; more than ``max_bytes`` (announced or received, after any ``Content-Encoding``)
+        is refused as soon as it is seen. ``progress(received, total)`` counts bytes as they arrive.
+        """
+        response = self._send("GET", url, auth=False, retry=True, stream=True, deadline=self._transfer_deadline)
         with response:
             if response.status_code != 200:
                 raise ApiError(f"The save file download failed (HTTP {response.status_code}).", response.status_code)
@@ -324,22 +422,39 @@ class PydtClient:
             total = int(length) if length and length.isdigit() else None
             if total is not None and total > max_bytes:
                 raise ApiError(f"The save file is too large ({total} bytes).", response.status_code)
-            received = bytearray()
             try:
-                for chunk in response.iter_content(UPLOAD_CHUNK):
-                    received += chunk
-                    if len(received) > max_bytes:
-                        raise ApiError(f"The save file is larger than {max_bytes} bytes.", response.status_code)
+                decoder = StreamDecoder(response.headers.get("Content-Encoding", ""), max_bytes)
+            except DecodeError as exc:
+                raise ApiError(f"The save file download could not be read ({exc}).", response.status_code) from None
+            received = 0
+            try:
+                for chunk in response.raw.stream(UPLOAD_CHUNK, decode_content=False):
+                    received += len(chunk)
+                    for piece in decoder.feed(chunk):
+                        write(piece)
                     if progress is not None:
-                        progress(len(received), total)
-            except requests.RequestException as exc:
-                raise NetworkError("The save file download was interrupted. Please try again.") from exc
-        return bytes(received)
+                        progress(received, total)
+                for piece in decoder.finish():
+                    write(piece)
+            except LimitExceededError:
+                raise ApiError(f"The save file is larger than {max_bytes} bytes.", response.status_code) from None
+            except DecodeError as exc:
+                raise ApiError(f"The save file download is damaged ({exc}).", response.status_code) from None
+            except (urllib3.exceptions.HTTPError, requests.RequestException, OSError) as exc:
+                if isinstance(exc, OSError) and not isinstance(exc, (TimeoutError, ConnectionError)):
+                    raise  # the writer's own error (a full disk): the caller reports it
+                raise self._read_failed(
+                    response, exc, "The save file download was interrupted. Please try again."
+                ) from exc
+        return decoder.produced
 
     def upload(self, url: str, data: bytes, progress: Progress | None = None) -> None:
         """PUT to a presigned URL with exactly ``Content-Type: application/octet-stream``; 200 only."""
         headers = {"Content-Type": "application/octet-stream"}
-        response = self._send("PUT", url, auth=False, retry=False, headers=headers, data=_UploadBody(data, progress))
+        body = _UploadBody(data, progress)
+        response = self._send(
+            "PUT", url, auth=False, retry=False, headers=headers, data=body, deadline=self._transfer_deadline
+        )
         with response:
             if response.status_code != 200:
                 raise ApiError(f"The save file upload failed (HTTP {response.status_code}).", response.status_code)
@@ -354,23 +469,41 @@ class PydtClient:
         auth: bool = True,
         retry: bool | None = None,
         timeout: tuple[float, float] | None = None,
+        deadline: float | None = None,
         json_body: Any = None,
     ) -> Any:
         """Call the API; return the parsed JSON body of a 2xx reply or raise a PydtError."""
         retry = method == "GET" if retry is None else retry
+        url = self._base_url + path
         headers, data = None, None
         if json_body is not None:
             headers, data = {"Content-Type": "application/json"}, json.dumps(json_body).encode()
         response = self._send(
-            method, self._base_url + path, auth=auth, retry=retry, timeout=timeout, api=True, headers=headers, data=data
+            method,
+            url,
+            auth=auth,
+            retry=retry,
+            timeout=timeout,
+            api=True,
+            deadline=deadline,
+            stream=True,
+            headers=headers,
+            data=data,
         )
         with response:
             status = response.status_code
             if status == 401:
                 raise AuthError()
             try:
-                body = json.loads(response.content) if response.content else None
-            except ValueError:
+                content = self._read_body(response)
+            except ApiError:
+                if 200 <= status < 300:
+                    raise
+                content = b""  # an unreadable error body: the status alone says enough
+            try:
+                body = loads_json(content) if content else None
+            except UnsafeJsonError as exc:
+                log.info("Unreadable PYDT reply (HTTP %s): %s", status, exc)
                 body = None
                 if 200 <= status < 300:
                     raise ApiError(UNREADABLE_REPLY, status) from None
@@ -381,11 +514,56 @@ class PydtClient:
                 raise ApiError(message, status)
             return body
 
+    def _read_body(self, response: requests.Response) -> bytes:
+        """The whole body of a streamed reply, unpacked as its ``Content-Encoding`` says, counting as it goes:
+        :class:`ReplyTooLargeError` as soon as it passes the limit, whatever the compression."""
+        limit = self._max_reply_bytes
+        status = response.status_code
+        try:
+            decoder = StreamDecoder(response.headers.get("Content-Encoding", ""), limit)
+        except DecodeError as exc:
+            log.info("Unreadable PYDT reply: %s", exc)
+            raise ApiError(UNREADABLE_REPLY, status) from None
+        length = response.headers.get("Content-Length", "")
+        if length.isdigit() and int(length) > limit:
+            log.warning("A PYDT reply announced %s bytes, more than %s; ignored", length, megabytes(limit))
+            raise ReplyTooLargeError(limit, status)
+        parts: list[bytes] = []
+        try:
+            for chunk in response.raw.stream(READ_CHUNK, decode_content=False):
+                parts.extend(decoder.feed(chunk))
+            parts.extend(decoder.finish())
+        except LimitExceededError:
+            log.warning("A PYDT reply passed %s once unpacked; ignored", megabytes(limit))
+            raise ReplyTooLargeError(limit, status) from None
+        except DecodeError as exc:
+            if self._cut_short(response):
+                raise NetworkError(TOO_SLOW) from exc
+            log.info("Unreadable PYDT reply: %s", exc)
+            raise ApiError(UNREADABLE_REPLY, status) from None
+        except (urllib3.exceptions.HTTPError, requests.RequestException, OSError) as exc:
+            message = "The connection to the PYDT service failed. Please try again."
+            raise self._read_failed(response, exc, message) from exc
+        if self._cut_short(response):  # the deadline shut the socket: what arrived is not the whole reply
+            raise NetworkError(TOO_SLOW)
+        return b"".join(parts)
+
+    def _cut_short(self, response: requests.Response) -> bool:
+        watch = self._stream_deadlines.get(response)
+        return watch is not None and watch.expired
+
+    def _read_failed(self, response: requests.Response, exc: BaseException, message: str) -> NetworkError:
+        """The error for a body that stopped arriving: too slow when its deadline cut it (or it timed out)."""
+        too_slow = isinstance(exc, urllib3.exceptions.ReadTimeoutError) or self._cut_short(response)
+        if too_slow:
+            log.debug("reading a reply ended by its deadline or a read timeout (%s)", type(exc).__name__)
+        return NetworkError(TOO_SLOW if too_slow else message)
+
     @staticmethod
     def _parse(parser: Callable[[Any], _Parsed], data: Any) -> _Parsed:
         try:
             return parser(data)
-        except (ModelError, TypeError, ValueError, AttributeError, KeyError) as exc:
+        except (ModelError, TypeError, ValueError, AttributeError, KeyError, OverflowError, RecursionError) as exc:
             log.info("Unreadable PYDT reply: %s", exc)
             raise ApiError(UNREADABLE_REPLY) from exc
 
@@ -401,8 +579,11 @@ class PydtClient:
         timeout: tuple[float, float] | None = None,
         stream: bool = False,
         api: bool = False,
+        deadline: float | None = None,
     ) -> requests.Response:
-        """One request with retries (idempotent calls only: 5xx and connection errors)."""
+        """One request with retries (idempotent calls only: 5xx and connection errors), all within one deadline.
+
+        A streamed response keeps its deadline until it is closed."""
         all_headers = dict(self._headers)
         if headers:
             all_headers.update(headers)
@@ -415,42 +596,101 @@ class PydtClient:
             all_headers["Authorization"] = token
         attempts = 1 + (self._retries if retry else 0)
         safe_path = urlsplit(url).path
-        for attempt in range(attempts):
-            if attempt:
-                self._sleep(self._backoff * 2 ** (attempt - 1))
-            started = time.monotonic()
-            try:
-                response = self._session.request(
-                    method,
-                    url,
-                    headers=all_headers,
-                    data=data,
-                    timeout=timeout or self._timeout,
-                    stream=stream,
-                    auth=_NoNetrc(),
-                )
-            except requests.ConnectTimeout as exc:
-                error: PydtError = NetworkError("Could not reach the PYDT service. Check your internet connection.")
-                log.debug("%s %s -> connect timeout (%s)", method, safe_path, type(exc).__name__)
-            except requests.Timeout as exc:
-                raise NetworkError("The PYDT service did not answer in time. Please try again later.") from exc
-            except requests.exceptions.ContentDecodingError as exc:
-                raise ApiError(UNREADABLE_REPLY) from exc
-            except requests.ConnectionError as exc:
-                error = NetworkError("Could not reach the PYDT service. Check your internet connection.")
-                log.debug("%s %s -> connection error (%s)", method, safe_path, type(exc).__name__)
-            except requests.RequestException as exc:
-                raise NetworkError("The connection to the PYDT service failed. Please try again.") from exc
-            else:
-                elapsed = (time.monotonic() - started) * 1000
-                log.debug("%s %s -> %s in %.0f ms", method, safe_path, response.status_code, elapsed)
-                if api:
-                    self._note_metadata_hash(response.headers.get("Metadata-Hash"))
-                if response.status_code >= 500 and attempt + 1 < attempts:
+        watch = self._start_deadline(self._deadline if deadline is None else deadline)
+        kept = False
+        try:
+            for attempt in range(attempts):
+                if attempt:
+                    self._sleep(min(self._backoff * 2 ** (attempt - 1), watch.remaining()))
+                response = self._attempt(watch, method, url, safe_path, all_headers, data, timeout, stream, api)
+                if response is None:  # a connection error worth another attempt
+                    continue
+                if response.status_code >= 500 and attempt + 1 < attempts and watch.remaining() > 0:
                     response.close()
                     continue
+                if stream:
+                    self._keep_until_closed(watch, response)
+                    kept = True
                 return response
-        raise error
+        finally:
+            if not kept:
+                self._end_deadline(watch)
+        raise NetworkError("Could not reach the PYDT service. Check your internet connection.")
+
+    def _start_deadline(self, seconds: float) -> Deadline:
+        watch = Deadline(seconds)
+        with self._lock:
+            self._deadlines.add(watch)
+        return watch.start()
+
+    def _end_deadline(self, watch: Deadline) -> None:
+        watch.cancel()
+        with self._lock:
+            self._deadlines.discard(watch)
+
+    def _keep_until_closed(self, watch: Deadline, response: requests.Response) -> None:
+        self._stream_deadlines[response] = watch
+        close = response.close
+
+        def close_and_end() -> None:
+            self._end_deadline(watch)
+            close()
+
+        response.close = close_and_end  # type: ignore[method-assign]
+
+    def _attempt(
+        self,
+        watch: Deadline,
+        method: str,
+        url: str,
+        safe_path: str,
+        headers: dict[str, str],
+        data: Any,
+        timeout: tuple[float, float] | None,
+        stream: bool,
+        api: bool,
+    ) -> requests.Response | None:
+        """One try: the response, None after a connection error worth retrying, or a PydtError."""
+        if watch.expired or watch.remaining() <= 0:
+            raise NetworkError(TOO_SLOW)
+        started = time.monotonic()
+        try:
+            try:
+                with watch.watching():
+                    response = self._session.request(
+                        method,
+                        url,
+                        headers=headers,
+                        data=data,
+                        timeout=timeout or self._timeout,
+                        stream=stream,
+                        auth=_NoNetrc(),
+                    )
+            except requests.RequestException as exc:
+                if watch.expired:
+                    log.debug("%s %s -> deadline of %.0f s passed", method, safe_path, watch.seconds)
+                    raise NetworkError(TOO_SLOW) from exc
+                raise
+        except requests.ConnectTimeout as exc:
+            log.debug("%s %s -> connect timeout (%s)", method, safe_path, type(exc).__name__)
+            return None
+        except requests.Timeout as exc:
+            raise NetworkError(TOO_SLOW) from exc
+        except requests.exceptions.ContentDecodingError as exc:
+            raise ApiError(UNREADABLE_REPLY) from exc
+        except requests.ConnectionError as exc:
+            log.debug("%s %s -> connection error (%s)", method, safe_path, type(exc).__name__)
+            return None
+        except requests.RequestException as exc:
+            raise NetworkError("The connection to the PYDT service failed. Please try again.") from exc
+        if watch.expired:  # the socket was cut short: whatever arrived is not the whole reply
+            response.close()
+            raise NetworkError(TOO_SLOW)
+        elapsed = (time.monotonic() - started) * 1000
+        log.debug("%s %s -> %s in %.0f ms", method, safe_path, response.status_code, elapsed)
+        if api:
+            self._note_metadata_hash(response.headers.get("Metadata-Hash"))
+        return response
 
     def _note_metadata_hash(self, digest: str | None) -> None:
         if not digest:

@@ -223,6 +223,19 @@ class TokenStore:
             return
         with self._translate_errors(backend):
             backend.set_password(self._service, self._username, token)
+        self._remove_plaintext_copy()
+
+    def _remove_plaintext_copy(self) -> None:
+        """Once the token is in a keyring, an earlier plain-file copy must not stay on disk."""
+        path = self._plaintext_path
+        if path is None:
+            return
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as error:
+            log.warning("The token is in the keyring now; the old plain file %s could not be deleted: %s", path, error)
+            return
+        log.info("Removed the plain-file token copy %s now that the keyring holds the token", path)
 
     def delete(self) -> None:
         """Forget the token (no error when there is none)."""

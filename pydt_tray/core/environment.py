@@ -13,6 +13,7 @@ and never from or into the settings file.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import os
@@ -125,7 +126,23 @@ def _api_url(value: str, where: str) -> str:
         raise EnvironmentConfigError(f"{where}: must be an http:// or https:// URL, got {value!r} ({error})") from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise EnvironmentConfigError(f"{where}: must be an http:// or https:// URL, got {value!r}")
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname or ""):
+        raise EnvironmentConfigError(
+            f"{where}: plain http:// would send your token unencrypted; use https://, "
+            f"or http:// only to this computer (localhost, 127.0.0.1, ::1), got {value!r}"
+        )
     return value.rstrip("/")
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost`` (and its subdomains) and loopback IP addresses, which never leave this machine."""
+    name = host.strip().rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _first(*candidates: tuple[Any, str]) -> tuple[Any, str]:

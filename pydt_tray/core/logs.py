@@ -7,14 +7,18 @@ Secrets (the PYDT token, IoT keys) are registered with :func:`register_secret` a
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import logging.handlers
+import os
 import re
 import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
+from typing import cast
 
 from pydt_tray.core.paths import LOG_FILE_NAME
 
@@ -88,6 +92,17 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log whose every file (the first and each one opened after a rotation) is readable only by
+    the user: the log names games, players and folders."""
+
+    def _open(self) -> io.TextIOWrapper:
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with contextlib.suppress(OSError):
+            os.chmod(self.baseFilename, 0o600)  # a file left by an older version may be wider
+        return cast(io.TextIOWrapper, open(fd, self.mode, encoding=self.encoding, errors=self.errors))
+
+
 def setup_logging(log_dir: str | Path, *, debug: bool = False) -> logging.Logger:
     """Log to ``log_dir/pydt-tray.log`` (1 MB x 3 rotations), plus the console when ``debug``.
 
@@ -106,7 +121,7 @@ def setup_logging(log_dir: str | Path, *, debug: bool = False) -> logging.Logger
         log_path = folder / LOG_FILE_NAME
         log_path.touch(mode=0o600, exist_ok=True)
         log_path.chmod(0o600)
-        file_handler = logging.handlers.RotatingFileHandler(
+        file_handler = PrivateRotatingFileHandler(
             log_path, maxBytes=MAX_LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
         )
         new_handlers: list[logging.Handler] = [file_handler]

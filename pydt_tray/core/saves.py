@@ -3,6 +3,11 @@
 The folder is built from the game's ``/metadata`` entry at runtime: a base folder (documents, app data or
 home) + the platform's prefix + the store's data path + ``savePath``. On Linux the Proton copy wins when it
 exists. A per-game setting (``save_dir_<game id in lower case>``) replaces the whole result when set.
+
+The metadata is untrusted (a spoofed or broken reply must not be able to place a file where the system runs
+it): a folder built from it must stay below one of the platform's game roots (:func:`game_roots`) also after
+following symlinks, its pieces may not climb (``..``) or name a drive, and no save folder, the user's own
+choice included, may be or lie in a folder the system runs things from (:data:`FORBIDDEN_FOLDER_NAMES`).
 """
 
 from __future__ import annotations
@@ -29,6 +34,30 @@ PROTON_KEY = "linux-proton"
 FOLDERID_DOCUMENTS = "{FDD39AD0-238F-46AF-ADB4-6C85480369C7}"
 
 DocumentsResolver = Callable[[], "str | os.PathLike[str] | None"]
+
+# The save file extensions of the game types PYDT supports (contract §7.1); nothing else is ever written.
+SAVE_EXTENSIONS = ("Civ6Save", "Civ7Save", "Civ5Save", "CivBESave", "zip")
+
+# Folders whose files the system starts or trusts (login items, program folders, service definitions).
+FORBIDDEN_FOLDER_NAMES = frozenset(
+    {
+        "autostart",  # XDG autostart
+        "startup",  # Windows Start Menu Startup folder
+        "start menu",
+        "launchagents",  # macOS login agents
+        "launchdaemons",
+        "startupitems",
+        "bin",
+        "sbin",
+        "applications",  # XDG launchers and handlers
+        "systemd",
+        "dbus-1",
+        "environment.d",
+        ".ssh",
+        ".gnupg",
+    }
+)
+_BAD_PIECE = re.compile(r"[\x00-\x1f\x7f:]")
 
 
 class SaveFolderError(PydtTrayError):
@@ -147,9 +176,92 @@ def base_dirs(
 
 
 def _join(base: Path, *pieces: str) -> Path:
-    """``base`` + metadata pieces that start with "/" (either slash), normalised like the official client."""
-    parts = [part for piece in pieces for part in re.split(r"[\\/]+", piece) if part]
+    """``base`` + metadata pieces that start with "/" (either slash), normalised like the official client.
+
+    A piece that climbs (``..``), names a drive or holds control characters is refused: the result always
+    lies below ``base``.
+    """
+    parts = [part for piece in pieces for part in re.split(r"[\\/]+", piece) if part and part != "."]
+    for part in parts:
+        if part == ".." or _BAD_PIECE.search(part) or part.strip(" .") == "":
+            raise SaveFolderError(
+                f"The PYDT service describes a save folder pydt-tray will not use ({part!r} in "
+                f"{'/'.join(pieces)!r}). Please choose the save folder in the settings."
+            )
     return Path(os.path.normpath(base.joinpath(*parts)))
+
+
+def game_roots(dirs: BaseDirs, platform: str = sys.platform) -> list[Path]:
+    """The folders a save folder from the metadata may lie in on this platform: Documents everywhere; on
+    macOS Application Support; on Linux the native ports' and Steam's (Proton) data folders and ``~/My Games``."""
+    key = platform_key(platform)
+    roots = [dirs.documents]
+    if key == "darwin":
+        roots.append(dirs.app_data)
+    elif key == "linux":
+        home = dirs.home
+        roots += [
+            home / ".local" / "share",
+            home / "My Games",
+            home / ".steam",
+            home / ".var" / "app" / "com.valvesoftware.Steam",
+        ]
+    return roots
+
+
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve(strict=False)
+    except (OSError, RuntimeError):  # a symlink loop
+        raise SaveFolderError(f"The save folder {path} cannot be resolved (a symlink loop?).") from None
+
+
+def _forbidden_part(path: Path) -> str | None:
+    for part in path.parts:
+        if part.strip().lower() in FORBIDDEN_FOLDER_NAMES:
+            return part
+    return None
+
+
+def refuse_forbidden_folder(folder: str | os.PathLike[str]) -> Path:
+    """``folder`` unless it is, or lies in, a folder the system runs things from (also after following
+    symlinks); :class:`SaveFolderError` otherwise. Applies to every save folder, the user's choice included."""
+    path = Path(folder)
+    for candidate in (path, _resolved(path)):
+        part = _forbidden_part(candidate)
+        if part is not None:
+            raise SaveFolderError(
+                f"pydt-tray will not put saves in {path}: the {part!r} folder is where the system starts programs "
+                "from. Please choose another save folder in the settings."
+            )
+    return path
+
+
+def check_game_folder(folder: Path, dirs: BaseDirs, platform: str = sys.platform) -> Path:
+    """``folder`` (built from the metadata) if it lies below one of :func:`game_roots`, also once symlinks are
+    followed, and in no forbidden folder; :class:`SaveFolderError` otherwise."""
+    real = _resolved(folder)
+    for root in game_roots(dirs, platform):
+        if not folder.is_relative_to(root):
+            continue
+        real_root = _resolved(root)
+        if real.is_relative_to(real_root):
+            for below in (folder.relative_to(root), real.relative_to(real_root)):
+                part = _forbidden_part(below)
+                if part is not None:
+                    raise SaveFolderError(
+                        f"The PYDT service describes a save folder in {part!r}, where the system starts programs "
+                        "from; pydt-tray will not use it. Please choose the save folder in the settings."
+                    )
+            return folder
+        raise SaveFolderError(
+            f"The save folder {folder} leads outside {root} through a symbolic link; pydt-tray will not use it. "
+            "Please choose the save folder in the settings."
+        )
+    raise SaveFolderError(
+        f"The PYDT service describes a save folder outside the places games keep their saves ({folder}); "
+        "pydt-tray will not use it. Please choose the save folder in the settings."
+    )
 
 
 def stores_of(civ_game: CivGame) -> list[str]:
@@ -213,7 +325,7 @@ def default_save_dir(civ_game: CivGame, dirs: BaseDirs, platform: str = sys.plat
             f"pydt-tray does not know where {civ_game.display_name} keeps its saves on this system. "
             "Please choose the save folder in the settings."
         )
-    return _join(data, civ_game.save_path)
+    return check_game_folder(_join(data, civ_game.save_path), dirs, platform)
 
 
 def save_dir_for(
@@ -227,15 +339,18 @@ def save_dir_for(
     current = settings.snapshot()
     override = current.per_game("save_dir", civ_game.id) or ""
     if override.strip():
-        return Path(override.strip()).expanduser()
+        return refuse_forbidden_folder(Path(override.strip()).expanduser())
     dirs = dirs or base_dirs(platform)
     store = detect_store(civ_game, dirs, platform, current.per_game("store", civ_game.id) or "auto")
     return default_save_dir(civ_game, dirs, platform, store)
 
 
 def ensure_save_dir(path: str | os.PathLike[str], platform: str = sys.platform) -> Path:
-    """Create the save folder and its ``pydt-archive`` subfolder if missing; returns the folder."""
-    folder = Path(path)
+    """Create the save folder and its ``pydt-archive`` subfolder if missing; returns the folder.
+
+    A folder the system starts programs from is refused before anything is created (:func:`refuse_forbidden_folder`).
+    """
+    folder = refuse_forbidden_folder(path)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / ARCHIVE_DIR_NAME).mkdir(exist_ok=True)

@@ -6,23 +6,34 @@ setting, grouped by section with a comment naming each setting. Secrets never go
 A file with problems (bad syntax, invalid values, unknown keys) is never dropped silently: it is copied to
 ``settings.toml.bad-<timestamp>``, every problem is reported, bad keys fall back to their defaults and the
 cleaned file is written back.
+
+Several processes share the file (the running app, ``pydt-tray config set``): :meth:`Settings.save` re-reads
+it under a lock and writes back only the keys this process changed, so nobody undoes another's change, and
+:meth:`Settings.reload` takes in changes made by others (the app calls it when the file changes).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import re
 import shutil
 import threading
 import time
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from pydt_tray.core.atomic import write_atomic
 from pydt_tray.core.errors import EXIT_USAGE, PydtTrayError
+
+try:
+    import fcntl
+except ImportError:  # Windows: the atomic replace alone
+    fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -363,6 +374,20 @@ def backup_name(path: Path) -> Path:
     return candidate
 
 
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """Exclusive between processes for a read-merge-write of ``path`` (a lock on its folder, no extra file)."""
+    if fcntl is None:
+        yield
+        return
+    fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
 class Settings:
     """The current settings; thread-safe get/set, listeners notified on changes."""
 
@@ -374,6 +399,8 @@ class Settings:
             self._values[key] = validate(spec_for(key), value)
         self._lock = threading.RLock()
         self._listeners: list[Listener] = []
+        self._on_disk = dict(self._values)  # the file's values as last read or written
+        self._changed: set[str] = set()  # keys set here since then: the only ones a save writes
 
     @classmethod
     def load(cls, path: str | Path) -> tuple[Settings, list[str]]:
@@ -390,6 +417,7 @@ class Settings:
                 f"{file.name}: cannot be read ({error.strerror or error}); all settings use their defaults"
             ]
         problems = settings._apply_document(file.name, raw)
+        settings._on_disk = settings.values()
         if problems:
             problems.append(settings._keep_backup_and_rewrite(file))
         return settings, problems
@@ -401,6 +429,8 @@ class Settings:
             return [f"{name}: not UTF-8 text (byte {error.start}); all settings use their defaults"]
         except tomllib.TOMLDecodeError as error:
             return [_describe_toml_error(name, error)]
+        except RecursionError:  # valid TOML nested thousands of levels deep: no setting looks like that
+            return [f"{name}: nested too deeply to be a settings file; all settings use their defaults"]
         problems: list[str] = []
         try:
             data, _ = migrate(data)
@@ -428,7 +458,7 @@ class Settings:
         except OSError as error:
             return f"{file.name}: could not keep a backup ({error.strerror or error}); the file was left unchanged"
         try:
-            self.save()
+            self.save(merge=False)
         except OSError as error:
             return (
                 f"{file.name}: the original was kept as {backup.name}; rewriting it failed ({error.strerror or error})"
@@ -459,13 +489,20 @@ class Settings:
         with self._lock:
             changed = self._values[key] != value
             self._values[key] = value
-            listeners = list(self._listeners) if changed else []
-        for listener in listeners:
-            try:
-                listener(key, value)
-            except Exception:
-                log.exception("A settings listener failed for %s", key)
+            self._changed.add(key)
+        if changed:
+            self._notify({key: value})
         return value
+
+    def _notify(self, changes: dict[str, Any]) -> None:
+        with self._lock:
+            listeners = list(self._listeners)
+        for key, value in changes.items():
+            for listener in listeners:
+                try:
+                    listener(key, value)
+                except Exception:
+                    log.exception("A settings listener failed for %s", key)
 
     def reset(self, key: str) -> Any:
         """Back to the default."""
@@ -484,11 +521,72 @@ class Settings:
             if listener in self._listeners:
                 self._listeners.remove(listener)
 
-    def save(self) -> None:
-        """Write the file atomically (0600); raises OSError for the caller to report."""
+    def save(self, *, merge: bool = True) -> None:
+        """Merge into the file: re-read it under a lock, put in the keys set here, write it atomically (0600).
+
+        Keys another process changed meanwhile are kept (and taken in here). Raises OSError for the caller.
+        """
         if self.path is None:
             raise OSError("these settings have no file")
-        text = render_toml(self.values())
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with self._lock, _file_lock(self.path):
+            merged = self._read_file() if merge else dict(self._values)
+            if merged is None:
+                merged = dict(self._on_disk)
+            for key in self._changed:
+                merged[key] = self._values[key]
+            write_atomic(self.path, render_toml(merged), mode=0o600)
+            self._on_disk = merged
+            self._changed.clear()
+            taken_in = {key: value for key, value in merged.items() if self._values[key] != value}
+            self._values.update(taken_in)
+        self._notify(taken_in)
+
+    def reload(self) -> list[str]:
+        """Take in what another process changed in the file; returns the keys whose value changed here.
+
+        Keys set here and not saved yet keep their value. An unreadable file changes nothing.
+        """
+        if self.path is None:
+            return []
         with self._lock:
-            write_atomic(self.path, text, mode=0o600)
+            on_disk = self._read_file()
+            if on_disk is None:
+                return []
+            taken_in = {
+                key: value
+                for key, value in on_disk.items()
+                if key not in self._changed and self._values[key] != value and self._on_disk.get(key) != value
+            }
+            self._on_disk = on_disk
+            self._values.update(taken_in)
+        if taken_in:
+            log.info("Settings changed in %s: %s", self.path, ", ".join(sorted(taken_in)))
+        self._notify(taken_in)
+        return sorted(taken_in)
+
+    def _read_file(self) -> dict[str, Any] | None:
+        """Every setting as the file has it (defaults for absent keys; a bad value keeps the last good one);
+        None when the file cannot be read or parsed."""
+        assert self.path is not None
+        values = {spec.key: spec.default for spec in SETTINGS}
+        try:
+            data = tomllib.loads(self.path.read_bytes().decode("utf-8"))
+        except FileNotFoundError:
+            return values
+        except OSError as error:  # a write to the same place reports it
+            log.info("%s could not be read (%s)", self.path.name, error)
+            return None
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+            log.warning("%s could not be read (%s); settings unchanged", self.path.name, error)
+            return None
+        with contextlib.suppress(SettingsError):  # a newer file: its known keys are read as they are
+            data, _ = migrate(data)
+        for key, value in data.items():
+            if key in SPECS:
+                try:
+                    values[key] = validate(SPECS[key], value)
+                except SettingsError as error:
+                    log.warning("%s: %s; keeping %s", self.path.name, error, self._on_disk.get(key))
+                    values[key] = self._on_disk.get(key, values[key])
+        return values

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pydt_tray.core.atomic import write_atomic
+from pydt_tray.core.limits import loads_json
 from pydt_tray.core.settings import backup_name
 
 STATE_VERSION = 1
@@ -104,7 +105,7 @@ class State:
         except OSError as error:
             return cls(file), [f"{file.name}: cannot be read ({error.strerror or error}); starting with a fresh state"]
         try:
-            data = json.loads(raw.decode("utf-8"))
+            data = loads_json(raw)
             if not isinstance(data, dict):
                 raise ValueError("the top level is not an object")
             data = _migrate(data)

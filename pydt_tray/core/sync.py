@@ -8,6 +8,11 @@ previous one: a trigger inside that window (or during a fetch) waits for the win
 the others that arrive meanwhile. A burst of pushes (the service pings every player on a forum post
 or an edit) so costs two fetches, not one per message, while a lone push is fetched at once.
 
+A token bucket bounds the sustained rate: ``burst`` fetches may start back to back (within the gap
+rule), then one per ``refill_seconds``; a fetch with no token left waits for the next one, taking every
+trigger that arrives meanwhile along. A steady storm of pushes so costs ``burst`` fetches and then one
+every ``refill_seconds``, and a lone push after a quiet spell is still fetched at once.
+
 The engine owns no threads. The caller gives it ``run_in_background`` (run a callable off the owner's
 thread) and ``call_soon`` (hand a callable back to the owner's thread); the Qt app passes a worker
 thread and a queued signal, the tests pass plain functions.
@@ -27,6 +32,8 @@ from pydt_tray.core.models import User
 log = logging.getLogger(__name__)
 
 FULL_REFRESH_SECONDS = 3600.0
+FETCH_BURST = 3
+FETCH_REFILL_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -108,12 +115,19 @@ class SyncEngine:
         call_later: Callable[[float, Callable[[], None]], None] | None = None,
         follow_up_gap: float = 0.25,
         clock: Callable[[], float] = time.monotonic,
+        burst: int = FETCH_BURST,
+        refill_seconds: float = FETCH_REFILL_SECONDS,
     ) -> None:
+        """Without ``call_later`` nothing can be deferred: no gap and no rate bound (tests of the basics)."""
         self._fetch = fetch
         self._call_later = call_later
         self._follow_up_gap = follow_up_gap if call_later is not None else 0.0
         self._clock = clock
         self._last_start = float("-inf")
+        self._burst = max(1, burst)
+        self._refill_seconds = refill_seconds if call_later is not None else 0.0
+        self._tokens = float(self._burst)
+        self._tokens_at: float | None = None
         self._run_in_background = run_in_background
         self._call_soon = call_soon
         self._on_result = on_result
@@ -136,7 +150,7 @@ class SyncEngine:
             self._pending.append(reason)
             self._pending_full = self._pending_full or full
             return
-        wait = self._last_start + self._follow_up_gap - self._clock()
+        wait = self._wait()
         if wait > 0 and self._call_later is not None:
             self._pending.append(reason)
             self._pending_full = full
@@ -150,9 +164,26 @@ class SyncEngine:
         self._stopped = True
         self._pending.clear()
 
+    def _refill(self, now: float) -> None:
+        if self._refill_seconds <= 0:
+            self._tokens = float(self._burst)
+            return
+        if self._tokens_at is not None:
+            self._tokens = min(float(self._burst), self._tokens + (now - self._tokens_at) / self._refill_seconds)
+        self._tokens_at = now
+
+    def _wait(self) -> float:
+        """Seconds until a fetch may start: the gap after the previous start, and a token in the bucket."""
+        now = self._clock()
+        self._refill(now)
+        token_wait = 0.0 if self._tokens >= 1.0 else (1.0 - self._tokens) * self._refill_seconds
+        return max(self._last_start + self._follow_up_gap - now, token_wait)
+
     def _start(self, reasons: tuple[str, ...], full: bool) -> None:
         self._in_flight = True
         self._last_start = self._clock()
+        self._refill(self._last_start)
+        self._tokens -= 1.0
         self.fetch_count += 1
         log.debug("fetch #%d for %s%s", self.fetch_count, ", ".join(reasons), " (full)" if full else "")
 
@@ -178,7 +209,7 @@ class SyncEngine:
             self._on_result(SyncResult(outcome, self.snapshot, events))
         finally:
             if self._pending and not isinstance(outcome.error, AuthError):
-                wait = self._last_start + self._follow_up_gap - self._clock()
+                wait = self._wait()
                 if wait > 0 and self._call_later is not None:
                     self._in_flight = True  # still busy: later triggers keep joining the follow-up
                     self._call_later(wait, self._start_follow_up)

@@ -3,7 +3,8 @@
 Never lose a save: the user's file is only read while it is submitted. It is moved to the archive only
 after ``finishSubmit`` succeeded, by :func:`archive_after_submit`, so a crash, a kill or an error at any
 step leaves it where the game wrote it. Downloads are checked (HTTP 200, announced size, gzip integrity,
-a size cap against decompression bombs) before anything is written, and written atomically.
+a size cap against decompression bombs) and unpacked straight into a temporary file next to the target
+(:class:`SaveWriter`), which replaces the target only once all of it arrived intact.
 
 Service errors surface as the API client's :class:`~pydt_tray.core.api.PydtError` subclasses
 (``ApiError.error_message`` is the service's text verbatim); problems found here raise
@@ -18,22 +19,21 @@ import logging
 import os
 import re
 import shutil
-import zlib
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from pydt_tray.core.api import ApiError, NetworkError, Progress, PydtClient
-from pydt_tray.core.atomic import write_atomic
 from pydt_tray.core.errors import PydtTrayError
+from pydt_tray.core.limits import DecodeError, LimitExceededError, StreamDecoder
 from pydt_tray.core.models import FIRST_SAVE_HINT, CivGame, Game
-from pydt_tray.core.saves import ARCHIVE_DIR_NAME
+from pydt_tray.core.saves import ARCHIVE_DIR_NAME, SAVE_EXTENSIONS, SaveFolderError, refuse_forbidden_folder
 
 log = logging.getLogger(__name__)
 
 DOWNLOAD_NAME = "(PYDT) Play This One!.{ext}"  # the name the service gives the file (Content-Disposition)
-MAX_SAVE_BYTES = 512 * 1024 * 1024  # no real save comes close; stops a decompression bomb
-DECOMPRESS_CHUNK = 1024 * 1024
-INPUT_CHUNK = 64 * 1024
+MAX_SAVE_BYTES = 128 * 1024 * 1024  # the largest real saves are a few tens of MB; stops a decompression bomb
 MAX_ARCHIVE_NAME = 150
 GZIP_MAGIC = b"\x1f\x8b"
 LAUNCH_SCHEMES = ("steam", "com.epicgames.launcher")
@@ -45,57 +45,79 @@ class TransferError(PydtTrayError):
 
 
 def download_name(extension: str) -> str:
-    """``(PYDT) Play This One!.<ext>``; refuses an extension that is not a plain word."""
-    if not _EXTENSION.fullmatch(extension or ""):
-        raise TransferError(f"The PYDT service named an unusable save file extension ({extension!r}).")
+    """``(PYDT) Play This One!.<ext>``; only the save extensions of the known game types are accepted."""
+    if not _EXTENSION.fullmatch(extension or "") or extension.lower() not in {e.lower() for e in SAVE_EXTENSIONS}:
+        raise TransferError(
+            f"The PYDT service named a save file extension pydt-tray does not know ({extension!r}); "
+            "it only writes the save files of the games it supports."
+        )
     return DOWNLOAD_NAME.format(ext=extension)
 
 
 # --- decompression -----------------------------------------------------------------------------------------
 
 
-def gunzip_or_raw(data: bytes, max_bytes: int = MAX_SAVE_BYTES) -> bytes:
-    """gzip data -> its content (at most ``max_bytes``); data without the gzip magic -> unchanged.
-
-    A truncated or corrupt gzip stream is an error, never taken as a raw save.
-    """
-    if not data.startswith(GZIP_MAGIC):
-        if len(data) > max_bytes:
-            raise TransferError(f"The save file is larger than {max_bytes // (1024 * 1024)} MB; pydt-tray refuses it.")
-        return bytes(data)
-    out = bytearray()
-    view = memoryview(data)
-    start = 0
-    while start < len(view):  # one pass per gzip member
-        decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-        try:
-            while not decompressor.eof:
-                tail = decompressor.unconsumed_tail
-                if not tail and start < len(view):
-                    tail = bytes(view[start : start + INPUT_CHUNK])
-                    start += len(tail)
-                chunk = decompressor.decompress(tail, DECOMPRESS_CHUNK)
-                if chunk:
-                    out += chunk
-                    if len(out) > max_bytes:
-                        raise TransferError(
-                            f"The downloaded save unpacks to more than {max_bytes // (1024 * 1024)} MB; "
-                            "pydt-tray refuses it."
-                        )
-                elif not tail:
-                    raise TransferError("The downloaded save is incomplete (the compressed data ends early).")
-        except zlib.error as error:
-            raise TransferError(f"The downloaded save is damaged ({error}).") from error
-        rest = decompressor.unused_data + bytes(view[start:])
-        if rest and not rest.startswith(GZIP_MAGIC):
-            if rest.strip(b"\0"):
-                raise TransferError("The downloaded save is damaged (unexpected data after the compressed part).")
-            break
-        view, start = memoryview(rest), 0
-    return bytes(out)
-
-
 # --- download ----------------------------------------------------------------------------------------------
+
+
+class SaveWriter:
+    """Writes a download to an open file as it arrives: gzip data is unpacked on the way (several members
+    joined, zero padding after them ignored), anything else is written as it is; never more than
+    ``max_bytes`` of save."""
+
+    def __init__(self, write: Callable[[bytes], object], max_bytes: int) -> None:
+        self._write = write
+        self._max_bytes = max_bytes
+        self._head = b""
+        self._decoder: StreamDecoder | None = None
+        self._gzip = False
+        self.received = 0
+
+    @property
+    def written(self) -> int:
+        return self._decoder.produced if self._decoder is not None else 0
+
+    def __call__(self, data: bytes) -> None:
+        self.received += len(data)
+        if self._decoder is None:
+            self._head += data
+            if len(self._head) < len(GZIP_MAGIC):
+                return
+            data, self._head = self._head, b""
+            self._gzip = data.startswith(GZIP_MAGIC)
+            self._decoder = StreamDecoder("gzip" if self._gzip else "identity", self._max_bytes)
+        self._put(lambda decoder: decoder.feed(data))
+
+    def finish(self) -> None:
+        if self._decoder is None:
+            head, self._head = self._head, b""
+            self._decoder = StreamDecoder("identity", self._max_bytes)
+            self._put(lambda decoder: decoder.feed(head))
+        self._put(lambda decoder: decoder.finish())
+
+    def _put(self, step: Callable[[StreamDecoder], Iterator[bytes]]) -> None:
+        assert self._decoder is not None
+        try:
+            for piece in step(self._decoder):
+                self._write(piece)
+        except LimitExceededError as error:
+            size = f"{error.limit // (1024 * 1024)} MB"
+            if self._gzip:
+                raise TransferError(f"The downloaded save unpacks to more than {size}; pydt-tray refuses it.") from None
+            raise TransferError(f"The save file is larger than {size}; pydt-tray refuses it.") from None
+        except DecodeError as error:
+            if "ends early" in str(error):
+                raise TransferError("The downloaded save is incomplete (the compressed data ends early).") from None
+            raise TransferError(f"The downloaded save is damaged ({error}).") from None
+
+
+def _receive(client: PydtClient, url: str, sink: SaveWriter, max_bytes: int, progress: Progress | None) -> None:
+    """Stream the download into ``sink``; a client without streaming hands over the whole body at once."""
+    download_into = getattr(client, "download_into", None)
+    if download_into is not None:
+        download_into(url, sink, max_bytes=max_bytes, progress=progress)
+    else:
+        sink(client.download(url, max_bytes=max_bytes, progress=progress))
 
 
 def download_turn(
@@ -109,35 +131,60 @@ def download_turn(
 ) -> Path:
     """Fetch the current turn's save and write it as ``save_dir/(PYDT) Play This One!.<ext>``.
 
-    Turn 1 is refused (its save is uploaded on the website). The presigned URL is used at once.
-    Raises ``PydtError`` (service, network, token) or :class:`TransferError`; on any error nothing is written.
+    Turn 1 is refused (its save is uploaded on the website). The presigned URL is used at once. The save
+    is unpacked straight into a temporary file next to the target (never held whole in memory) and renamed
+    over it only when complete and checked. Raises ``PydtError`` (service, network, token) or
+    :class:`TransferError`; on any error nothing is written.
     """
     if game.is_first_turn:
         raise TransferError(
             f"{game.display_name} is on its first turn: there is no save to download yet; {FIRST_SAVE_HINT}."
         )
     target = Path(save_dir) / download_name(civ_game.save_extension)
+    try:
+        refuse_forbidden_folder(target.parent)
+    except SaveFolderError as error:
+        raise TransferError(error.user_message) from None
     turn = client.get_turn(game.game_id)
     if turn.size is not None and turn.size > max_bytes:
         raise TransferError(f"The save on the server is too large ({turn.size} bytes); pydt-tray refuses it.")
     try:
-        data = client.download(turn.download_url, max_bytes=max_bytes, progress=progress)
-    except ApiError as error:
-        if error.status == 403:
-            raise TransferError(
-                "The download link was refused; it may have expired (it is valid for one minute). Please try again."
-            ) from error
-        raise
-    if turn.size is not None and len(data) != turn.size:
-        raise TransferError(f"The download was incomplete ({len(data)} of {turn.size} bytes). Please try again.")
-    save = gunzip_or_raw(data, max_bytes)
-    if not save:
-        raise TransferError("The PYDT service sent an empty save file. Please try again later.")
-    try:
-        write_atomic(target, save, mode=0o644)
+        fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     except OSError as error:
         raise TransferError(f"Could not write the save to {target} ({error.strerror or error}).") from error
-    log.info("Downloaded turn %s of game %s (%d bytes)", game.game_turn_range_key, game.game_id, len(save))
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            sink = SaveWriter(handle.write, max_bytes)
+            try:
+                _receive(client, turn.download_url, sink, max_bytes, progress)
+            except ApiError as error:
+                if error.status == 403:
+                    raise TransferError(
+                        "The download link was refused; it may have expired (it is valid for one minute). "
+                        "Please try again."
+                    ) from error
+                raise
+            if turn.size is not None and sink.received != turn.size:
+                raise TransferError(
+                    f"The download was incomplete ({sink.received} of {turn.size} bytes). Please try again."
+                )
+            sink.finish()
+            if not sink.written:
+                raise TransferError("The PYDT service sent an empty save file. Please try again later.")
+            if hasattr(os, "fchmod"):
+                os.fchmod(handle.fileno(), 0o644)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp_name, target)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            os.unlink(temp_name)
+        raise TransferError(f"Could not write the save to {target} ({error.strerror or error}).") from error
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp_name)
+        raise
+    log.info("Downloaded turn %s of game %s (%d bytes)", game.game_turn_range_key, game.game_id, sink.written)
     return target
 
 
@@ -292,12 +339,17 @@ def archive_after_submit(
 
 
 def launch_url(civ_game: CivGame, store: str) -> str | None:
-    """The URL that starts the game from ``store`` (steam://, Epic launcher); None if there is none."""
+    """The URL that starts the game from ``store`` (``steam://``, the Epic launcher); None if there is none.
+
+    Anything else (a file, a web page, another program's scheme, text with spaces or control characters)
+    is ignored: the metadata is not trusted to choose what the OS opens.
+    """
     url = civ_game.run_urls.get(store)
     if not url:
         return None
     scheme = urlsplit(url).scheme.lower()
-    if scheme not in LAUNCH_SCHEMES:
-        log.warning("Ignoring a launch link with an unexpected scheme %r for %s", scheme, civ_game.id)
+    plain = url.isprintable() and not any(ch.isspace() for ch in url)
+    if scheme not in LAUNCH_SCHEMES or not url.lower().startswith(f"{scheme}://") or not plain:
+        log.warning("Ignoring a launch link with an unexpected scheme %r or form for %s", scheme, civ_game.id)
         return None
     return url

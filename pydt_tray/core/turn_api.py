@@ -4,6 +4,10 @@ A read-only HTTP server from the standard library, serving in a daemon thread. T
 :meth:`TurnApiServer.update` and handed out as-is, so a request never touches the game models. The server
 knows nothing but the games: no token, no user data beyond names and ids.
 
+At most :data:`MAX_CONNECTIONS` connections are served at a time (more are closed at once), and each one
+has :data:`REQUEST_DEADLINE_SECONDS` in all to be answered: a client that trickles its request a byte at a
+time is cut off then, so no client can hold the server's threads.
+
 Browsers can reach 127.0.0.1 from any web page; a page that rebinds its own DNS name to 127.0.0.1 would
 then read this API as same-origin. Such a request carries the attacker's name in ``Host``, so every
 request whose Host is not a loopback name is refused.
@@ -11,6 +15,7 @@ request whose Host is not a loopback name is refused.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import logging
@@ -29,6 +34,8 @@ from pydt_tray.core.models import format_date
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 47821
+MAX_CONNECTIONS = 8  # the API is polled by a few local tools; more at once is a misbehaving client
+REQUEST_DEADLINE_SECONDS = 5.0  # from accepting a connection to the end of the answer
 PATH = "/turns"
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
 _HOST_RE = re.compile(r"^(?P<name>\[[^\]]*\]|[^:\[\]]*)(?::(?P<port>\d{1,5}))?$")
@@ -84,7 +91,26 @@ class _Server(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], body_source: TurnApiServer) -> None:
         self.body_source = body_source
+        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Serve in a thread of its own, unless :data:`MAX_CONNECTIONS` are already being served."""
+        if not self.slots.acquire(blocking=False):
+            log.debug("turn API: too many connections; closed the one from %s", client_address)
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A broken connection is the client's business: log it quietly instead of printing to stderr."""
@@ -94,6 +120,23 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     timeout = 5  # a client that connects and says nothing does not hold a thread for long
+
+    def setup(self) -> None:
+        super().setup()
+        # A per-read timeout does not stop a client sending one byte a second: cut the whole exchange off.
+        self._deadline = threading.Timer(REQUEST_DEADLINE_SECONDS, self._expire)
+        self._deadline.daemon = True
+        self._deadline.start()
+
+    def _expire(self) -> None:
+        log.debug("turn API: %s did not finish its request in time; disconnected", self.client_address)
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    def finish(self) -> None:
+        self._deadline.cancel()
+        with contextlib.suppress(OSError):  # the deadline closed the socket under the writer
+            super().finish()
 
     def version_string(self) -> str:
         return "pydt-tray"

@@ -4,12 +4,12 @@ snapshot and the push state. This is where the push state and the problems are p
 from __future__ import annotations
 
 import logging
+import webbrowser
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from pydt_tray.core.diff import Snapshot
 from pydt_tray.core.push_state import PushMode, PushPath, PushState
-from pydt_tray.core.settings import POLL_WHILE_PUSH_DOWN_SECONDS
 from pydt_tray.ui.games_window import GamesWindow
 from pydt_tray.ui.icons import TrayStatus
 from pydt_tray.ui.tray import Tray, TrayModel
@@ -35,12 +35,21 @@ class SessionView(Protocol):
     def name_of(self, steam_id: str) -> str | None: ...
 
 
-def push_wording(state: PushState, poll_seconds: int = POLL_WHILE_PUSH_DOWN_SECONDS) -> str:
-    """The push part of the status line: "Live (AWS IoT)", "Live (relay)", or how often we check instead."""
+def every(seconds: int) -> str:
+    """An interval in plain words: 90 s, 5 min, 1 h 30 min."""
+    if seconds < 120:
+        return f"{seconds} s"
+    minutes = round(seconds / 60)
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h" + (f" {minutes % 60} min" if minutes % 60 else "")
+
+
+def push_wording(state: PushState, poll_seconds: int | None = None) -> str:
+    """The push part of the status line: "Live (AWS IoT)", "Live (relay)", or how often we check instead
+    ("Checking every 90 s: live push is off (turn it on in Settings → Real-time push)")."""
     mode = state.mode
     if mode is PushMode.LIVE:
         return "Live (" + " + ".join(PATH_NAMES[path] for path in state.live_paths) + ")"
-    checking = f"Checking every {poll_seconds} s"
+    checking = f"Checking every {every(poll_seconds)}" if poll_seconds else "Checking now and then"
     if mode is PushMode.CONNECTING:
         return f"{checking}: live push connecting…"
     if mode is PushMode.RECONNECTING:
@@ -57,6 +66,15 @@ def turns_wording(snapshot: Snapshot | None) -> str:
     return f"{count} turn{'s' if count != 1 else ''} waiting" if count else "no turns waiting"
 
 
+def open_in_browser(url: str) -> bool:
+    """Open ``url`` in the user's web browser; False when there is none to open."""
+    try:
+        return webbrowser.open(url)
+    except webbrowser.Error as error:
+        log.info("Opening a web browser failed: %s", error)
+        return False
+
+
 class Presenter:
     """Renders on demand (``render()``); builds the games window on first use only."""
 
@@ -66,21 +84,21 @@ class Presenter:
         session: SessionView,
         push_state: Callable[[], PushState],
         problems: Callable[[], Sequence[str]],
-        start_at_login: Callable[[], bool],
+        autostart_entry: Callable[[], tuple[str, bool]],
         window_title: Callable[[str], str],
         *,
         title_suffix: str = "",
+        poll_seconds: Callable[[], int] | None = None,
         on_window_built: Callable[[GamesWindow], None] = lambda _window: None,
-        poll_seconds: Callable[[], int] = lambda: POLL_WHILE_PUSH_DOWN_SECONDS,
     ) -> None:
-        self._poll_seconds = poll_seconds
         self.tray = tray
         self.session = session
         self._push_state = push_state
         self._problems = problems
-        self._start_at_login = start_at_login
+        self._autostart_entry = autostart_entry  # the menu text and whether the entry can be used
         self._window_title = window_title
         self.title_suffix = title_suffix
+        self._poll_seconds = poll_seconds or (lambda: 0)
         self._on_window_built = on_window_built
         self._window: GamesWindow | None = None
         self.closed = False
@@ -94,7 +112,9 @@ class Presenter:
         if self._window is None:
             self._window = GamesWindow(self._window_title("games"))
             self._on_window_built(self._window)
-            self._window.render(self.session.snapshot(), self.status_text(), self.session.name_of)
+            self._window.render(
+                self.session.snapshot(), self.status_text(), self.session.name_of, error=self.session.last_error
+            )
         return self._window
 
     def close(self) -> None:
@@ -106,15 +126,24 @@ class Presenter:
         session = self.session
         if not session.signed_in:
             return "signed out — " + session.last_error if session.last_error else "signed out"
-        text = f"{turns_wording(session.snapshot())} · {self.push_text()}"
+        snapshot = session.snapshot()
+        games = "games not loaded" if snapshot is None and session.last_error else turns_wording(snapshot)
+        text = f"{games} · {self.connection_text()}"
         for problem in (session.last_error, *self._problems()):
             if problem:
                 text += f" · {problem}"
         return text
 
-    def push_text(self) -> str:
-        """How turns reach us right now (the tooltip's and the window header's words)."""
+    def connection_text(self) -> str:
         return push_wording(self._push_state(), self._poll_seconds())
+
+    def open_page(self, url: str) -> None:
+        """Open ``url`` in the web browser; without one, say so in the window, with the address to copy."""
+        if open_in_browser(url):
+            return
+        log.warning("No web browser could be opened for %s", url)
+        self.window.show_notice(f"No web browser could be opened. The game's page is {url}")
+        self.window.bring_to_front()
 
     def tray_status(self) -> TrayStatus:
         session = self.session
@@ -134,6 +163,7 @@ class Presenter:
             return
         snapshot = self.session.snapshot()
         status_text = self.status_text()
+        autostart_text, autostart_usable = self._autostart_entry()
         self.tray.render(
             TrayModel(
                 status=self.tray_status(),
@@ -141,12 +171,10 @@ class Presenter:
                 my_turns=tuple(snapshot.my_turns()) if snapshot else (),
                 others=tuple(snapshot.others()) if snapshot else (),
                 signed_in=self.session.signed_in,
-                connection=self.push_text(),
-                extra_actions=(
-                    ("settings", "Settings…"),
-                    ("autostart", ("✓ " if self._start_at_login() else "") + "Start at login"),
-                ),
+                connection=self.connection_text(),
+                extra_actions=(("settings", "Settings…"), ("autostart", autostart_text)),
+                disabled_actions=frozenset() if autostart_usable else frozenset({"autostart"}),
             )
         )
         if self._window is not None:
-            self._window.render(snapshot, status_text, self.session.name_of)
+            self._window.render(snapshot, status_text, self.session.name_of, error=self.session.last_error)

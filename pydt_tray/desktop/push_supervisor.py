@@ -39,11 +39,12 @@ class Backstop(QObject):
 
     def arm(self, seconds: int | None = None) -> None:
         """Fire in ``seconds``, or after the usual interval (shorter while push is not live)."""
-        if seconds is None:
-            seconds = self._interval()
-            if not self._push_live():
-                seconds = min(seconds, self.poll_while_push_down)
-        self.timer.start(seconds * 1000)
+        self.timer.start((self.usual_seconds() if seconds is None else seconds) * 1000)
+
+    def usual_seconds(self) -> int:
+        """The usual interval: ``poll_interval_seconds``, shorter while push is not live."""
+        seconds = self._interval()
+        return seconds if self._push_live() else min(seconds, self.poll_while_push_down)
 
     def stop(self) -> None:
         self.timer.stop()
@@ -147,17 +148,17 @@ class PushSupervisor(QObject):
         self.connection = connection
         self._set(self.state.with_path(PushPath.IOT, PathMode.CONNECTING))
 
-    def stop(self) -> None:
-        """Stop both paths (quitting, or the session ended)."""
-        self._stop_iot()
+    def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
+        """Stop both paths (quitting, or the session ended), each within ``timeout`` seconds."""
+        self._stop_iot(timeout)
         if self.relay is not None:
-            self.relay.stop()
+            self.relay.stop(timeout)
         self._set(self.state.without(PushPath.RELAY))
 
-    def _stop_iot(self) -> None:
+    def _stop_iot(self, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
         if self.connection is not None:
-            if not self.connection.stop(timeout=STOP_TIMEOUT_SECONDS):
-                log.warning("The push connection did not stop within 5 s")
+            if not self.connection.stop(timeout=timeout):
+                log.warning("The push connection did not stop within %g s", timeout)
             self.connection = None
         self._set(self.state.without(PushPath.IOT))
 

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 
 from pydt_tray.core.context import AppContext
+from pydt_tray.desktop.settings_watch import SettingsFileWatcher
 from pydt_tray.ui.services import AutostartService, TurnApiService
 from pydt_tray.ui.settings_window import SettingsWindow
 
@@ -19,7 +20,8 @@ TURN_API_KEYS = frozenset({"turn_api_enabled", "turn_api_port"})
 
 class SettingsReactions:
     """Listens to the settings: connection settings restart push, the poll interval re-arms the backstop,
-    the turn API and start-at-login follow their switches. Also owns the settings window."""
+    the turn API and start-at-login follow their switches. Also owns the settings window and the watch on
+    the settings file, so a change made by another process (``pydt-tray config set``) acts the same way."""
 
     def __init__(
         self,
@@ -45,6 +47,7 @@ class SettingsReactions:
         self._forget = forget  # the window's "Forget me on this computer…"
         self.settings_window: SettingsWindow | None = None
         ctx.settings.add_listener(self.on_setting_changed)
+        self.file_watch = SettingsFileWatcher(ctx.settings)
 
     def on_setting_changed(self, key: str, _value: object) -> None:
         if key in CONNECTION_KEYS:
@@ -91,5 +94,6 @@ class SettingsReactions:
         self.settings_window.activateWindow()
 
     def close(self) -> None:
+        self.file_watch.close()
         if self.settings_window is not None:
             self.settings_window.close()

@@ -96,8 +96,8 @@ class RelayPush(QObject):
             log.info("Relay push on for this account")
         return started
 
-    def stop(self) -> None:
-        self.path.stop()
+    def stop(self, timeout: float = 5.0) -> None:
+        self.path.stop(timeout)
 
     def reconnect_now(self) -> None:
         self.path.reconnect_now()

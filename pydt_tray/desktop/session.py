@@ -154,10 +154,12 @@ class Session(QObject):
         self.changed.emit()
 
     def close(self) -> None:
-        """Quitting: no more fetches or results."""
+        """Quitting: no more fetches or results; calls in flight (loads, transfers) end now."""
         self._closed = True
         if self.engine is not None:
             self.engine.stop()
+        if self.fetcher is not None:
+            self.fetcher.client.abort()
 
     def _drop(self) -> None:
         if self.engine is not None:

@@ -43,6 +43,10 @@ class TypeNamesLoader:
                 log.info("Game metadata not loaded yet: %s", error.user_message)
                 self._call_soon(self._forget)
                 return
+            except Exception:  # a bug must not stop later tries
+                log.exception("Loading the game metadata failed unexpectedly")
+                self._call_soon(self._forget)
+                return
             self._call_soon(lambda: self._deliver(names))
 
         self._run_in_background(job)

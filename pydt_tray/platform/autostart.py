@@ -346,6 +346,26 @@ class NullAutostart:
         return f"not supported on {self._platform}"
 
 
+class SandboxAutostart:
+    """A run that must not change the user's login items (the demo): never enabled, never touches anything;
+    enabling explains why with ``reason``."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def is_enabled(self) -> bool:
+        return False
+
+    def enable(self) -> None:
+        raise AutostartError(self.reason)
+
+    def disable(self) -> None:
+        return None
+
+    def describe(self) -> str:
+        return "off in this run"
+
+
 def pick_autostart(platform: str = sys.platform, **kwargs: Any) -> Autostart:
     """The backend for ``platform``; ``kwargs`` go to its constructor (``command``, ``home``, ``registry``...)."""
     if platform == "win32":

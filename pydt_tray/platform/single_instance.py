@@ -8,14 +8,21 @@ the lock of a crashed instance is recognised as stale and taken over. The winner
 
 The key (lock and socket name) is derived from the user and the resolved config folder, so a test or
 demo run with its own ``PYDT_TRAY_HOME`` never talks to the user's real instance.
+
+Lock and socket live in a folder only this user can write: the runtime folder where there is a private one,
+else ``<temp>/pydt-tray-<uid>`` (created 0700, refused if it is a link or belongs to someone else), else the
+app's own cache folder. Another user cannot plant a file there, and a lock file that is not ours anyway is
+ignored: a foreign file never stops the app from starting.
 """
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import hashlib
 import logging
 import os
+import stat
 import time
 from pathlib import Path
 
@@ -40,18 +47,51 @@ def _user_name() -> str:
         return str(os.getuid()) if hasattr(os, "getuid") else "user"
 
 
+def _is_private_dir(path: Path) -> bool:
+    """A real folder (not a link) of this user that nobody else may write to."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and (info.st_mode & 0o077) == 0
+
+
+def _make_private_dir(path: Path) -> bool:
+    """Create ``path`` 0700 (or tighten our own existing one); False if it is not, or cannot be made, private."""
+    with contextlib.suppress(FileExistsError, OSError):
+        path.mkdir(mode=0o700, parents=True)
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return False
+    if stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and info.st_mode & 0o077:
+        with contextlib.suppress(OSError):
+            os.chmod(path, 0o700)
+    return _is_private_dir(path)
+
+
 def _private_folder() -> Path:
-    """Where the lock and socket live: the per-user runtime folder where there is one (Linux), else the
-    temp folder (per-user on Windows and macOS), so other users cannot squat on our names in ``/tmp``."""
+    """Where the lock and socket live (see the module text). On Windows the temp folder is per-user already."""
+    if os.name != "posix":
+        return Path(QDir.tempPath())
     runtime = os.environ.get("XDG_RUNTIME_DIR", "")
-    if runtime and os.name == "posix" and Path(runtime).is_absolute():
-        try:
-            info = os.stat(runtime)
-        except OSError:
-            info = None
-        if info is not None and info.st_uid == os.getuid() and (info.st_mode & 0o077) == 0:
-            return Path(runtime)
-    return Path(QDir.tempPath())
+    if runtime and Path(runtime).is_absolute() and _is_private_dir(Path(runtime)):
+        return Path(runtime)
+    per_user = Path(QDir.tempPath()) / f"{APP_NAME}-{os.getuid()}"
+    if _make_private_dir(per_user):
+        return per_user
+    log.warning("%s is not private to this user; keeping the instance lock in the app's cache folder", per_user)
+    fallback = app_paths().cache_dir / "instance"
+    if _make_private_dir(fallback):
+        return fallback
+    raise OSError(f"no private folder for the instance lock ({per_user}, {fallback})")
+
+
+def _owned_by_someone_else(path: Path) -> bool:
+    try:
+        return os.name == "posix" and os.lstat(path).st_uid != os.getuid()
+    except OSError:
+        return False
 
 
 def instance_key(config_dir: Path | None = None, user: str | None = None) -> str:
@@ -74,11 +114,16 @@ class SingleInstance(QObject):
     def __init__(self, key: str | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.key = key or instance_key()
-        folder = _private_folder()
+        try:
+            folder = _private_folder()
+        except OSError as error:
+            log.warning("%s; relying on the local socket alone", error)
+            folder = Path(QDir.tempPath())
+        self._lock_path = folder / f"{self.key}.lock"
         # On Unix a server name with a slash is used as the socket path; keep it within the 104-byte limit.
         socket_path = folder / self.key
         self._socket_name = str(socket_path) if os.name == "posix" and len(str(socket_path)) < 100 else self.key
-        self._lock = QLockFile(str(folder / f"{self.key}.lock"))
+        self._lock = QLockFile(str(self._lock_path))
         self._lock.setStaleLockTime(0)  # only a dead holder makes the lock stale, never its age
         self._server: QLocalServer | None = None
         self._first = False
@@ -102,8 +147,12 @@ class SingleInstance(QObject):
             if self._ask_running_instance(started, retry=False):
                 return False
             return self._listen()
-        if not self._ask_running_instance(started, retry=True):
-            log.warning("another %s holds the instance lock but did not answer; not starting", APP_NAME)
+        if self._ask_running_instance(started, retry=True):
+            return False
+        if _owned_by_someone_else(self._lock_path):
+            log.warning("the instance lock %s belongs to another user; starting anyway", self._lock_path)
+            return self._listen()
+        log.warning("another %s holds the instance lock but did not answer; not starting", APP_NAME)
         return False
 
     def close(self) -> None:

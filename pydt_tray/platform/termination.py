@@ -1,4 +1,5 @@
-"""SIGTERM and SIGINT delivered through the Qt event loop (a wakeup fd, no polling timer)."""
+"""SIGTERM, SIGINT and SIGHUP (the terminal closed) delivered through the Qt event loop (a wakeup fd, no
+polling timer)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QSocketNotifier, Signal
 
-SIGNALS = (signal.SIGTERM, signal.SIGINT)
+SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, name))
 
 
 class TerminationSignals(QObject):

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
+import socket
+import sys
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from pydt_tray.core.errors import PydtTrayError
@@ -15,6 +21,8 @@ PROTOCOLS = ("mqtt5", "mqtt311")
 MIN_KEEPALIVE_SECONDS = 5
 MAX_KEEPALIVE_SECONDS = 65535
 MAX_PING_TIMEOUT_MS = 30_000
+MACHINE_PART_LENGTH = 8
+MACHINE_ID_FILES = (Path("/etc/machine-id"), Path("/var/lib/dbus/machine-id"))
 
 _UNSAFE_ID_CHARS = re.compile(r"[^A-Za-z0-9_-]")
 
@@ -83,12 +91,51 @@ def new_install_id() -> str:
     return secrets.token_hex(16)
 
 
-def make_client_id(install_id: str) -> str:
-    """The MQTT client id of this installation: a fixed prefix plus the install id, MQTT-safe and <= 128 chars."""
+def _windows_machine_guid() -> str:
+    if sys.platform != "win32":
+        return ""
+    try:
+        import winreg
+
+        with winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE, r"SOFTWARE\Microsoft\Cryptography") as key:
+            value, _ = winreg.QueryValueEx(key, "MachineGuid")
+        return str(value)
+    except OSError:
+        return ""
+
+
+def machine_part(id_files: Sequence[Path] = MACHINE_ID_FILES) -> str:
+    """A short, stable tag of this computer (never of the home folder, which may be synced between machines).
+
+    The OS machine id where there is one (``/etc/machine-id``, Windows' MachineGuid), else the host name and
+    hardware address; only a hash of it is used.
+    """
+    raw = ""
+    for path in id_files:
+        try:
+            raw = path.read_text(encoding="ascii", errors="replace").strip()
+        except OSError:
+            continue
+        if raw:
+            break
+    if not raw:
+        raw = _windows_machine_guid()
+    if not raw:
+        raw = f"{socket.gethostname()}/{uuid.getnode():012x}"
+    return hashlib.sha256(("pydt-tray machine\0" + raw).encode()).hexdigest()[:MACHINE_PART_LENGTH]
+
+
+def make_client_id(install_id: str, machine: str | None = None) -> str:
+    """The MQTT client id of this installation on this computer: a fixed prefix, the install id and a
+    per-machine part (so one home folder synced between two computers does not make them kick each other
+    off the broker); MQTT-safe and <= 128 chars. ``machine`` defaults to :func:`machine_part`."""
     cleaned = _UNSAFE_ID_CHARS.sub("", install_id or "")
     if not cleaned:
         raise PushConfigError(f"install id {install_id!r} has no usable characters")
-    return (CLIENT_ID_PREFIX + cleaned)[:MAX_CLIENT_ID_LENGTH]
+    tag = _UNSAFE_ID_CHARS.sub("", machine if machine is not None else machine_part()) or "0"
+    tag = tag[:MACHINE_PART_LENGTH]
+    room = MAX_CLIENT_ID_LENGTH - len(CLIENT_ID_PREFIX) - len(tag) - 1
+    return f"{CLIENT_ID_PREFIX}{cleaned[:room]}-{tag}"
 
 
 class PushListener(Protocol):

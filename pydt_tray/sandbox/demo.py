@@ -2,8 +2,10 @@
 
 One process runs the simulated PYDT service, a local MQTT broker (wss, MQTT 3.1.1), a scripted world
 where simulated opponents play their turns, and the real tray app in a throw-away home folder. The
-keyring is never touched. Quitting (tray menu, SIGTERM, SIGINT) stops everything and deletes every
-temporary file.
+keyring is never touched, nor the user's login items ("Start at login" is off in the demo). Quitting
+(tray menu, SIGTERM, SIGINT, SIGHUP) stops everything and deletes every temporary file. The broker's private
+key is deleted as soon as the broker has loaded it, and a demo home left by a demo that was killed or crashed
+is deleted when the next demo starts.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import os
 import random
 import shutil
 import signal
+import stat
 import sys
 import tempfile
 import threading
@@ -32,6 +35,9 @@ from pydt_tray.sandbox.simulator import PydtSimulator
 log = logging.getLogger("pydt_tray.sandbox.demo")  # the same name when run with -m
 
 TURN_SECONDS_VARIABLE = "PYDT_DEMO_TURN_SECONDS"
+HOME_PREFIX = "pydt-tray-demo-"
+OWNER_FILE = "demo.pid"  # the process id of the demo a home belongs to
+STALE_WITHOUT_OWNER_SECONDS = 24 * 3600.0  # a home without an owner file: a demo that died while starting
 CHECK_TURN_SECONDS = "2-4"
 TITLE_SUFFIX = " (demo)"
 PAYLOAD = b"Hello!"
@@ -293,13 +299,72 @@ def _configure(ctx: AppContext, home: Path) -> None:
     settings.save()
 
 
+def _process_running(pid: int) -> bool:
+    """Whether a process with this id exists (POSIX); elsewhere unknown, so assumed running."""
+    if os.name != "posix":
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, but another user's
+        return True
+    return True
+
+
+def _owner(home: Path) -> int | None:
+    try:
+        text = (home / OWNER_FILE).read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def clear_stale_demo_homes(
+    temp_dir: str | os.PathLike[str] | None = None,
+    *,
+    is_running: Callable[[int], bool] = _process_running,
+    now: Callable[[], float] = time.time,
+) -> list[Path]:
+    """Delete the homes that demos which were killed or crashed left in the temp folder; returns them.
+
+    Only this user's real folders (never a link) named like a demo home are considered, and only when the demo
+    they name in their owner file is gone (or, without an owner file, after a day).
+    """
+    folder = Path(temp_dir if temp_dir is not None else tempfile.gettempdir())
+    removed: list[Path] = []
+    try:
+        candidates = sorted(folder.glob(HOME_PREFIX + "*"))
+    except OSError:
+        return removed
+    for home in candidates:
+        try:
+            info = home.lstat()
+        except OSError:
+            continue
+        if not stat.S_ISDIR(info.st_mode) or (hasattr(os, "getuid") and info.st_uid != os.getuid()):
+            continue
+        pid = _owner(home)
+        if pid is not None and (pid == os.getpid() or is_running(pid)):
+            continue
+        if pid is None and now() - info.st_mtime < STALE_WITHOUT_OWNER_SECONDS:
+            continue
+        shutil.rmtree(home, ignore_errors=True)
+        if not home.exists():
+            log.info("demo: removed %s, left behind by a demo that did not finish", home)
+            removed.append(home)
+    return removed
+
+
 class DemoSession:
     """Everything of a demo except the GUI: temp home, simulator, broker, world and the app context."""
 
     def __init__(
         self, *, seed: int | None = None, turn_interval: tuple[float, float] = (10, 20), stage: str = "prod"
     ) -> None:
-        self.home = Path(tempfile.mkdtemp(prefix="pydt-tray-demo-"))
+        clear_stale_demo_homes()
+        self.home = Path(tempfile.mkdtemp(prefix=HOME_PREFIX))
+        (self.home / OWNER_FILE).write_text(f"{os.getpid()}\n", encoding="ascii")
         self.simulator = PydtSimulator()
         self.broker = DemoBroker(tls=True, cert_dir=self.home / "certs")
         self.world = DemoWorld(self.simulator, self.broker.publish, stage=stage, seed=seed, turn_interval=turn_interval)
@@ -346,6 +411,9 @@ class _Interrupted(Exception):
 
 def _raise_interrupted(_signum: int, _frame: object) -> None:
     raise _Interrupted
+
+
+_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
 def _turn_interval(default: tuple[float, float], environ: Mapping[str, str]) -> tuple[float, float]:
@@ -434,7 +502,7 @@ def run_demo(
     except ValueError as error:
         print(f"pydt-tray demo: {error}", file=sys.stderr)
         return 2
-    previous_term = signal.signal(signal.SIGTERM, _raise_interrupted)
+    previous = {sig: signal.signal(sig, _raise_interrupted) for sig in _STOP_SIGNALS}
     session = DemoSession(seed=seed, turn_interval=turn_interval)
     try:
         print(f"pydt-tray demo: home={session.home}", flush=True)
@@ -456,7 +524,8 @@ def run_demo(
     finally:
         session.close()
         teardown_logging()
-        signal.signal(signal.SIGTERM, previous_term)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         print("pydt-tray demo: stopped, temporary files removed", flush=True)
 
 

@@ -190,8 +190,19 @@ class DemoBroker:
         except Exception as error:
             self.stop()
             raise DemoBrokerError(f"the demo broker did not start: {error}") from error
+        self._forget_private_key()
         log.info("demo broker listening on %s", self.ws_url)
         return self
+
+    def _forget_private_key(self) -> None:
+        """The listener has loaded the key into its TLS context: no copy of it stays on disk, so a demo that is
+        killed or crashes cannot leave it behind. The public certificates stay (clients read the CA file)."""
+        if self.certs is None:
+            return
+        try:
+            self.certs.key_file.unlink(missing_ok=True)
+        except OSError as error:
+            log.warning("demo broker: could not delete its private key file %s: %s", self.certs.key_file, error)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Close every client connection and the listener, end the thread, delete the certificates."""

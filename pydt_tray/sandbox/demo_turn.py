@@ -50,6 +50,7 @@ def run_demo_gui(
     """The tray app with the demo's stand-in for the game (``token`` is the demo's, never stored);
     ``on_started(app)`` runs before the event loop (``--check`` watches the app through it)."""
     from pydt_tray.gui import run_gui
+    from pydt_tray.ui.services import DEMO_AUTOSTART_REASON
 
     return run_gui(
         ctx,
@@ -59,4 +60,5 @@ def run_demo_gui(
         waiting_actions=DEMO_WAITING_ACTIONS,
         save_grace_seconds=DEMO_GRACE_SECONDS,
         on_started=on_started,
+        login_items_off=DEMO_AUTOSTART_REASON,
     )

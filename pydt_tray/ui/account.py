@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Protocol
 
@@ -12,7 +13,10 @@ from pydt_tray.core.credentials import CredentialError
 from pydt_tray.core.logs import register_secret
 from pydt_tray.ui.sign_in_dialog import SignInDialog
 
+log = logging.getLogger(__name__)
+
 REFUSED = "PYDT refused this token. Copy it again from your profile page on the website."
+UNEXPECTED = "The token could not be checked because of an unexpected problem; the log has the details."
 
 Job = Callable[[], None]
 
@@ -95,12 +99,16 @@ class AccountFlow(QObject):
                 error = REFUSED
             except (PydtError, CredentialError) as failure:
                 error = failure.user_message
+            except Exception:  # the dialog must leave "Checking…" whatever happened
+                log.exception("Checking the token failed unexpectedly")
+                error = UNEXPECTED
             self._call_soon(lambda: self._checked(token, error, name))
 
         self._run_in_background(job)
 
     def _checked(self, token: str, error: str | None, name: str) -> None:
         if error:
+            log.warning("Sign-in failed: %s", error)  # the token itself is never logged
             self.dialog.show_error(error)
         else:
             self.session.switch_account(token, name)

@@ -36,6 +36,8 @@ QLabel#cardTitle { font-size: 12pt; font-weight: 600; }
 QLabel#cardDetail { color: #505050; }
 QLabel#section { font-weight: 600; color: #404040; padding: 6px 2px 0 2px; }
 QLabel#empty { color: #606060; padding: 24px; }
+QLabel#loadError { color: #8a1f11; padding: 24px 24px 8px 24px; }
+QLabel#notice { background: #fff4d6; color: #4a3a00; border: 1px solid #e0c060; border-radius: 5px; padding: 6px; }
 QLabel.badge { border-radius: 6px; padding: 1px 7px; font-size: 8pt; font-weight: 600; }
 QLabel#badge-congress { background: #f3d36b; color: #4a3a00; }
 QLabel#badge-first { background: #d9e6f7; color: #1d3f6e; }
@@ -139,6 +141,7 @@ class GameCard(QFrame):
         head.addWidget(title)
         for name, text in badges_of(game, mine):
             badge = QLabel(text)
+            badge.setTextFormat(Qt.TextFormat.PlainText)  # flags come from the service: never rich text
             badge.setObjectName(name)
             badge.setProperty("class", "badge")
             head.addWidget(badge)
@@ -181,7 +184,8 @@ class GameCard(QFrame):
 class GamesWindow(QWidget):
     """The list of games; ``play_requested(game_id)`` and ``open_game(game_id)`` come from the cards."""
 
-    refresh_requested = Signal()
+    refresh_requested = Signal()  # Refresh, or Retry after a failed load
+    sign_in_requested = Signal()
     open_game = Signal(str)
     play_requested = Signal(str)
 
@@ -192,9 +196,10 @@ class GamesWindow(QWidget):
         self.setStyleSheet(STYLE)
         self.type_names: dict[str, str] = {}
         self.cards: list[GameCard] = []
-        self._last: tuple[Snapshot | None, str, NamesLookup] | None = None
+        self._last: tuple[Snapshot | None, str, NamesLookup, str] | None = None
 
         self.status = QLabel("Not signed in")
+        self.status.setTextFormat(Qt.TextFormat.PlainText)  # may quote the service's error text
         self.status.setObjectName("status")
         self.status.setWordWrap(True)
         self.refresh_button = QPushButton("Refresh")
@@ -202,6 +207,14 @@ class GamesWindow(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.status, 1)
         top.addWidget(self.refresh_button)
+        self.notice = QLabel()  # something the user asked for that did not work (e.g. no web browser)
+        self.notice.setObjectName("notice")
+        self.notice.setTextFormat(Qt.TextFormat.PlainText)
+        self.notice.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.notice.setWordWrap(True)
+        self.notice.hide()
+        self.empty_label: QLabel | None = None  # what is shown while there is no list
+        self.empty_button: QPushButton | None = None  # Retry or Sign in, while there is no list to show
 
         self.panel_slot = QVBoxLayout()  # the play-turn panel goes here
         self.list_widget = QWidget()
@@ -215,6 +228,7 @@ class GamesWindow(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addWidget(self.notice)
         layout.addLayout(self.panel_slot)
         layout.addWidget(scroll, 1)
 
@@ -235,15 +249,32 @@ class GamesWindow(QWidget):
             self.type_names = dict(names)
             self._rerender()
 
+    def show_notice(self, text: str) -> None:
+        """A one-off message above the list ("" hides it); stays until replaced or the window is hidden."""
+        self.notice.setText(text)
+        self.notice.setVisible(bool(text))
+
     def render(  # type: ignore[override]  # shadows QWidget.render (painting to a device), which is unused here
-        self, snapshot: Snapshot | None, status: str, names: NamesLookup, *, now: datetime | None = None
+        self,
+        snapshot: Snapshot | None,
+        status: str,
+        names: NamesLookup,
+        *,
+        now: datetime | None = None,
+        error: str = "",
     ) -> None:
-        self._last = (snapshot, status, names)
+        """``error``: why the last load failed; without a list yet it is shown with a Retry button."""
+        self._last = (snapshot, status, names, error)
         self.status.setText(status)
         self._clear()
         now = now or datetime.now(UTC)
         if snapshot is None:
-            self._empty("Sign in to see your games." if status.startswith("signed out") else "Loading your games…")
+            if status.startswith("signed out"):
+                self._empty("Sign in to see your games.", ("Sign in…", self.sign_in_requested.emit))
+            elif error:
+                self._empty(f"Your games could not be loaded: {error}", ("Retry", self.refresh_requested.emit))
+            else:
+                self._empty("Loading your games…")
             return
         if not snapshot.games:
             self._empty("You have no games.")
@@ -283,15 +314,32 @@ class GamesWindow(QWidget):
         label.setObjectName("section")
         self.list_layout.addWidget(label)
 
-    def _empty(self, text: str) -> None:
+    def _empty(self, text: str, action: tuple[str, Callable[[], None]] | None = None) -> None:
         label = QLabel(text)
-        label.setObjectName("empty")
+        label.setObjectName("loadError" if action and action[0] == "Retry" else "empty")
+        label.setTextFormat(Qt.TextFormat.PlainText)
+        label.setWordWrap(True)
         label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.list_layout.addWidget(label)
+        self.empty_label = label
+        if action is not None:
+            button = QPushButton(action[0])
+            button.setObjectName("emptyAction")
+            button.clicked.connect(action[1])
+            row = QHBoxLayout()
+            row.addStretch(1)
+            row.addWidget(button)
+            row.addStretch(1)
+            holder = QWidget()
+            holder.setLayout(row)
+            self.list_layout.addWidget(holder)
+            self.empty_button = button
         self.list_layout.addStretch(1)
 
     def _clear(self) -> None:
         self.cards = []
+        self.empty_label = None
+        self.empty_button = None
         while self.list_layout.count():
             item = self.list_layout.takeAt(0)
             if item is None:
@@ -303,7 +351,8 @@ class GamesWindow(QWidget):
 
     def _rerender(self) -> None:
         if self._last is not None:
-            self.render(*self._last)
+            snapshot, status, names, error = self._last
+            self.render(snapshot, status, names, error=error)
 
     def _refresh_clock(self) -> None:
         if self.isVisible():
@@ -327,6 +376,7 @@ class GamesWindow(QWidget):
 
     def hideEvent(self, event) -> None:
         self.clock.stop()
+        self.show_notice("")
         super().hideEvent(event)
 
     def bring_to_front(self) -> None:

@@ -3,10 +3,13 @@
 The motif is a round token with an hourglass. Each status has its own colour and mark:
 
 - IDLE: teal token.
-- YOUR_TURN: amber token with a red badge holding the number of waiting turns ("9+" above nine).
+- YOUR_TURN: amber token with a blue badge holding the number of waiting turns ("9+" above nine).
 - POLLING: dimmed grey token with a broken-link mark (push is down, the app is polling).
 - SIGNED_OUT: grey token with a crossed-out key.
-- ERROR: red token with a white "!".
+- ERROR: a red warning triangle (not a token) with a white "!".
+
+At tray size (16 px) a turn badge "1" must never pass for the error "!": the badge is blue, never red, its
+"1" has a foot, and the error is the only icon that is not round.
 
 Digits are drawn as strokes rather than with a font, so they look the same everywhere and stay legible at
 16 px. Everything is drawn on a 64-unit square and scaled to each size.
@@ -55,13 +58,14 @@ _TOKEN = {
     TrayStatus.SIGNED_OUT: ("#9aa0a6", "#6b7075", "#e8eaed"),
     TrayStatus.ERROR: ("#d32f2f", "#8e1b1b", "#ffffff"),
 }
-_BADGE = QColor("#d62828")
+_BADGE = QColor("#1e4fc2")  # blue: red is kept for the error and the crossed-out key
+_SLASH = QColor("#d62828")
 _MARK_INK = QColor("#3c4043")
 
 # Stroke glyphs on a unit box (x right, y down); each glyph is a list of polylines.
 _GLYPHS: dict[str, list[list[tuple[float, float]]]] = {
     "0": [[(0, 0), (1, 0), (1, 1), (0, 1), (0, 0)]],
-    "1": [[(0.2, 0.25), (0.55, 0), (0.55, 1)]],
+    "1": [[(0.15, 0.25), (0.55, 0), (0.55, 1)], [(0.15, 1), (0.95, 1)]],
     "2": [[(0, 0), (1, 0), (1, 0.5), (0, 0.5), (0, 1), (1, 1)]],
     "3": [[(0, 0), (1, 0), (1, 1), (0, 1)], [(0.25, 0.5), (1, 0.5)]],
     "4": [[(0, 0), (0, 0.55), (1, 0.55)], [(0.8, 0), (0.8, 1)]],
@@ -106,10 +110,10 @@ def render_icon_image(status: TrayStatus, label: str, size: int) -> QImage:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.scale(size / 64.0, size / 64.0)
         fill, rim, ink = (QColor(c) for c in _TOKEN[status])
-        _draw_token(painter, fill, rim)
         if status is TrayStatus.ERROR:
-            _draw_exclamation(painter, ink)
+            _draw_warning(painter, fill, rim, ink)
         else:
+            _draw_token(painter, fill, rim)
             _draw_hourglass(painter, ink)
         if status is TrayStatus.YOUR_TURN and label:
             _draw_badge(painter, label)
@@ -151,12 +155,20 @@ def _draw_hourglass(p: QPainter, ink: QColor) -> None:
     p.drawLine(QPointF(18, 49), QPointF(46, 49))
 
 
-def _draw_exclamation(p: QPainter, ink: QColor) -> None:
-    p.setPen(_pen(ink, 9))
-    p.drawLine(QPointF(32, 15), QPointF(32, 36))
+def _draw_warning(p: QPainter, fill: QColor, rim: QColor, ink: QColor) -> None:
+    triangle = QPainterPath()
+    triangle.moveTo(32, 4)
+    triangle.lineTo(61, 57)
+    triangle.lineTo(3, 57)
+    triangle.closeSubpath()
+    p.setPen(_pen(rim, 5))
+    p.setBrush(QBrush(fill))
+    p.drawPath(triangle)
+    p.setPen(_pen(ink, 8))
+    p.drawLine(QPointF(32, 22), QPointF(32, 37))
     p.setPen(Qt.PenStyle.NoPen)
     p.setBrush(QBrush(ink))
-    p.drawEllipse(QPointF(32, 48), 5.5, 5.5)
+    p.drawEllipse(QPointF(32, 48), 5, 5)
 
 
 def _draw_badge(p: QPainter, label: str) -> None:
@@ -208,7 +220,7 @@ def _draw_key_slash(p: QPainter) -> None:
     p.drawEllipse(QPointF(39, 46), 5, 5)  # bow
     p.drawPolyline([QPointF(44, 46), QPointF(57, 46)])  # shaft
     p.drawPolyline([QPointF(53, 46), QPointF(53, 51)])  # bit
-    p.setPen(_pen(_BADGE, 4))
+    p.setPen(_pen(_SLASH, 4))
     p.drawLine(QPointF(36, 56), QPointF(56, 36))
 
 

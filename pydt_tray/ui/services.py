@@ -7,7 +7,13 @@ import logging
 from pydt_tray.core.diff import Snapshot
 from pydt_tray.core.settings import Settings
 from pydt_tray.core.turn_api import TurnApiError, TurnApiServer
-from pydt_tray.platform.autostart import Autostart, AutostartError, apply_autostart, pick_autostart
+from pydt_tray.platform.autostart import (
+    Autostart,
+    AutostartError,
+    SandboxAutostart,
+    apply_autostart,
+    pick_autostart,
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +58,9 @@ class TurnApiService:
             self.server = None
 
 
+DEMO_AUTOSTART_REASON = "Start at login is off in the demo: it would make your real pydt-tray start at every login."
+
+
 class AutostartService:
     """Keeps the start-at-login entry in step with the ``start_at_login`` setting."""
 
@@ -60,8 +69,27 @@ class AutostartService:
         self.autostart = autostart or pick_autostart()
         self.problem = ""
 
+    def sandbox(self, reason: str = DEMO_AUTOSTART_REASON) -> None:
+        """From now on never read or change the user's real login items (the demo); ``reason`` says why."""
+        self.autostart = SandboxAutostart(reason)
+        self.problem = ""
+
+    @property
+    def available(self) -> bool:
+        return not isinstance(self.autostart, SandboxAutostart)
+
+    def menu_text(self) -> str:
+        """The tray menu item: a check mark when on; in a sandboxed run, why it is off."""
+        if not self.available:
+            return "Start at login (off in the demo)"
+        return ("✓ " if self.settings.snapshot().start_at_login else "") + "Start at login"
+
     def apply(self) -> None:
         self.problem = ""
+        if isinstance(self.autostart, SandboxAutostart):
+            if self.settings.snapshot().start_at_login:
+                self.problem = self.autostart.reason
+            return
         try:
             apply_autostart(self.autostart, self.settings.snapshot().start_at_login)
         except AutostartError as error:

@@ -28,6 +28,17 @@ class TrayModel:
     signed_in: bool = False
     connection: str = ""
     extra_actions: tuple[tuple[str, str], ...] = field(default=())
+    disabled_actions: frozenset[str] = field(default=frozenset())  # extra actions shown greyed out
+
+
+def menu_text(text: str) -> str:
+    """``text`` for a menu entry, shown as it is: a single "&" would otherwise mark a shortcut and vanish."""
+    return text.replace("&", "&&")
+
+
+def shown_text(action_text: str) -> str:
+    """What a menu entry made with :func:`menu_text` shows."""
+    return action_text.replace("&&", "&")
 
 
 def game_label(game: Game, mine: bool) -> str:
@@ -77,7 +88,7 @@ class Tray(QObject):
             self.icon.setToolTip(model.tooltip)
 
     def _add(self, text: str, slot, enabled: bool = True) -> QAction:
-        action = self.menu.addAction(text)
+        action = self.menu.addAction(menu_text(text))
         action.setEnabled(enabled)
         if slot is not None:
             action.triggered.connect(slot)
@@ -98,13 +109,14 @@ class Tray(QObject):
             if model.others:
                 others = self.menu.addMenu("Other games")
                 for game in model.others[:MAX_MENU_GAMES]:
-                    action = others.addAction(game_label(game, False))
+                    action = others.addAction(menu_text(game_label(game, False)))
                     action.triggered.connect(lambda _=False, g=game.game_id: self.open_game.emit(g))
             self.menu.addSeparator()
         self._add("Show games", self.show_window.emit)
         self._add("Refresh now", self.refresh_requested.emit, enabled=model.signed_in)
         for key, text in model.extra_actions:
-            self._add(text, lambda _=False, k=key: self.action_requested.emit(k))
+            enabled = key not in model.disabled_actions
+            self._add(text, lambda _=False, k=key: self.action_requested.emit(k), enabled=enabled)
         if model.signed_in:
             self._add("Sign out", self.sign_out_requested.emit)
         else:
@@ -118,8 +130,8 @@ class Tray(QObject):
         for action in self.menu.actions():
             if action.isSeparator():
                 continue
-            texts.append(action.text())
-            texts.extend("  " + sub.text() for sub in _submenu_actions(action))
+            texts.append(shown_text(action.text()))
+            texts.extend("  " + shown_text(sub.text()) for sub in _submenu_actions(action))
         return texts
 
     def trigger(self, text_prefix: str) -> bool:
@@ -127,7 +139,7 @@ class Tray(QObject):
         for action in self.menu.actions():
             candidates = [action, *_submenu_actions(action)]
             for candidate in candidates:
-                if candidate.text().startswith(text_prefix) and candidate.isEnabled():
+                if shown_text(candidate.text()).startswith(text_prefix) and candidate.isEnabled():
                     candidate.trigger()
                     return True
         return False

@@ -6,6 +6,7 @@ import json
 import signal
 import stat
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -106,8 +107,29 @@ def test_login_without_the_service_reports_a_network_failure(keyring_cli: CliRun
     simulator.stop()
     result = login(keyring_cli, world.token)
     assert result.returncode == EXIT_NETWORK
-    assert "could not reach" in one_line(result.stderr)
+    line = one_line(result.stderr)
+    assert "could not reach" in line.lower()
+    assert line.lower().count("pydt service") == 1, f"the message says it twice: {line!r}"
     assert stored_token() is None
+    assert "Sign-in failed: Could not reach the PYDT service" in keyring_cli.log_file.read_text()
+    assert_no_token(keyring_cli, world.token, result.stdout, result.stderr)
+
+
+def test_a_refused_sign_in_is_logged_without_the_token(keyring_cli: CliRunner, world, simulator) -> None:
+    simulator.revoke_tokens(world.me)
+    result = login(keyring_cli, world.token)
+    assert result.returncode == EXIT_AUTH
+    log_text = keyring_cli.log_file.read_text()
+    assert "Sign-in failed: the PYDT service refused the token" in log_text
+    assert_no_token(keyring_cli, world.token, result.stdout, result.stderr)
+
+
+def test_games_without_any_keyring_says_not_signed_in(cli: CliRunner) -> None:
+    result = cli.run("games", env=NO_KEYRING)
+    assert result.returncode == EXIT_AUTH, result.stderr
+    line = one_line(result.stderr)
+    assert "not signed in" in line and "pydt-tray login" in line
+    assert "No secure keyring" not in line
 
 
 def test_login_with_empty_input_is_a_usage_error(keyring_cli: CliRunner) -> None:
@@ -306,6 +328,29 @@ def test_the_token_never_leaks_from_the_debug_tray_app(signed_in: CliRunner, wor
     assert_no_token(signed_in, world.token, _gui_output(signed_in))
 
 
+def test_the_tray_app_exits_at_once_while_a_load_hangs(signed_in: CliRunner, simulator) -> None:
+    simulator.set_latency("games", 60.0)  # the service takes a minute to answer the game list
+    process = signed_in.start("--hidden")
+    try:
+
+        def load_in_flight() -> bool:
+            if process.poll() is not None:
+                pytest.fail(f"pydt-tray exited early with {process.returncode}: {_gui_output(signed_in)}")
+            return simulator.request_count("games") >= 1
+
+        wait_until(load_in_flight, GUI_LOAD_TIMEOUT, "the game list to be requested")
+        began = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=GUI_STOP_TIMEOUT) == EXIT_OK
+        took = time.monotonic() - began
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert took < 4.0, f"the app took {took:.1f} s to exit"  # Quit's 2 s plus the interpreter's own exit
+    assert "pydt-tray stopped" in signed_in.log_file.read_text()
+
+
 def _gui_output(cli: CliRunner) -> str:
     return "".join((cli.root / name).read_text(errors="replace") for name in ("gui.stdout", "gui.stderr"))
 
@@ -341,3 +386,14 @@ def test_a_malformed_api_url_names_the_variable(cli: CliRunner) -> None:
     result = cli.run("config", "list", env={"PYDT_API_URL": "http://[::1"})
     assert result.returncode == EXIT_USAGE
     assert "PYDT_API_URL" in one_line(result.stderr)
+
+
+def test_config_set_start_at_login_writes_and_removes_the_entry_at_once(cli: CliRunner, tmp_path: Path) -> None:
+    xdg = tmp_path / "xdg"
+    entry = xdg / "autostart" / "pydt-tray.desktop"
+    on = cli.run("config", "set", "start_at_login", "true", env={"XDG_CONFIG_HOME": str(xdg)})
+    assert on.returncode == EXIT_OK, on.stderr
+    assert entry.exists() and "--hidden" in entry.read_text()
+    off = cli.run("config", "set", "start_at_login", "false", env={"XDG_CONFIG_HOME": str(xdg)})
+    assert off.returncode == EXIT_OK, off.stderr
+    assert not entry.exists()

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -104,6 +104,98 @@ def test_demo_notifies_through_push_and_leaves_nothing_behind(notification_serve
                 shutil.rmtree(home, ignore_errors=True)
     assert not leftover, f"the demo left its home folder {home} behind"
     assert out.snapshot()[-1] == "pydt-tray demo: stopped, temporary files removed"
+
+
+RUNNING_LINE = re.compile(r"pydt-tray \S+ running")
+
+
+def start_demo(
+    env: dict[str, str], procs: list[subprocess.Popen], readers: list[Lines]
+) -> tuple[subprocess.Popen, Path]:
+    """A demo child process (noted in ``procs``), once its app runs; returns it and its home folder."""
+    command = [sys.executable, "-m", "pydt_tray.sandbox.demo", "--debug", "--hidden", "--seed", "3"]
+    proc = subprocess.Popen(
+        command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    procs.append(proc)
+    out, err = Lines(proc.stdout), Lines(proc.stderr)  # type: ignore[arg-type]
+    readers += [out, err]
+    lines = out.wait_for(lambda ls: any(HOME_LINE.match(x) for x in ls), "the home line", 30)
+    home = Path(next(m.group(1) for m in map(HOME_LINE.match, lines) if m))
+    err.wait_for(lambda ls: any(RUNNING_LINE.search(x) for x in ls), "the app running", 60)
+    return proc, home
+
+
+def private_keys_under(folder: Path) -> list[Path]:
+    return [path for path in folder.rglob("*") if path.is_file() and b"PRIVATE KEY" in path.read_bytes()]
+
+
+@pytest.fixture
+def isolated_env(tmp_path: Path) -> dict[str, str]:
+    """A child environment whose "real" home and temp folder are the test's own."""
+    (tmp_path / "home").mkdir()
+    (tmp_path / "tmp").mkdir()
+    return {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "PYTHONUNBUFFERED": "1",
+        "HOME": str(tmp_path / "home"),
+        "XDG_CONFIG_HOME": str(tmp_path / "home" / ".config"),
+        "TMPDIR": str(tmp_path / "tmp"),
+    }
+
+
+@pytest.fixture
+def children() -> Iterator[tuple[list[subprocess.Popen], list[Lines]]]:
+    procs: list[subprocess.Popen] = []
+    readers: list[Lines] = []
+    try:
+        yield procs, readers
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=10)
+        for reader in readers:
+            reader.join(5)
+        for proc in procs:
+            for stream in (proc.stdout, proc.stderr):
+                if stream is not None:
+                    stream.close()
+
+
+def test_the_demo_never_touches_the_real_start_at_login_entry(
+    isolated_env: dict[str, str], children, notification_server: FakeNotificationServer
+) -> None:
+    entry = Path(isolated_env["XDG_CONFIG_HOME"]) / "autostart" / "pydt-tray.desktop"
+    entry.parent.mkdir(parents=True)
+    entry.write_text("[Desktop Entry]\nType=Application\nExec=/opt/real/pydt-tray --hidden\n")  # the real app's
+    original = entry.read_bytes()
+    demo, _home = start_demo(isolated_env, *children)
+    assert entry.read_bytes() == original, "the demo changed the real start-at-login entry"
+    demo.send_signal(signal.SIGTERM)
+    assert demo.wait(timeout=15) == 0
+    assert entry.read_bytes() == original
+    assert sorted(path.name for path in entry.parent.iterdir()) == ["pydt-tray.desktop"]
+
+
+def test_a_killed_demo_leaves_no_private_key_and_the_next_demo_clears_its_home(
+    isolated_env: dict[str, str], children, notification_server: FakeNotificationServer
+) -> None:
+    temp = Path(isolated_env["TMPDIR"])
+    first, first_home = start_demo(isolated_env, *children)
+    assert first_home.parent == temp
+    assert private_keys_under(temp) == [], "the broker's private key stays on disk while the demo runs"
+    first.kill()  # no chance to clean up
+    first.wait(timeout=10)
+    assert first_home.exists()
+
+    second, second_home = start_demo(isolated_env, *children)
+    assert not first_home.exists(), "the next demo did not clear the home a killed demo left"
+    assert second_home.exists()
+    second.send_signal(signal.SIGTERM)
+    assert second.wait(timeout=15) == 0
+    assert list(temp.glob("pydt-tray-demo-*")) == []
 
 
 def demo_check(*options: str, turn_seconds: str | None = None, timeout: float = 90) -> subprocess.CompletedProcess:

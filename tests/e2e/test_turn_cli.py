@@ -167,7 +167,7 @@ def test_network_failure_and_missing_token(secret_service, world: World, home: P
 
     TokenStore().save(world.token)
     offline = run(env, "submit", world.my_turn_game, str(save))
-    assert offline.returncode == 4 and "could not reach" in offline.stderr
+    assert offline.returncode == 4 and "could not reach" in offline.stderr.lower()
     assert save.read_bytes() == b"my save"
 
 

@@ -79,7 +79,7 @@ def test_keepalive_change_reconnects_with_the_new_value(app_factory, mosquitto):
     app_factory.wait_live(app)
 
 
-def test_sign_in_dialog_checks_the_token_and_signs_in(app_factory, simulator, world, qtbot, secret_service):
+def test_sign_in_dialog_checks_the_token_and_signs_in(app_factory, simulator, world, qtbot, secret_service, caplog):
     app = app_factory.start()
     app_factory.wait_synced(app)
     app.session.sign_out()
@@ -89,6 +89,8 @@ def test_sign_in_dialog_checks_the_token_and_signs_in(app_factory, simulator, wo
     dialog.submitted.emit("not-a-real-token")
     qtbot.waitUntil(lambda: "refused" in dialog_text(dialog), timeout=WAIT_MS)
     assert app.session.token is None
+    failures = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Sign-in failed")]
+    assert failures and all("not-a-real-token" not in message for message in failures)  # logged, token left out
     fresh = simulator.token(world.me)
     dialog.submitted.emit(fresh)
     qtbot.waitUntil(lambda: app.session.token == fresh and app.session.snapshot() is not None, timeout=WAIT_MS)

@@ -308,8 +308,8 @@ def test_websocket_upgrade_is_sigv4_signed(mosquitto_certs: MosquittoCerts, prot
 
 
 def test_make_client_id() -> None:
-    assert make_client_id("abc123") == "pydt-tray-abc123"
-    assert make_client_id("a b/c#+d") == "pydt-tray-abcd"
+    assert make_client_id("abc123", "m1") == "pydt-tray-abc123-m1"
+    assert make_client_id("a b/c#+d", "m1") == "pydt-tray-abcd-m1"
     assert len(make_client_id("x" * 500)) == 128
     first, second = make_client_id(new_install_id()), make_client_id(new_install_id())
     assert first != second and first.startswith(CLIENT_ID_PREFIX)

@@ -151,7 +151,7 @@ def test_without_iot_credentials_polling_finds_the_turn(app_factory, notificatio
     app_factory.qtbot.waitUntil(lambda: len(notification_server.notifications) == 1, timeout=WAIT_MS)
     notification_server.clear()
     assert app.push.connection is None and app.push.state.mode is PushMode.OFF
-    assert "Checking every 90 s: live push is off (turn it on in Settings → Real-time push)" in app.tray.model.tooltip
+    assert "Checking every 1 s: live push is off (turn it on in Settings → Real-time push)" in app.tray.model.tooltip
     assert app.tray.model.status.name == "YOUR_TURN"
     simulator.advance_turn(world.their_turn_game)
     app_factory.qtbot.waitUntil(lambda: len(notification_server.notifications) == 1, timeout=WAIT_MS)

@@ -5,10 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import Qt as QtGuiNamespace
+from PySide6.QtWidgets import QLabel
 
 from pydt_tray.core.diff import Snapshot
 from pydt_tray.core.models import Game
 from pydt_tray.ui.games_window import GamesWindow, ago, time_text
+from pydt_tray.ui.tray import Tray, TrayModel
 
 ME, ALICE, BOB = "1001", "1002", "1003"
 NOW = datetime(2026, 8, 10, 12, 0, tzinfo=UTC)
@@ -140,3 +144,67 @@ def test_time_texts():
     # without lastTurnEndDate the timer runs from updatedAt
     from_update = game("d", ME, minutes_ago=10, turn_timer_minutes=20, last_turn_end_date=None)
     assert time_text(from_update, NOW) == "timer expires in 10 minutes"
+
+
+HOSTILE = "<b>Big</b> <img src='file:///etc/passwd'> <a href='https://example.org'>click</a>"
+
+
+def test_service_text_is_shown_as_plain_text_never_rich_text(window):
+    hostile = Snapshot.build(
+        ME,
+        [
+            game("mine", ME, display_name=HOSTILE, flags=("CIV6_CONGRESS_TURN", "<i>FLAG</i>")),
+            game("theirs", ALICE, display_name="<h1>Theirs</h1>"),
+        ],
+    )
+    window.render(hostile, "signed in · <u>The service said: no</u>", {ALICE: "<b>Alice</b>"}.get, now=NOW)
+    labels = window.findChildren(QLabel)
+    shown = {label.text(): label.textFormat() for label in labels if QtGuiNamespace.mightBeRichText(label.text())}
+    assert HOSTILE in shown and "<i>FLAG</i>" in shown and "signed in · <u>The service said: no</u>" in shown
+    assert any("<b>Alice</b>'s turn" in text for text in shown)
+    rich = {text: form for text, form in shown.items() if form != Qt.TextFormat.PlainText}
+    assert rich == {}
+
+
+def test_menu_entries_show_service_names_as_they_are(qapp):
+    tray = Tray()
+    rock = game("rock", ME, display_name="Rock & Roll")
+    other = game("other", ALICE, display_name="Salt & Pepper")
+    tray.render(TrayModel(signed_in=True, my_turns=(rock,), others=(other,)))
+    entries = [action for action in tray.menu.actions() if not action.isSeparator()]
+    sub = next(action.menu() for action in entries if action.menu() is not None)
+    shown = [action.iconText() for action in entries] + [action.iconText() for action in sub.actions()]
+    assert any(text.startswith("▶ Rock & Roll") for text in shown), shown
+    assert any(text.startswith("Salt & Pepper") for text in shown), shown
+    assert any(text.startswith("▶ Rock & Roll") for text in tray.action_texts())
+    assert tray.trigger("▶ Rock & Roll")
+
+
+def test_a_failed_first_load_shows_the_error_and_a_retry_button(window, qtbot):
+    from PySide6.QtWidgets import QLabel
+
+    window.render(None, "loading games… · checking every 90 s", NAMES.get, now=NOW, error="No connection.")
+    assert window.list_widget.findChildren(QLabel, "empty") == []
+    [label] = window.list_widget.findChildren(QLabel, "loadError")
+    assert label.text() == "Your games could not be loaded: No connection."
+    assert window.empty_button is not None and window.empty_button.text() == "Retry"
+    with qtbot.waitSignal(window.refresh_requested, timeout=2000):
+        window.empty_button.click()
+    window.render(Snapshot.build(ME, [game("only", ALICE)]), "", NAMES.get, now=NOW)
+    assert window.empty_button is None and len(window.rows()) == 1
+
+
+def test_the_signed_out_window_has_a_sign_in_button(window, qtbot):
+    window.render(None, "signed out", NAMES.get, now=NOW)
+    assert window.empty_button is not None and window.empty_button.text() == "Sign in…"
+    with qtbot.waitSignal(window.sign_in_requested, timeout=2000):
+        window.empty_button.click()
+
+
+def test_a_notice_is_plain_text_and_goes_away_when_hidden(window, qtbot):
+    window.show()
+    qtbot.waitExposed(window)
+    window.show_notice("No web browser could be opened. <b>x</b>")
+    assert window.notice.isVisible() and window.notice.textFormat() == Qt.TextFormat.PlainText
+    window.hide()
+    assert not window.notice.isVisible() and window.notice.text() == ""

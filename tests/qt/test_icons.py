@@ -82,3 +82,39 @@ def test_app_icon_falls_back_to_painting(qapp, monkeypatch, caplog):
     assert not icon.isNull()
     assert "could not be loaded" in caplog.text
     assert pixels(icon) == pixels(tray_icon(TrayStatus.IDLE))
+
+
+def _share(image: QImage, test) -> float:
+    """The share of the image's opaque pixels whose colour passes ``test(r, g, b)``."""
+    hits = total = 0
+    for y in range(image.height()):
+        for x in range(image.width()):
+            color = image.pixelColor(x, y)
+            if color.alpha() < 200:
+                continue
+            total += 1
+            hits += bool(test(color.red(), color.green(), color.blue()))
+    return hits / total
+
+
+def _red(r: int, g: int, b: int) -> bool:
+    return r > 150 and g < 100 and b < 100
+
+
+def _opaque(image: QImage) -> set[tuple[int, int]]:
+    return {(x, y) for y in range(image.height()) for x in range(image.width()) if image.pixelColor(x, y).alpha() > 127}
+
+
+@pytest.mark.parametrize("size", [16, 22])
+def test_a_one_turn_badge_cannot_pass_for_the_error_at_tray_size(qapp, size):
+    one = pixels(tray_icon(TrayStatus.YOUR_TURN, 1), size)
+    error = pixels(tray_icon(TrayStatus.ERROR), size)
+    # colour: the error is red all over; the turn icon has no red at all (its badge is blue)
+    assert _share(error, _red) > 0.4
+    assert _share(one, _red) < 0.02
+    assert _share(one, lambda r, g, b: b > 150 and r < 100) > 0.1
+    # shape: the error is a triangle, the turn icon round; their silhouettes differ in many pixels
+    differing = _opaque(one) ^ _opaque(error)
+    assert len(differing) > 0.15 * size * size
+    top_corners = [(1, 2), (size - 2, 2)]  # outside a triangle's apex, inside a round token's badge or rim
+    assert all(error.pixelColor(x, y).alpha() < 60 for x, y in top_corners)

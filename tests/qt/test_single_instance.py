@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -259,5 +261,92 @@ def test_a_shared_runtime_folder_is_not_trusted(tmp_path, monkeypatch, key):
     try:
         assert instance.acquire()
         assert not instance.server_name.startswith(str(shared))
+    finally:
+        instance.close()
+
+
+def plant_live_lock(path: Path) -> None:
+    """A lock file as QLockFile writes it, naming a live process of this machine: QLockFile takes it as held."""
+    import socket as socket_module
+
+    from PySide6.QtCore import QSysInfo
+
+    app_name = Path(os.readlink("/proc/self/exe")).name
+    machine = bytes(QSysInfo.machineUniqueId().data()).decode()
+    path.write_text(f"{os.getpid()}\n{app_name}\n{socket_module.gethostname()}\n{machine}\n")
+
+
+@pytest.fixture
+def short_tmp():
+    """A temp folder with a short path, so socket paths in it stay under the Unix length limit."""
+    folder = Path(tempfile.mkdtemp(prefix="si", dir="/tmp"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_without_a_runtime_folder_a_private_per_user_temp_folder_is_made(short_tmp, monkeypatch, key):
+    tmp_path = short_tmp
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    tmp_path.chmod(0o1777)  # like /tmp
+    instance = SingleInstance(key)
+    try:
+        assert instance.acquire()
+        folder = tmp_path / f"pydt-tray-{os.getuid()}"
+        info = folder.lstat()
+        assert info.st_uid == os.getuid() and (info.st_mode & 0o777) == 0o700
+        assert (folder / f"{key}.lock").exists()
+        assert instance.server_name == str(folder / key)
+        assert not (tmp_path / f"{key}.lock").exists(), "nothing under a predictable name in the shared folder"
+    finally:
+        instance.close()
+
+
+def test_a_foreign_lock_file_in_the_shared_temp_folder_does_not_stop_the_start(tmp_path, monkeypatch, key):
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    plant_live_lock(tmp_path / f"{key}.lock")  # what another user could leave at the old predictable name
+    instance = SingleInstance(key)
+    try:
+        assert instance.acquire()
+    finally:
+        instance.close()
+
+
+def test_a_planted_link_at_the_per_user_folder_name_is_not_used(tmp_path, monkeypatch, key, caplog):
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    monkeypatch.setenv("PYDT_TRAY_HOME", str(tmp_path / "home"))
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    monkeypatch.setenv("TMPDIR", str(shared))
+    elsewhere = tmp_path / "attacker"
+    elsewhere.mkdir(mode=0o700)
+    plant_live_lock(elsewhere / f"{key}.lock")
+    (shared / f"pydt-tray-{os.getuid()}").symlink_to(elsewhere, target_is_directory=True)
+    instance = SingleInstance(key)
+    try:
+        assert instance.acquire()
+        assert not instance.server_name.startswith(str(elsewhere))
+        assert (tmp_path / "home" / "cache" / "instance" / f"{key}.lock").exists()
+        assert "is not private to this user" in caplog.text
+    finally:
+        instance.close()
+
+
+def test_a_lock_file_owned_by_another_user_is_ignored(tmp_path, monkeypatch, key, caplog):
+    if os.getuid() != 0:
+        pytest.skip("making a file owned by another user needs root")  # the machine running CI is root
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    lock = runtime / f"{key}.lock"
+    plant_live_lock(lock)
+    os.chown(lock, 54321, 54321)
+    instance = SingleInstance(key)
+    try:
+        assert instance.acquire()
+        assert "belongs to another user; starting anyway" in caplog.text
     finally:
         instance.close()

@@ -200,3 +200,17 @@ def test_constructor_and_token_checks(tmp_path):
     for bad in ("", "   ", "two\nlines"):
         with pytest.raises(ValueError):
             store.save(bad)
+
+
+def test_a_keyring_login_after_a_plaintext_login_removes_the_plain_file(tmp_path, caplog):
+    path = tmp_path / "config" / "token.plaintext"
+    TokenStore(backend=fail.Keyring(), plaintext_path=path, allow_plaintext=True).save("old-" + TOKEN)
+    assert path.exists()
+    backend = MemorySecretService()
+    # as the app builds it: a plain file on disk keeps the plaintext opt-in alive
+    store = TokenStore(backend=backend, plaintext_path=path, allow_plaintext=path.exists())
+    store.save(TOKEN)
+    assert backend.store == {("pydt-tray", "pydt-token"): TOKEN}
+    assert not path.exists()
+    assert store.load() == TOKEN
+    assert "kept in a plain file" in caplog.text  # the earlier plain-file login warned

@@ -106,6 +106,9 @@ def test_credentials_come_as_a_pair_from_one_source(build_file, no_file):
         ({"PYDT_IOT_PORT": "70000"}, "PYDT_IOT_PORT: must be a port number"),
         ({"PYDT_API_URL": "ftp://example.org"}, "PYDT_API_URL: must be an http:// or https:// URL"),
         ({"PYDT_API_URL": "api.playyourdamnturn.com"}, "PYDT_API_URL: must be an http"),
+        ({"PYDT_API_URL": "http://api.playyourdamnturn.com"}, "PYDT_API_URL: plain http:// would send your token"),
+        ({"PYDT_API_URL": "http://10.0.0.5:8080"}, "PYDT_API_URL: plain http:// would send your token"),
+        ({"PYDT_API_URL": "http://localhost.example.org"}, "PYDT_API_URL: plain http:// would send your token"),
     ],
 )
 def test_bad_environment_values_name_the_variable(environ, expected, no_file):
@@ -140,3 +143,11 @@ def test_every_variable_read_is_documented():
     expected = {"PYDT_TRAY_HOME", "PYDT_API_URL", "PYDT_STAGE", "PYDT_IOT_ENDPOINT", "PYDT_IOT_PORT"}
     expected |= {"PYDT_IOT_REGION", "PYDT_IOT_CA_FILE", "PYDT_IOT_ACCESS_KEY_ID", "PYDT_IOT_SECRET_ACCESS_KEY"}
     assert names == expected
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1:8080", "http://127.5.6.7", "http://localhost:9000/api", "http://[::1]:8080", "https://10.0.0.5"],
+)
+def test_plain_http_is_allowed_only_to_this_computer(url, no_file):
+    assert resolve_endpoints(None, {"PYDT_API_URL": url}, no_file).api_url == url.rstrip("/")

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
+import stat
 import sys
 import threading
 
@@ -137,3 +139,17 @@ def test_teardown_restores_hooks_and_handlers(tmp_path):
     teardown_logging()
     assert (sys.excepthook, threading.excepthook) == before_hooks
     assert logging.getLogger().handlers == before_handlers
+
+
+def test_rotated_log_files_stay_private(tmp_path, monkeypatch):
+    monkeypatch.setattr(logs, "MAX_LOG_BYTES", 2_000)
+    old_umask = os.umask(0o022)  # the usual umask would make new files 0644
+    try:
+        logger = setup_logging(tmp_path)
+        for index in range(200):
+            logger.info("line %d %s", index, "x" * 60)
+    finally:
+        os.umask(old_umask)
+    files = sorted(tmp_path.glob("pydt-tray.log*"))
+    assert len(files) == 4  # the current log and three rotations
+    assert {path.name: stat.S_IMODE(path.stat().st_mode) for path in files} == {path.name: 0o600 for path in files}

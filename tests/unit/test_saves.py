@@ -240,3 +240,85 @@ def test_an_uncreatable_folder_gives_a_clear_message(tmp_path: Path, platform: s
     assert str(folder) in message
     assert ("Files On-Demand" in message) is onedrive
     assert blocker.read_text() == "a file where a folder should be"
+
+
+# --- untrusted metadata -----------------------------------------------------------------------------------
+
+
+def hostile(game_id: str = "CIV6", **changes: object) -> CivGame:
+    """The game's metadata with fields replaced, as a spoofed or broken reply could send it."""
+    data = {**next(g for g in default_metadata()["civGames"] if g["id"] == game_id), **changes}
+    return CivGame.from_json(data)
+
+
+def location(base: str, prefix: str) -> dict[str, dict[str, str]]:
+    return {"basePath": base, "prefix": prefix}  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize(
+    ("platform", "locations", "save_path"),
+    [
+        ("linux", {"linux": location("home", "/.config/autostart")}, "/"),  # outside every game root
+        ("linux", {"linux": location("appData", "/autostart")}, "/"),
+        ("linux", {"linux": location("home", "/.local/share/aspyr-media")}, "/../../../.config/autostart"),
+        ("linux", {"linux": location("home", "/.local/share/applications")}, "/"),  # a root, but a launcher folder
+        ("linux", {"linux": location("home", "/.local/share/x")}, "/bin"),
+        ("linux", {"linux": location("home", "/.local/share/systemd/user")}, "/"),
+        ("linux", {"linux": location("home", "")}, "/"),  # the home folder itself
+        ("darwin", {"darwin": location("home", "/Library/LaunchAgents")}, "/"),
+        ("darwin", {"darwin": location("appData", "/..")}, "/LaunchAgents"),
+        ("win32", {"win32": location("documents", "/../AppData/Roaming")}, "/Microsoft/Windows/Start Menu"),
+        ("win32", {"win32": location("appData", "/Microsoft/Windows/Start Menu/Programs/Startup")}, "/"),
+        ("win32", {"win32": location("documents", "/C:/Windows/System32")}, "/"),
+        ("win32", {"win32": location("documents", "/My Games/Startup")}, "/"),
+    ],
+)
+def test_metadata_cannot_place_saves_outside_the_game_folders(
+    dirs: BaseDirs, platform: str, locations: dict, save_path: str
+) -> None:
+    civ_game = hostile(saveLocations=locations, savePath=save_path)
+    with pytest.raises(SaveFolderError, match="choose the save folder"):
+        save_dir_for(civ_game, Settings(), dirs, platform)
+
+
+def test_a_symlink_leaving_the_game_root_is_refused(dirs: BaseDirs, tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    native = dirs.home / ".local" / "share" / "aspyr-media"
+    native.mkdir(parents=True)
+    (native / CIV6).symlink_to(outside, target_is_directory=True)
+    with pytest.raises(SaveFolderError, match="symbolic link"):
+        save_dir_for(civ("CIV6"), Settings(), dirs, "linux")
+    (native / CIV6).unlink()
+    inside = dirs.home / ".local" / "share" / "games-disk"
+    inside.mkdir()
+    (native / CIV6).symlink_to(inside, target_is_directory=True)  # a link that stays within the root is fine
+    assert save_dir_for(civ("CIV6"), Settings(), dirs, "linux") == native / CIV6 / "Saves" / "Hotseat"
+
+
+def test_a_symlink_into_an_autostart_folder_is_refused_even_for_the_users_choice(dirs: BaseDirs, tmp_path) -> None:
+    autostart = dirs.home / ".config" / "autostart"
+    autostart.mkdir(parents=True)
+    link = dirs.home / ".local" / "share" / "aspyr-media" / CIV6
+    link.parent.mkdir(parents=True)
+    link.symlink_to(autostart, target_is_directory=True)
+    with pytest.raises(SaveFolderError):
+        save_dir_for(civ("CIV6"), Settings(), dirs, "linux")
+    for chosen in (autostart, tmp_path / "my-link"):
+        if chosen != autostart:
+            chosen.symlink_to(autostart, target_is_directory=True)
+        with pytest.raises(SaveFolderError, match="autostart"):
+            save_dir_for(civ("CIV6"), Settings(values={"save_dir_civ6": str(chosen)}), dirs, "linux")
+    assert list(autostart.iterdir()) == []
+
+
+def test_the_users_own_folder_outside_the_game_roots_is_kept(dirs: BaseDirs, tmp_path: Path) -> None:
+    chosen = tmp_path / "external disk" / "civ saves"
+    assert save_dir_for(civ("CIV6"), Settings(values={"save_dir_civ6": str(chosen)}), dirs, "linux") == chosen
+
+
+def test_ensure_never_creates_a_folder_in_an_autostart_folder(tmp_path: Path) -> None:
+    target = tmp_path / ".config" / "autostart" / "saves"
+    with pytest.raises(SaveFolderError, match="autostart"):
+        ensure_save_dir(target)
+    assert not (tmp_path / ".config").exists()

@@ -335,3 +335,13 @@ def test_the_snapshot_is_typed_from_the_table_and_follows_changes() -> None:
     assert after.per_game("store", "CIV5") is None  # no such setting for that game
     with pytest.raises(FrozenInstanceError):
         after.poll_interval_seconds = 60  # type: ignore[misc]
+
+
+def test_a_deeply_nested_file_is_reported_and_kept(tmp_path):
+    path = tmp_path / "settings.toml"
+    raw = ("version = 1\nx = " + "[" * 50_000 + "]" * 50_000 + "\n").encode()
+    path.write_bytes(raw)
+    settings, problems = Settings.load(path)
+    assert "nested too deeply" in problems[0]
+    assert settings.values() == Settings().values()
+    assert backups(tmp_path)[0].read_bytes() == raw

@@ -51,7 +51,16 @@ def test_prune_drops_turns_that_are_no_longer_pending():
     assert state.reminded_at == {"g3:9": 2.0}
 
 
-@pytest.mark.parametrize("content", ["{not json", "[1, 2]", '{"version": 99}', '{"version": "x"}', "\udcff"])
+DEEP_EXTRA = '{"version": 1, "extra": {"x": ' + "[" * 100_000 + "]" * 100_000 + "}}"
+SAVE_BREAKING_EXTRA = '{"version": 1, "extra": {"x": ' + "[" * 990 + "]" * 990 + "}}"
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["{not json", "[1, 2]", '{"version": 99}', '{"version": "x"}', "\udcff", '{"version": 1e400}', DEEP_EXTRA,
+     SAVE_BREAKING_EXTRA],
+    ids=["broken", "list", "newer", "bad-version", "bad-utf8", "1e400", "deep", "deep-enough-to-break-saving"],
+)  # fmt: skip
 def test_an_unreadable_file_is_backed_up_and_a_fresh_state_used(tmp_path, content):
     path = tmp_path / "state.json"
     raw = content.encode("utf-8", "surrogateescape")

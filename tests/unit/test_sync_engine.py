@@ -1,5 +1,6 @@
 """The engine's scheduling rules, driven step by step with a hand-operated background queue."""
 
+import itertools
 import logging
 
 from pydt_tray.core.api import AuthError, NetworkError
@@ -199,3 +200,79 @@ def test_a_trigger_just_after_a_fetch_waits_for_the_window_and_takes_the_rest_al
     now[0] += 1.0
     h.engine.request("push")
     assert len(h.jobs) == 1, "a lone trigger after the window fetches at once"
+
+
+class FakeLoop:
+    """A fake clock with timers: fetches finish at once, timers fire when the clock passes their time."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.timers: list[tuple[float, object]] = []
+        self.starts: list[float] = []
+        self.reasons: list[tuple[str, ...]] = []
+
+    def fetch(self, reasons, full):
+        self.starts.append(self.now)
+        self.reasons.append(reasons)
+        return FetchOutcome(reasons, snapshot=Snapshot.build(ME, []))
+
+    def engine(self, **kwargs) -> SyncEngine:
+        return SyncEngine(
+            self.fetch,
+            run_in_background=lambda job: job(),
+            call_soon=lambda f: f(),
+            on_result=lambda result: None,
+            call_later=lambda delay, f: self.timers.append((self.now + delay, f)),
+            clock=lambda: self.now,
+            **kwargs,
+        )
+
+    def advance(self, seconds: float) -> None:
+        end = self.now + seconds
+        while True:
+            due = [timer for timer in self.timers if timer[0] <= end]
+            if not due:
+                break
+            first = min(due, key=lambda timer: timer[0])
+            self.timers.remove(first)
+            self.now = max(self.now, first[0])
+            first[1]()
+        self.now = end
+
+
+def test_a_steady_push_storm_is_bounded_to_the_bucket_rate():
+    loop = FakeLoop()
+    engine = loop.engine()
+    for _ in range(600):  # a push every 100 ms for a minute
+        engine.request("push")
+        loop.advance(0.1)
+    assert loop.starts[0] == 1000.0, "the first push is fetched at once"
+    assert len(loop.starts) <= 3 + 60 / 5 + 1, len(loop.starts)
+    steady = loop.starts[3:]
+    assert all(later - earlier >= 5.0 - 1e-6 for earlier, later in itertools.pairwise(steady))
+    assert sum(len(reasons) for reasons in loop.reasons) + sum(1 for _ in engine._pending) == 600, "no push lost"
+
+
+def test_a_lone_push_after_a_storm_and_a_quiet_spell_is_fetched_at_once():
+    loop = FakeLoop()
+    engine = loop.engine()
+    for _ in range(100):
+        engine.request("push")
+        loop.advance(0.1)
+    loop.advance(20.0)  # quiet: the pending follow-up ran, the bucket filled up again
+    count = len(loop.starts)
+    engine.request("push")
+    assert len(loop.starts) == count + 1 and loop.starts[-1] == loop.now
+
+
+def test_three_pushes_in_quick_succession_after_quiet_each_wait_only_for_the_gap():
+    loop = FakeLoop()
+    engine = loop.engine()
+    for _ in range(3):
+        engine.request("push")
+        loop.advance(0.3)
+    assert [round(start - 1000.0, 2) for start in loop.starts] == [0.0, 0.3, 0.6]
+    engine.request("push")  # the fourth within a second waits for a token
+    assert len(loop.starts) == 3
+    loop.advance(5.0)
+    assert len(loop.starts) == 4 and loop.starts[3] - loop.starts[0] >= 5.0 - 1e-6

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import tracemalloc
 import zlib
 from pathlib import Path
 
@@ -17,11 +18,11 @@ from pydt_tray.core.saves import ARCHIVE_DIR_NAME, ensure_save_dir
 from pydt_tray.core.transfer import (
     MAX_ARCHIVE_NAME,
     MAX_SAVE_BYTES,
+    SaveWriter,
     TransferError,
     archive_after_submit,
     download_name,
     download_turn,
-    gunzip_or_raw,
     launch_url,
     prune_archive,
     sanitize_name,
@@ -56,6 +57,16 @@ def listing(folder: Path) -> list[str]:
 
 
 # --- gunzip -----------------------------------------------------------------------------------------------
+
+
+def gunzip_or_raw(data: bytes, max_bytes: int = MAX_SAVE_BYTES) -> bytes:
+    """What the download's :class:`SaveWriter` writes for ``data`` arriving in odd-sized pieces."""
+    out: list[bytes] = []
+    writer = SaveWriter(out.append, max_bytes)
+    for start in range(0, len(data), 7001):
+        writer(data[start : start + 7001])
+    writer.finish()
+    return b"".join(out)
 
 
 def test_gunzip_or_raw_accepts_gzip_multi_member_and_raw() -> None:
@@ -177,6 +188,24 @@ class StubClient:
         return self.payload
 
 
+class StreamingStubClient(StubClient):
+    """Hands the payload over in 64 KB pieces, as the real client does, noting what is on disk meanwhile."""
+
+    def __init__(self, payload: bytes, save_dir: Path, size: int | None = None) -> None:
+        super().__init__(payload, size)
+        self.save_dir = save_dir
+        self.on_disk_mid_way = 0
+
+    def download_into(self, url: str, write, *, max_bytes: int, progress=None) -> int:
+        assert max_bytes == MAX_SAVE_BYTES
+        middle = len(self.payload) // 2
+        for start in range(0, len(self.payload), 64 * 1024):
+            write(self.payload[start : start + 64 * 1024])
+            if start <= middle < start + 64 * 1024:
+                self.on_disk_mid_way = sum(path.stat().st_size for path in self.save_dir.glob(".*.part"))
+        return len(self.payload)
+
+
 GAME = Game(game_id="g" * 36, display_name="Stub game", game_turn_range_key=4)
 
 
@@ -207,9 +236,32 @@ def gzip_bomb() -> bytes:
 
 def test_a_decompression_bomb_is_refused(save_dir: Path, gzip_bomb: bytes) -> None:
     assert len(gzip_bomb) < 2 * 1024 * 1024
-    with pytest.raises(TransferError, match="more than 512 MB"):
+    with pytest.raises(TransferError, match="more than 128 MB"):
         download_turn(StubClient(gzip_bomb), GAME, CIV6, save_dir)
     assert listing(save_dir) == [ARCHIVE_DIR_NAME]
+    with pytest.raises(TransferError, match="more than 128 MB"):
+        download_turn(StreamingStubClient(gzip_bomb, save_dir), GAME, CIV6, save_dir)
+    assert listing(save_dir) == [ARCHIVE_DIR_NAME]
+
+
+def test_a_large_save_is_unpacked_straight_to_disk(save_dir: Path) -> None:
+    """40 MB of save from a small gzip download: written while it arrives, never held whole in memory."""
+    compressor = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    block = bytes(range(256)) * 4096  # 1 MB
+    payload = b"".join([compressor.compress(block) for _ in range(40)] + [compressor.flush()])
+    client = StreamingStubClient(payload, save_dir)
+    tracemalloc.start()
+    try:
+        path = download_turn(client, GAME, CIV6, save_dir)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert path.stat().st_size == 40 * len(block)
+    with path.open("rb") as handle:
+        assert handle.read(len(block)) == block
+    assert client.on_disk_mid_way > 10 * len(block)  # half the download in: well over 10 MB already on disk
+    assert peak < 8 * 1024 * 1024, f"peak {peak} bytes"
+    assert listing(save_dir) == sorted([ARCHIVE_DIR_NAME, path.name])
 
 
 def test_download_name_refuses_odd_extensions() -> None:
@@ -421,3 +473,29 @@ def test_full_turn_download_detect_submit_archive(
     assert archived.read_bytes() == synthetic_save("me", 6)
     assert not save.exists() and not downloaded.exists()
     assert listing(archive) == sorted(["older2.Civ6Save", archived.name])
+
+
+@pytest.mark.parametrize("extension", ["desktop", "bat", "plist", "cmd", "sh", "service", "Civ6Save.desktop"])
+def test_only_the_known_save_extensions_are_written(extension: str) -> None:
+    with pytest.raises(TransferError, match="does not know"):
+        download_name(extension)
+    for known in ("Civ6Save", "Civ7Save", "Civ5Save", "CivBESave", "zip"):
+        assert download_name(known).endswith("." + known)
+
+
+def test_a_download_never_lands_in_an_autostart_folder(tmp_path: Path) -> None:
+    autostart = tmp_path / ".config" / "autostart"
+    autostart.mkdir(parents=True)
+    with pytest.raises(TransferError, match="autostart"):
+        download_turn(StubClient(gzip.compress(b"save")), GAME, CIV6, autostart)
+    assert list(autostart.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["steam:run/289070", "steam://run/289070 --evil", "steam://run/1\n", "https://example.org", "file:///bin/sh"],
+)
+def test_launch_links_must_be_plain_steam_or_epic_links(url: str, caplog: pytest.LogCaptureFixture) -> None:
+    odd = CivGame.from_json({**default_metadata()["civGames"][0], "runUrls": {"steam": url}})
+    assert launch_url(odd, "steam") is None
+    assert "Ignoring a launch link" in caplog.text

@@ -5,11 +5,14 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import select
 import socket
 import threading
+import time
 
 import pytest
 
+from pydt_tray.core import turn_api
 from pydt_tray.core.diff import Snapshot
 from pydt_tray.core.models import Game
 from pydt_tray.core.turn_api import TurnApiError, TurnApiServer, is_loopback_host, render_turns
@@ -250,3 +253,61 @@ def test_two_host_headers_are_refused(server):
         while chunk := raw.recv(4096):
             reply += chunk
     assert reply.startswith(b"HTTP/1.0 403")
+
+
+def closed_by_server(sock: socket.socket, within: float, trickle: bytes = b"") -> float | None:
+    """Seconds until the server closes ``sock`` (sending ``trickle`` a byte every 0.1 s meanwhile), or None."""
+    started = time.monotonic()
+    sent = 0
+    while time.monotonic() - started < within:
+        readable, _, _ = select.select([sock], [], [], 0.1)
+        if readable:
+            try:
+                if sock.recv(4096) == b"":
+                    return time.monotonic() - started
+            except OSError:
+                return time.monotonic() - started
+        if trickle:
+            try:
+                sock.send(trickle[sent % len(trickle) : sent % len(trickle) + 1])
+                sent += 1
+            except OSError:
+                return time.monotonic() - started
+    return None
+
+
+def test_a_trickling_client_is_cut_off_at_the_whole_request_deadline(monkeypatch):
+    monkeypatch.setattr(turn_api, "REQUEST_DEADLINE_SECONDS", 1.0, raising=False)
+    srv = TurnApiServer(port=0)
+    srv.start()
+    try:
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as sock:
+            sock.sendall(b"GET /turns HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            closed_after = closed_by_server(sock, within=4.0, trickle=b"abcdefgh")  # a byte per 0.1 s
+        assert closed_after is not None and closed_after < 2.5, closed_after
+        assert request(srv.port)[0] == 200, "the server still answers others"
+    finally:
+        srv.stop()
+
+
+def test_concurrent_connections_are_capped(monkeypatch):
+    monkeypatch.setattr(turn_api, "MAX_CONNECTIONS", 3, raising=False)
+    monkeypatch.setattr(turn_api, "REQUEST_DEADLINE_SECONDS", 1.5, raising=False)
+    srv = TurnApiServer(port=0)
+    srv.start()
+    sockets = []
+    try:
+        for _ in range(3):  # silent clients hold the three slots (the listen queue is accepted in order)
+            sockets.append(socket.create_connection(("127.0.0.1", srv.port), timeout=5))
+        extra = [socket.create_connection(("127.0.0.1", srv.port), timeout=5) for _ in range(5)]
+        sockets += extra
+        for sock in extra:
+            closed = closed_by_server(sock, within=1.0)
+            assert closed is not None and closed < 1.0, "a connection over the cap is closed at once"
+        for sock in sockets[:3]:
+            assert closed_by_server(sock, within=3.0) is not None, "the silent ones end at the deadline"
+        assert request(srv.port)[0] == 200, "slots are free again"
+    finally:
+        for sock in sockets:
+            sock.close()
+        srv.stop()
