@@ -53,7 +53,7 @@ def push_wording(state: PushState, poll_seconds: int | None = None) -> str:
     if mode is PushMode.CONNECTING:
         return f"{checking}: live push connecting…"
     if mode is PushMode.RECONNECTING:
-        return f"{checking}: live push offline, retrying"
+        return f"{checking}: live push reconnecting…"  # not an error: the link retries within seconds
     if mode is PushMode.FAILED:
         return f"{checking}: live push off: {state.reason}"
     return f"{checking}: live push is off ({HOW_TO_TURN_ON})"

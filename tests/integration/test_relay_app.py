@@ -117,7 +117,7 @@ def test_relay_restart_and_a_half_open_stream_lose_nothing_and_duplicate_nothing
     my_turn_then_back()
 
     ntfy_relay.stop()  # 2: the relay is down while the turn is posted (PYDT's POST fails and is dropped)
-    app_factory.qtbot.waitUntil(lambda: "live push offline, retrying" in app.tray.model.tooltip, timeout=WAIT_MS)
+    app_factory.qtbot.waitUntil(lambda: "live push reconnecting…" in app.tray.model.tooltip, timeout=WAIT_MS)
     simulator.advance_turn(game)
     ntfy_relay.start()  # back: the reconnect asks for a catch-up fetch, which finds the turn
     app_factory.qtbot.waitUntil(lambda: app.push.relay.live, timeout=WAIT_MS)

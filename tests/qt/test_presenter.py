@@ -14,7 +14,7 @@ from pydt_tray.desktop.presenter import every, push_wording
         (OFF, "Checking now and then: live push is off (turn it on in Settings → Real-time push)"),
         (OFF.with_path(PushPath.IOT, PathMode.CONNECTING), "Checking now and then: live push connecting…"),
         (OFF.with_path(PushPath.IOT, PathMode.LIVE), "Live (AWS IoT)"),
-        (OFF.with_path(PushPath.IOT, PathMode.RECONNECTING), "Checking now and then: live push offline, retrying"),
+        (OFF.with_path(PushPath.IOT, PathMode.RECONNECTING), "Checking now and then: live push reconnecting…"),
         (
             OFF.with_path(PushPath.IOT, PathMode.FAILED, "no such CA file"),
             "Checking now and then: live push off: no such CA file",
