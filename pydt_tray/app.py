@@ -16,6 +16,7 @@ from pydt_tray.desktop.notices import SIGN_IN_KEY, Notices, policy_for
 from pydt_tray.desktop.presenter import Presenter
 from pydt_tray.desktop.push_supervisor import Backstop, PushSupervisor
 from pydt_tray.desktop.reactions import SettingsReactions
+from pydt_tray.desktop.relay_controls import RelayControls
 from pydt_tray.desktop.session import Session, save_state
 from pydt_tray.desktop.turns import turn_player_factory
 from pydt_tray.desktop.type_names import TypeNamesLoader
@@ -66,7 +67,7 @@ class TrayApp(QObject):
         schedule = PollSchedule(live_interval=lambda: settings.snapshot().poll_interval_seconds)
         self.backstop = Backstop(schedule, self)
         self.session = session = Session(ctx, self.backstop, **sync_threads, parent=self)
-        self.push = PushSupervisor(ctx, session.request, self.backstop, self)
+        self.push = PushSupervisor(ctx, session.request, self.backstop, self, **threads)
         self.backstop.due.connect(lambda: session.request("timer"))
         self.tray = Tray(self)
         self.turn_api = TurnApiService(settings)
@@ -90,6 +91,7 @@ class TrayApp(QObject):
             on_window_built=self._attach_window,
             daily=self.daily,
         )
+        self.relay = RelayControls(self.push, session, ctx.make_client, self.presenter.connection_text, self.notifier)
         self.account = AccountFlow(session, title=self.window_title("sign in"), **threads, parent=self)
 
         make_player = turn_player_factory(session, settings, self, **threads)
@@ -107,6 +109,7 @@ class TrayApp(QObject):
             render=self.presenter.render,
             window_title=self.window_title,
             forget=lambda window: forget_from_settings(window, forgetter_for(ctx, self.autostart.autostart), self.quit),
+            on_window_built=self.relay.attach,
         )
         self.wake = WakeMonitor(sources=wake_sources, parent=self)
         self.termination = TerminationSignals(self)

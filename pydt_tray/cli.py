@@ -68,6 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_daily_commands(commands)
 
+    from pydt_tray.relay_cli import add_relay_commands
+
+    add_relay_commands(commands)
+
     demo = commands.add_parser("demo", help="try pydt-tray with simulated games: no account or game needed")
     demo.add_argument("--seed", type=int, default=None, help="make the opponents' timing repeatable")
     add_check_options(demo)
@@ -113,6 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_gui(ctx, hidden=args.hidden or ctx.settings.snapshot().start_hidden)
     handler = (
         getattr(args, "turn_command", None)
+        or getattr(args, "relay_command", None)
         or {
             "login": cmd_login,
             "logout": cmd_logout,
@@ -180,6 +185,9 @@ def cmd_login(ctx, args) -> int:
 
 def cmd_logout(ctx, args) -> int:
     from pydt_tray.core.errors import PydtTrayError
+    from pydt_tray.relay_cli import disable_before_sign_out
+
+    disable_before_sign_out(ctx)  # the relay needs the token that is about to go
 
     try:
         ctx.token_store().delete()

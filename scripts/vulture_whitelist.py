@@ -56,6 +56,9 @@ _._api_game
 _._api_getTurn
 _._api_startSubmit
 _._api_finishSubmit
+_._api_getCurrentWithPud
+_._api_setWebhookUrl
+_._api_setUserInformation
 
 # --- data read from the PYDT API, kept so the models mirror the service's replies (core/models.py) ------------
 civ_type

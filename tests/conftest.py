@@ -14,4 +14,5 @@ pytest_plugins = [
     "tests.helpers.notification_server",
     "tests.helpers.keyring_fixtures",
     "tests.helpers.release_feed",
+    "tests.helpers.ntfy_relay",
 ]

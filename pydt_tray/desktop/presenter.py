@@ -17,7 +17,8 @@ from pydt_tray.ui.tray import Tray, TrayModel
 
 log = logging.getLogger(__name__)
 
-PATH_NAMES = {PushPath.IOT: "IoT", PushPath.RELAY: "relay"}
+PATH_NAMES = {PushPath.IOT: "AWS IoT", PushPath.RELAY: "relay"}
+HOW_TO_TURN_ON = "turn it on in Settings → Real-time push"
 
 
 class SessionView(Protocol):
@@ -56,20 +57,19 @@ def every(seconds: int) -> str:
 
 
 def push_wording(state: PushState, poll_seconds: int | None = None) -> str:
-    """The push part of the status line: "live", "connecting…", "reconnecting…", "checking every 90 s"..."""
+    """The push part of the status line: "Live (AWS IoT)", "Live (relay)", or how often we check instead
+    ("Checking every 90 s: live push is off (turn it on in Settings → Real-time push)")."""
     mode = state.mode
     if mode is PushMode.LIVE:
-        live = state.live_paths
-        if live == (PushPath.IOT,):
-            return "live"
-        return "live via " + " + ".join(PATH_NAMES[path] for path in live)
+        return "Live (" + " + ".join(PATH_NAMES[path] for path in state.live_paths) + ")"
+    checking = f"Checking every {every(poll_seconds)}" if poll_seconds else "Checking now and then"
     if mode is PushMode.CONNECTING:
-        return "connecting…"
+        return f"{checking}: live push connecting…"
     if mode is PushMode.RECONNECTING:
-        return "reconnecting…"  # not an error: the link retries within seconds and the list is polled meanwhile
+        return f"{checking}: live push reconnecting…"  # not an error: the link retries within seconds
     if mode is PushMode.FAILED:
-        return f"push off: {state.reason}"
-    return f"checking every {every(poll_seconds)}" if poll_seconds else "checking now and then"
+        return f"{checking}: live push off: {state.reason}"
+    return f"{checking}: live push is off ({HOW_TO_TURN_ON})"
 
 
 def turns_wording(snapshot: Snapshot | None) -> str:
