@@ -252,6 +252,9 @@ class Store:
     def mark_notified(self, key: str) -> None:
         self.notified.add(key)
 
+    def notified_keys(self) -> set[str]:
+        return set(self.notified)
+
     def prune(self, keep_keys: set[str]) -> None:
         self.notified &= keep_keys
         self.reminded_at = {k: v for k, v in self.reminded_at.items() if k in keep_keys}
