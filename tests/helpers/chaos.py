@@ -11,6 +11,8 @@ from one seeded ``random.Random``:
 - service: the next request on the pollUrl or ``/user/games`` fails with 500, hangs past the client's read
   timeout, trickles past its deadline, is malformed, unpacks past the size cap, or is 401 (games: the
   session ends, the sign-in prompt is checked and the user signs in again) / 403 or stale (pollUrl);
+- relay (when one is given): every stream dropped, every stream gone half-open (silent), or the relay
+  stopped and started again (same port, message cache kept);
 - clock: a wall-clock jump fed to a :class:`~pydt_tray.platform.wake.ClockJumpSource` on fake clocks, or a
   wake / network-back signal.
 
@@ -45,6 +47,7 @@ from pydt_tray.platform.wake import ClockJumpSource, WakeSource
 from pydt_tray.sandbox.simulator import Reply
 from tests.helpers.flapping import NotificationLog, Turn
 from tests.helpers.mosquitto import Mosquitto
+from tests.helpers.ntfy_relay import NtfyRelay
 from tests.helpers.simulator import InstrumentedSimulator
 from tests.helpers.trickle import TrickleServer
 
@@ -230,6 +233,7 @@ class ChaosRun:
         manual: ManualWakeSource,
         clocks: FakeClocks,
         give_up: float = 90.0,
+        relay: NtfyRelay | None = None,
     ) -> None:
         self.app = app
         self.simulator = simulator
@@ -240,6 +244,7 @@ class ChaosRun:
         self.rng = random.Random(seed)
         self.jump, self.manual, self.clocks = jump, manual, clocks
         self.give_up = give_up
+        self.relay = relay
         self.faults: Counter[str] = Counter()
         self.notes = NotificationLog()
         app.notified.connect(self.notes.record)
@@ -281,6 +286,8 @@ class ChaosRun:
         self._at(0.5, lambda: self._arm_service_fault("poll"))
         self._at(1.0, lambda: self._arm_service_fault("games"))
         self._at(1.5, self._signal_fault)
+        if self.relay is not None:
+            self._at(2.0, self._relay_fault)
         warm = started + min(20.0, seconds / 5)
         end = started + seconds
         while time.monotonic() < end:
@@ -292,6 +299,8 @@ class ChaosRun:
         self._ending = True
         self.elapsed = time.monotonic() - started
         self._finish_broker()
+        if self.relay is not None and not self.relay.running:
+            self.relay.start()
 
     def wind_down(self, timeout: float) -> None:
         """Faults stopped: let the turns still waiting be notified and played (up to ``timeout`` s)."""
@@ -426,6 +435,32 @@ class ChaosRun:
             self._games_armed_at = None
         self._to_arm.append(route)
 
+    # --- relay -----------------------------------------------------------------------------------------
+
+    def _relay_fault(self) -> None:
+        relay = self.relay
+        if self._ending or relay is None:
+            return
+        choice = self.rng.random()
+        if choice < 0.35:
+            self.faults["relay-drop"] += 1
+            relay.drop_streams()
+            self._at(self.rng.uniform(1.0, 4.0), self._relay_fault)
+        elif choice < 0.7:
+            self.faults["relay-half-open"] += 1
+            relay.go_half_open()
+            self._at(self.rng.uniform(2.0, 5.0), self._relay_fault)
+        else:
+            self.faults["relay-restart"] += 1
+            relay.stop()
+            self._at(self.rng.uniform(0.3, 3.0), self._relay_back)
+
+    def _relay_back(self) -> None:
+        if self.relay is not None and not self.relay.running:
+            self.relay.start()
+        if not self._ending:
+            self._at(self.rng.uniform(1.0, 4.0), self._relay_fault)
+
     # --- signals ---------------------------------------------------------------------------------------
 
     def _signal_fault(self) -> None:
@@ -521,6 +556,21 @@ class ChaosOutcome:
     summaries: list[str]  # every notification the desktop received during the run
 
 
+def enable_relay(env: dict[str, str], simulator: InstrumentedSimulator, token: str, relay: NtfyRelay) -> None:
+    """``relay enable`` for the account into the app's secret store (the keyring), before the app starts."""
+    from pydt_tray.core.context import load_context
+    from pydt_tray.core.relay_setup import RelaySetup
+    from pydt_tray.core.relay_store import relay_store
+
+    ctx = load_context(env)
+    client = PydtClient(simulator.base_url, token, timeout=(2.0, 5.0), backoff=0.0)
+    try:
+        store = relay_store(ctx.paths.config_dir)
+        RelaySetup(client, store, verify_timeout=5.0).enable(relay.url, keepalive_seconds=relay.keepalive)
+    finally:
+        client.close()
+
+
 def prepare_app(app: Any, turn_api_port: int) -> None:
     """Before start: the run's client timings and the local turn API on ``turn_api_port``."""
     quick_client(app.ctx)
@@ -539,6 +589,7 @@ def run_chaos(
     seconds: float,
     sources: tuple[ClockJumpSource, ManualWakeSource, FakeClocks],
     turn_api_port: int,
+    relay: NtfyRelay | None = None,
 ) -> ChaosOutcome:
     """A started, live and synced ``app`` (made with :func:`wake_sources` and :func:`prepare_app`): run the
     chaos for ``seconds``, let the last turns finish, check that the app still answers, and report."""
@@ -548,7 +599,7 @@ def run_chaos(
     with Failures().watching() as failures:
         chaos = ChaosRun(
             app, simulator, broker, world.me, world.alice, world.token,
-            seed=seed, jump=jump, manual=manual, clocks=clocks,
+            seed=seed, jump=jump, manual=manual, clocks=clocks, relay=relay,
         )  # fmt: skip
         notifications.clear()
         try:
@@ -556,7 +607,12 @@ def run_chaos(
         finally:
             unused = chaos.stop_faults()
             chaos.wind_down(120.0)
-        live_again = spin_until(lambda: app.push.state.live, CEILING_SECONDS + 10)
+
+        def all_live() -> bool:
+            relay_live = relay is None or (app.push.relay is not None and app.push.relay.live)
+            return bool(app.push.state.live) and relay_live
+
+        live_again = spin_until(all_live, CEILING_SECONDS + 10)
         engine = app.session.engine
         fetches = engine.fetch_count
         started = time.monotonic()

@@ -1,7 +1,8 @@
 """The chaos run with the CI seed: at least 100 faults over the real stack, and every turn notified exactly once.
 
-Broker kills and pauses, failing, hanging, trickling, malformed, oversized and refused replies, a stale or
-forbidden pollUrl, clock jumps and wake signals, while two games go back and forth (tests/helpers/chaos.py).
+Broker kills and pauses; relay streams dropped, gone silent or restarted; failing, hanging, trickling,
+malformed, oversized and refused replies; a stale or forbidden pollUrl; clock jumps and wake signals; all
+while two games go back and forth (tests/helpers/chaos.py).
 Longer runs and other seeds: ``python -m tests.benchmarks.chaos --seed N --minutes M``; a seed replays the
 same sequence of choices.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers.chaos import CLIENT_DEADLINE, prepare_app, run_chaos, wake_sources
+from tests.helpers.chaos import CLIENT_DEADLINE, enable_relay, prepare_app, run_chaos, wake_sources
 from tests.helpers.mosquitto import free_port
 from tests.integration.app_harness import WAIT_MS
 
@@ -28,17 +29,21 @@ NOTIFY_WITHIN_SECONDS = 15.0 + 30.0 + CLIENT_DEADLINE + 10.0
 
 @pytest.mark.expect_warning_logs  # failed loads, oversized replies and the refused token are logged
 @pytest.mark.timeout(300)
-def test_chaos_run_notifies_every_turn_exactly_once(app_factory, notification_server, simulator, world, mosquitto):
+def test_chaos_run_notifies_every_turn_exactly_once(
+    app_factory, notification_server, simulator, world, mosquitto, ntfy_relay, secret_service
+):
+    enable_relay(app_factory.env, simulator, world.token, ntfy_relay)  # both push paths: IoT and the relay
     sources, handles = wake_sources()
     port = free_port()
     app = app_factory.start(wake_sources=sources, before_start=lambda app: prepare_app(app, port))
     app_factory.wait_live(app)
+    app_factory.qtbot.waitUntil(lambda: app.push.relay.live, timeout=WAIT_MS)
     app_factory.qtbot.waitUntil(lambda: len(notification_server.notifications) >= 1, timeout=WAIT_MS)
     app_factory.wait_synced(app)
 
     outcome = run_chaos(
         app, simulator, mosquitto, world, notification_server,
-        seed=SEED, seconds=CHAOS_SECONDS, sources=handles, turn_api_port=port,
+        seed=SEED, seconds=CHAOS_SECONDS, sources=handles, turn_api_port=port, relay=ntfy_relay,
     )  # fmt: skip
     report = outcome.report
     print(f"\n{report.text()}; final Refresh {outcome.refresh_seconds} s")
