@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 SETTINGS_VERSION = 1
 Listener = Callable[[str, Any], None]
 POLL_WHILE_PUSH_DOWN_SECONDS = 90  # the fetch interval while live updates are down, whatever the setting says
+POLL_WHILE_PUSH_LIVE_MIN_SECONDS = 600  # the backstop while live updates are connected: never more often than this
 
 
 class SettingsError(PydtTrayError, ValueError):
@@ -87,8 +88,9 @@ SETTINGS: tuple[SettingSpec, ...] = (
     _spec("reminder_minutes", "int", 120, "Notifications", "Remind me every (minutes)",
           "While a turn stays waiting for you, notify again after this many minutes. 0 turns reminders off.",
           minimum=0, maximum=1440),
-    _spec("poll_interval_seconds", "int", 300, "Connection", "Check for turns every (seconds)",
-          "How often the game list is fetched while live updates are connected, as a safety net. "
+    _spec("poll_interval_seconds", "int", 600, "Connection", "Check for turns every (seconds)",
+          "How often the game list is fetched while live updates are connected, as a safety net "
+          f"(never more often than every {POLL_WHILE_PUSH_LIVE_MIN_SECONDS} seconds then). "
           f"While live updates are down, a shorter interval of {POLL_WHILE_PUSH_DOWN_SECONDS} seconds is used instead.",
           minimum=60, maximum=3600),
     _spec("iot_keepalive_seconds", "int", 600, "Connection", "Live update keep-alive (seconds)",

@@ -1,5 +1,6 @@
 """Supervising push: start, stop and restart the IoT connection, follow its state, and keep the backstop
-poll armed (every ``poll_interval_seconds`` while push is live, at most every 90 s while it is not)."""
+poll armed (every ``poll_interval_seconds``, at least 600 s, while push is live; at most every 90 s while it is
+not)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,18 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from pydt_tray.core.context import AppContext
 from pydt_tray.core.push_state import OFF, PathMode, PushPath, PushState
-from pydt_tray.core.settings import POLL_WHILE_PUSH_DOWN_SECONDS
+from pydt_tray.core.settings import POLL_WHILE_PUSH_DOWN_SECONDS, POLL_WHILE_PUSH_LIVE_MIN_SECONDS
 from pydt_tray.push.connection import PushConfig, PushConnection, make_client_id
 from pydt_tray.ui.bridge import PushBridge
 
 log = logging.getLogger(__name__)
 
 STOP_TIMEOUT_SECONDS = 5.0
+
+
+def backstop_seconds(setting: int, push_live: bool, while_down: int = POLL_WHILE_PUSH_DOWN_SECONDS) -> int:
+    """The backstop poll's interval: the setting, never under 600 s while push is live; at most 90 s while not."""
+    return max(setting, POLL_WHILE_PUSH_LIVE_MIN_SECONDS) if push_live else min(setting, while_down)
 
 
 class Backstop(QObject):
@@ -38,9 +44,8 @@ class Backstop(QObject):
         self.timer.start((self.usual_seconds() if seconds is None else seconds) * 1000)
 
     def usual_seconds(self) -> int:
-        """The usual interval: ``poll_interval_seconds``, shorter while push is not live."""
-        seconds = self._interval()
-        return seconds if self._push_live() else min(seconds, self.poll_while_push_down)
+        """The usual interval: ``poll_interval_seconds`` (600 s or more) while push is live, else at most 90 s."""
+        return backstop_seconds(self._interval(), self._push_live(), self.poll_while_push_down)
 
     def stop(self) -> None:
         self.timer.stop()

@@ -6,8 +6,8 @@ from tests.helpers.simulator_fixtures import FakeClock
 
 
 def make(simulator, world, clock):
-    client = PydtClient(simulator.base_url, world.token, timeout=(2.0, 5.0), backoff=0.0)
-    return client, GameFetcher(client, full_refresh_seconds=3600, clock=clock)
+    client = PydtClient(simulator.base_url, world.token, timeout=(2.0, 5.0), backoff=0.0, clock=clock)
+    return client, GameFetcher(client)
 
 
 def test_first_fetch_is_full_then_poll_url(simulator, world):
@@ -26,9 +26,11 @@ def test_first_fetch_is_full_then_poll_url(simulator, world):
         assert world.their_turn_game in {g.game_id for g in second.snapshot.my_turns()}
         assert simulator.request_count("getCurrent") == 1
 
-        clock.advance(3601)
-        assert fetcher.fetch(("timer",), False).source == "api", "at least hourly from /user/games"
-        assert fetcher.fetch(("user",), True).source == "api"
+        clock.advance(25 * 3600)
+        assert fetcher.fetch(("timer",), False).source == "poll", "no periodic /user/games"
+        assert simulator.request_count("games") == 1
+        assert fetcher.fetch(("user",), True).source == "api", "an explicit Refresh asks /user/games"
+        assert simulator.request_count("games") == 2
     finally:
         client.close()
 
