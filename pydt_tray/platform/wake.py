@@ -17,7 +17,17 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import SLOT, QAbstractNativeEventFilter, QByteArray, QCoreApplication, QObject, QTimer, Signal, Slot
+from PySide6.QtCore import (
+    SLOT,
+    QAbstractNativeEventFilter,
+    QByteArray,
+    QCoreApplication,
+    QObject,
+    Qt,
+    QTimer,
+    Signal,
+    Slot,
+)
 
 if TYPE_CHECKING:
     from PySide6.QtNetwork import QNetworkInformation
@@ -137,7 +147,8 @@ class NetworkReachabilitySource(WakeSource):
 
 
 class ClockJumpSource(WakeSource):
-    """Notices a suspend by comparing clocks every ``interval_ms``.
+    """Notices a suspend by comparing clocks every ``interval_ms`` (a minute: the comparison does not depend on
+    the interval, only how soon after a resume it is seen, and a coarse timer keeps the idle app asleep).
 
     On Linux and macOS the monotonic clock stops while the machine sleeps and the wall clock does not, so the
     wall clock runs ahead. Where the monotonic clock keeps counting (Windows), the timer itself fires late:
@@ -146,7 +157,7 @@ class ClockJumpSource(WakeSource):
 
     def __init__(
         self,
-        interval_ms: int = 15_000,
+        interval_ms: int = 60_000,
         threshold_s: float = 30.0,
         wall: Clock = time.time,
         mono: Clock = time.monotonic,
@@ -160,6 +171,7 @@ class ClockJumpSource(WakeSource):
         self._last: tuple[float, float] | None = None
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
+        self._timer.setTimerType(Qt.TimerType.VeryCoarseTimer)
         self._timer.timeout.connect(self.check_now)
 
     def start(self) -> None:
