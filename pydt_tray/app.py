@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QApplication
@@ -13,7 +14,7 @@ from pydt_tray.core.forget import forgetter_for
 from pydt_tray.desktop.notices import SIGN_IN_KEY, Notices, policy_for
 from pydt_tray.desktop.presenter import Presenter
 from pydt_tray.desktop.push_supervisor import Backstop, PushSupervisor
-from pydt_tray.desktop.reactions import SettingsReactions
+from pydt_tray.desktop.reactions import SettingsReactions, forget_in_window
 from pydt_tray.desktop.session import Session, save_state
 from pydt_tray.desktop.turns import turn_player_factory
 from pydt_tray.desktop.type_names import TypeNamesLoader
@@ -22,12 +23,13 @@ from pydt_tray.platform.termination import TerminationSignals
 from pydt_tray.platform.wake import WakeMonitor, WakeSource
 from pydt_tray.ui.account import AccountFlow
 from pydt_tray.ui.bridge import BackgroundWorker, MainThreadInvoker, stop_workers
-from pydt_tray.ui.forget_dialog import forget_from_settings
-from pydt_tray.ui.games_window import GamesWindow
 from pydt_tray.ui.icons import app_icon
 from pydt_tray.ui.play_turn import ExtraAction, TurnView
 from pydt_tray.ui.services import AutostartService, TurnApiService
 from pydt_tray.ui.tray import Tray
+
+if TYPE_CHECKING:
+    from pydt_tray.ui.games_window import GamesWindow
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +62,6 @@ class TrayApp(QObject):
         self.worker, self.sync_worker = BackgroundWorker(), BackgroundWorker("pydt-sync")  # network lanes
         threads = {"run_in_background": self.worker.submit, "call_soon": self.invoker.call_soon}
         sync_threads = {**threads, "run_in_background": self.sync_worker.submit}  # a transfer never delays a load
-
         self.backstop = Backstop(lambda: settings.snapshot().poll_interval_seconds, lambda: self.push.state.live, self)
         self.session = session = Session(ctx, self.backstop, **sync_threads, parent=self)
         self.push = PushSupervisor(ctx, session.request, self.backstop, self)
@@ -69,7 +70,6 @@ class TrayApp(QObject):
         self.turn_api = TurnApiService(settings)
         self.autostart = AutostartService(settings)
         self.notifier = pick_notifier(self.tray.icon, self)
-        log.info("Notifications through %s", self.notifier.name)
         self.notices = Notices(self.notifier, policy_for(ctx), session.snapshot, session.name_of, self.save_state, self)
         self.presenter = Presenter(
             self.tray,
@@ -98,7 +98,7 @@ class TrayApp(QObject):
             rearm_backstop=lambda: self.backstop.arm() if session.signed_in else None,
             render=self.presenter.render,
             window_title=self.window_title,
-            forget=lambda window: forget_from_settings(window, forgetter_for(ctx, self.autostart.autostart), self.quit),
+            forget=lambda window: forget_in_window(window, forgetter_for(ctx, self.autostart.autostart), self.quit),
         )
         self.wake = WakeMonitor(sources=wake_sources, parent=self)
         self.termination = TerminationSignals(self)

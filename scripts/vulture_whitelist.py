@@ -102,6 +102,7 @@ _.window_built  # desktop/presenter.py: whether the games window exists yet
 _.empty_label  # ui/games_window.py: what the window shows while there is no list
 _.empty_button  # ui/games_window.py: its Retry or Sign in button
 _.messages  # desktop/push_supervisor.py: push messages received
+_.trims  # platform/memory.py: how many times the heap was trimmed (tests)
 
 # --- the secret registry is global: tests reset it; logout has no caller yet ------------------------------------
 clear_secrets

