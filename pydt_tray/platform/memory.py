@@ -18,6 +18,7 @@ import linecache
 import logging
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer
 
@@ -30,7 +31,12 @@ TRIM_DELAY_MS = 3_000
 def no_source_reads() -> Iterator[None]:
     """Within the block, source lines are not read into ``linecache`` (a traceback shows no source lines)."""
     original = linecache.getlines
-    linecache.getlines = lambda _filename, _module_globals=None: []
+
+    def no_lines(filename: str, module_globals: dict[str, Any] | None = None) -> list[str]:
+        del filename, module_globals
+        return []
+
+    linecache.getlines = no_lines
     try:
         yield
     finally:
