@@ -108,10 +108,15 @@ class NetworkReachabilitySource(WakeSource):
 
     ``Unknown`` means "no information yet" (a backend starting up), not "offline", so ``Unknown -> Online``
     does not fire.
+
+    On Linux only the NetworkManager backend is used: Qt's fallback there (GLib's network monitor) loads GIO
+    and starts a GLib thread, megabytes and a thread for an event the clock-jump check, logind and the push
+    connection's own reconnects already cover.
     """
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, platform: str = sys.platform) -> None:
         super().__init__(parent)
+        self._platform = platform
         self._info: QNetworkInformation | None = None
         self._last: QNetworkInformation.Reachability | None = None
 
@@ -120,7 +125,11 @@ class NetworkReachabilitySource(WakeSource):
             return
         from PySide6.QtNetwork import QNetworkInformation
 
-        if not QNetworkInformation.loadDefaultBackend() or QNetworkInformation.instance() is None:
+        if self._platform.startswith("linux"):
+            loaded = QNetworkInformation.loadBackendByName("networkmanager")
+        else:
+            loaded = QNetworkInformation.loadDefaultBackend()
+        if not loaded or QNetworkInformation.instance() is None:
             log.debug("no QNetworkInformation backend; network change events unavailable")
             return
         info = QNetworkInformation.instance()
