@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QApplication
 
 from pydt_tray.core.context import AppContext
 from pydt_tray.core.forget import forgetter_for
+from pydt_tray.core.poll_schedule import PollSchedule
 from pydt_tray.desktop.notices import SIGN_IN_KEY, Notices, policy_for
 from pydt_tray.desktop.presenter import Presenter
 from pydt_tray.desktop.push_supervisor import Backstop, PushSupervisor
@@ -62,7 +63,8 @@ class TrayApp(QObject):
         self.worker, self.sync_worker = BackgroundWorker(), BackgroundWorker("pydt-sync")  # network lanes
         threads = {"run_in_background": self.worker.submit, "call_soon": self.invoker.call_soon}
         sync_threads = {**threads, "run_in_background": self.sync_worker.submit}  # a transfer never delays a load
-        self.backstop = Backstop(lambda: settings.snapshot().poll_interval_seconds, lambda: self.push.state.live, self)
+        schedule = PollSchedule(live_interval=lambda: settings.snapshot().poll_interval_seconds)
+        self.backstop = Backstop(schedule, self)
         self.session = session = Session(ctx, self.backstop, **sync_threads, parent=self)
         self.push = PushSupervisor(ctx, session.request, self.backstop, self)
         self.backstop.due.connect(lambda: session.request("timer"))

@@ -103,6 +103,11 @@ _.empty_label  # ui/games_window.py: what the window shows while there is no lis
 _.empty_button  # ui/games_window.py: its Retry or Sign in button
 _.messages  # desktop/push_supervisor.py: push messages received
 _.trims  # platform/memory.py: how many times the heap was trimmed (tests)
+_.reconnect_policy  # push/connection.py: the running link's reconnect counters (tests and benchmarks read them)
+_.streak  # push/reconnect.py: losses since the last stable connection
+_.attempts_in_last  # push/reconnect.py: attempts per time window
+_.outage_seconds  # core/poll_schedule.py: how long no push path has been live
+Backoff  # push/backoff.py: a plain jittered backoff (no quick-kick guard) for other reconnecting streams
 
 # --- the secret registry is global: tests reset it; logout has no caller yet ------------------------------------
 clear_secrets

@@ -29,6 +29,12 @@ from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from pydt_tray.core.atomic import write_atomic
 from pydt_tray.core.errors import EXIT_USAGE, PydtTrayError
+from pydt_tray.core.poll_schedule import (
+    DOWN_INTERVAL_SECONDS,
+    FAST_INTERVAL_SECONDS,
+    FAST_WINDOW_SECONDS,
+    LIVE_MIN_INTERVAL_SECONDS,
+)
 
 try:
     import fcntl
@@ -39,8 +45,8 @@ log = logging.getLogger(__name__)
 
 SETTINGS_VERSION = 1
 Listener = Callable[[str, Any], None]
-POLL_WHILE_PUSH_DOWN_SECONDS = 90  # the fetch interval while live updates are down, whatever the setting says
-POLL_WHILE_PUSH_LIVE_MIN_SECONDS = 600  # the backstop while live updates are connected: never more often than this
+# the fetch interval in a long push outage, whatever the setting says
+POLL_WHILE_PUSH_DOWN_SECONDS = int(DOWN_INTERVAL_SECONDS)
 
 
 class SettingsError(PydtTrayError, ValueError):
@@ -90,8 +96,9 @@ SETTINGS: tuple[SettingSpec, ...] = (
           minimum=0, maximum=1440),
     _spec("poll_interval_seconds", "int", 600, "Connection", "Check for turns every (seconds)",
           "How often the game list is fetched while live updates are connected, as a safety net "
-          f"(never more often than every {POLL_WHILE_PUSH_LIVE_MIN_SECONDS} seconds then). "
-          f"While live updates are down, a shorter interval of {POLL_WHILE_PUSH_DOWN_SECONDS} seconds is used instead.",
+          f"(never more often than every {LIVE_MIN_INTERVAL_SECONDS:g} seconds then). "
+          f"While live updates are down, the list is checked every {FAST_INTERVAL_SECONDS:g} seconds for "
+          f"{FAST_WINDOW_SECONDS / 60:g} minutes, then every {POLL_WHILE_PUSH_DOWN_SECONDS} seconds.",
           minimum=60, maximum=3600),
     _spec("iot_keepalive_seconds", "int", 600, "Connection", "Live update keep-alive (seconds)",
           "How often the live-update connection pings the server when nothing else is sent.",

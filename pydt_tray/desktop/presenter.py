@@ -45,7 +45,7 @@ def every(seconds: int) -> str:
 
 
 def push_wording(state: PushState, poll_seconds: int | None = None) -> str:
-    """The push part of the status line: "live", "connecting…", "offline, retrying", "checking every 90 s"..."""
+    """The push part of the status line: "live", "connecting…", "reconnecting…", "checking every 90 s"..."""
     mode = state.mode
     if mode is PushMode.LIVE:
         live = state.live_paths
@@ -55,7 +55,7 @@ def push_wording(state: PushState, poll_seconds: int | None = None) -> str:
     if mode is PushMode.CONNECTING:
         return "connecting…"
     if mode is PushMode.RECONNECTING:
-        return "offline, retrying"
+        return "reconnecting…"  # not an error: the link retries within seconds and the list is polled meanwhile
     if mode is PushMode.FAILED:
         return f"push off: {state.reason}"
     return f"checking every {every(poll_seconds)}" if poll_seconds else "checking now and then"

@@ -1,6 +1,7 @@
 """Supervising push: start, stop and restart the IoT connection, follow its state, and keep the backstop
-poll armed (every ``poll_interval_seconds``, at least 600 s, while push is live; at most every 90 s while it is
-not)."""
+poll armed by the :class:`~pydt_tray.core.poll_schedule.PollSchedule`: every ``poll_interval_seconds`` (600 s
+or more) while a push path is live; when the last live path is lost, at once, then every 15 s for two minutes,
+then every 90 s. Every push path in the :class:`PushState` feeds the schedule through :meth:`_set`."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from pydt_tray.core.context import AppContext
+from pydt_tray.core.poll_schedule import PollSchedule
 from pydt_tray.core.push_state import OFF, PathMode, PushPath, PushState
-from pydt_tray.core.settings import POLL_WHILE_PUSH_DOWN_SECONDS, POLL_WHILE_PUSH_LIVE_MIN_SECONDS
 from pydt_tray.push.connection import PushConfig, PushConnection, make_client_id
 from pydt_tray.ui.bridge import PushBridge
 
@@ -20,32 +21,46 @@ log = logging.getLogger(__name__)
 STOP_TIMEOUT_SECONDS = 5.0
 
 
-def backstop_seconds(setting: int, push_live: bool, while_down: int = POLL_WHILE_PUSH_DOWN_SECONDS) -> int:
-    """The backstop poll's interval: the setting, never under 600 s while push is live; at most 90 s while not."""
-    return max(setting, POLL_WHILE_PUSH_LIVE_MIN_SECONDS) if push_live else min(setting, while_down)
-
-
 class Backstop(QObject):
-    """The fallback poll: a single-shot timer that emits ``due`` when the games should be loaded again."""
+    """The fallback poll: a single-shot timer that emits ``due`` when the games should be loaded again.
+
+    Its usual interval comes from ``schedule``; the session arms it after every load.
+    """
 
     due = Signal()
 
-    def __init__(self, interval: Callable[[], int], push_live: Callable[[], bool], parent: QObject | None = None):
+    def __init__(self, schedule: PollSchedule, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._interval = interval
-        self._push_live = push_live
-        self.poll_while_push_down = POLL_WHILE_PUSH_DOWN_SECONDS
+        self.schedule = schedule
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)
         self.timer.timeout.connect(self.due.emit)
 
-    def arm(self, seconds: int | None = None) -> None:
-        """Fire in ``seconds``, or after the usual interval (shorter while push is not live)."""
-        self.timer.start((self.usual_seconds() if seconds is None else seconds) * 1000)
+    @property
+    def poll_while_push_down(self) -> float:
+        """The interval once an outage is past its first minutes (or while push has not connected yet)."""
+        return self.schedule.down_interval
+
+    @poll_while_push_down.setter
+    def poll_while_push_down(self, seconds: float) -> None:
+        self.schedule.down_interval = seconds
+
+    def arm(self, seconds: float | None = None) -> None:
+        """Fire in ``seconds``, or after the schedule's interval for the push state of now."""
+        if seconds is None:
+            seconds = self.schedule.next_delay()
+        self.timer.start(round(seconds * 1000))
+
+    def arm_sooner(self) -> None:
+        """Like :meth:`arm`, but never later than already planned: repeated failed reconnect attempts must not
+        keep pushing the next poll away."""
+        milliseconds = round(self.schedule.next_delay() * 1000)
+        if not self.timer.isActive() or self.timer.remainingTime() > milliseconds:
+            self.timer.start(milliseconds)
 
     def usual_seconds(self) -> int:
-        """The usual interval: ``poll_interval_seconds`` (600 s or more) while push is live, else at most 90 s."""
-        return backstop_seconds(self._interval(), self._push_live(), self.poll_while_push_down)
+        """The interval :meth:`arm` would use now, in whole seconds (for the status line)."""
+        return round(self.schedule.next_delay())
 
     def stop(self) -> None:
         self.timer.stop()
@@ -133,7 +148,9 @@ class PushSupervisor(QObject):
         self.start(self._steam_id)
 
     def on_wake(self, reason: str) -> None:
+        """A wake or a network change: the reconnect waits and the outage's fast polling start over."""
         log.info("Woke up (%s): reconnecting and catching up", reason)
+        self.backstop.schedule.restart_window()
         if self.connection is not None:
             self.connection.reconnect_now()
         self._request(f"wake: {reason}")
@@ -153,11 +170,35 @@ class PushSupervisor(QObject):
         if self.connection is None:
             return
         log.info("Push connection lost: %s", reason)
-        self._set(self.state.with_path(PushPath.IOT, PathMode.RECONNECTING))
-        self.backstop.arm()
+        if not self._set(self.state.with_path(PushPath.IOT, PathMode.RECONNECTING)):
+            self.backstop.arm_sooner()
 
-    def _set(self, state: PushState) -> None:
-        changed = state != self.state
-        self.state = state
-        if changed:
-            self.state_changed.emit(state)
+    def _set(self, state: PushState) -> bool:
+        """Take in a new push state; True when it began an outage (and a load was asked for)."""
+        previous, self.state = self.state, state
+        if state == previous:
+            return False
+        outage = _follow(self.backstop.schedule, previous, state)
+        self.state_changed.emit(state)
+        if outage:
+            self._request("push lost")  # what was published meanwhile is lost: look now, then often
+        return outage
+
+
+def _follow(schedule: PollSchedule, previous: PushState, state: PushState) -> bool:
+    """Tell ``schedule`` what changed between two push states; True when no path is live any more."""
+    outage = False
+    for path in state.paths:
+        name = path.path.value
+        if path.mode is PathMode.LIVE:
+            schedule.path_live(name)
+        elif path.mode is PathMode.RECONNECTING:
+            outage = schedule.path_lost(name) or outage
+        elif path.mode is PathMode.CONNECTING:
+            schedule.path_started(name)
+        else:  # FAILED: not running
+            schedule.path_stopped(name)
+    for path in previous.paths:
+        if state.path(path.path) is None:
+            schedule.path_stopped(path.path.value)
+    return outage

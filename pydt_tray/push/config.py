@@ -45,8 +45,9 @@ class PushConfig:
     client_id: str
     topic: str
     protocol: str = "mqtt5"
-    min_reconnect_seconds: float = 1.0
-    max_reconnect_seconds: float = 120.0
+    min_reconnect_seconds: float = 1.0  # the first wait after a loss (jittered down to half of it)
+    max_reconnect_seconds: float = 30.0  # no wait is ever longer
+    stable_connection_seconds: float = 2.0  # a shorter connection is a "quick kick": the waits keep growing
 
     def __post_init__(self) -> None:
         problems = list(_problems(self))
@@ -83,6 +84,8 @@ def _problems(config: PushConfig) -> list[str]:
         found.append(f"protocol {config.protocol!r} is not one of {', '.join(PROTOCOLS)}")
     if not 0 < config.min_reconnect_seconds <= config.max_reconnect_seconds:
         found.append("reconnect delays must satisfy 0 < min <= max")
+    if not config.stable_connection_seconds >= 0:
+        found.append("stable_connection_seconds must not be negative")
     return found
 
 

@@ -19,6 +19,7 @@ from pydt_tray.push.config import (
     new_install_id,
 )
 from pydt_tray.push.link import STOPPED, Link
+from pydt_tray.push.reconnect import ReconnectPolicy
 from pydt_tray.push.relay import ListenerRelay
 
 __all__ = [
@@ -63,6 +64,12 @@ class PushConnection:
         link = self._link
         return STOPPED if link is None else link.state
 
+    @property
+    def reconnect_policy(self) -> ReconnectPolicy | None:
+        """The running link's reconnect policy (its counters: attempts, longest wait), None when stopped."""
+        link = self._link
+        return None if link is None else link.policy
+
     def start(self) -> None:
         """Begin connecting in the background; does nothing if already running.
 
@@ -99,7 +106,8 @@ class PushConnection:
         return stopped
 
     def reconnect_now(self) -> None:
-        """Drop the current connection (or skip the backoff wait) and connect again at once."""
+        """Drop the current connection (or skip the backoff wait) and connect again at once; the next wait
+        after a loss starts over at the floor (a network change or a wake makes old failures meaningless)."""
         link = self._link
         if link is not None:
             log.info("push: reconnecting now")

@@ -1,4 +1,10 @@
-"""What both MQTT flavours share: state, the stop handshake, subscribing after a connect, timers."""
+"""What both MQTT flavours share: state, the stop handshake, subscribing after a connect, timers.
+
+Both flavours drive their own reconnects: after a loss or a failed attempt the CRT client is stopped
+(MQTT 5) or disconnected (3.1.1), and the next attempt starts from our timer after the wait the
+:class:`~pydt_tray.push.reconnect.ReconnectPolicy` gives. The CRT clients' own retry settings are set
+to the ceiling, so they never retry sooner than the policy would.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +15,8 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
-from pydt_tray.push.backoff import Backoff
 from pydt_tray.push.config import PushConfig
+from pydt_tray.push.reconnect import ReconnectPolicy
 from pydt_tray.push.relay import ListenerRelay
 
 log = logging.getLogger(__name__)
@@ -76,9 +82,13 @@ class Link:
         self.lock = threading.Lock()
         self.state = CONNECTING
         self.stopping = False
-        self.restart_pending = False
+        self.restart_pending = False  # the current connection is being dropped on purpose: ignore its late results
         self.epoch = 0
-        self.backoff = Backoff(config.min_reconnect_seconds, config.max_reconnect_seconds)
+        self.policy = ReconnectPolicy(
+            config.min_reconnect_seconds,
+            config.max_reconnect_seconds,
+            stable_seconds=config.stable_connection_seconds,
+        )
         self._timer: threading.Timer | None = None
         self._stopped = threading.Event()
 
@@ -96,6 +106,10 @@ class Link:
 
     def _send_subscribe(self) -> Future[str | None]:
         """Send our SUBSCRIBE; the future resolves to a refusal text or None once the SUBACK arrived."""
+        raise NotImplementedError
+
+    def _drop_and_retry(self, wait: float) -> None:
+        """Drop the current connection (the loss is already reported) and try again after ``wait`` seconds."""
         raise NotImplementedError
 
     # --- stopping -----------------------------------------------------------------------------------
@@ -146,9 +160,12 @@ class Link:
         if not current:
             return
         if refusal:
-            log.warning("push: subscribing to the topic failed (%s); reconnecting later", refusal)
-            self.connection_down(f"subscribe failed: {refusal}", BACKOFF)
-            self.call_later(self.backoff.next_delay(), self.reconnect_now)
+            # a SUBACK that says no is worth a warning; a subscribe cut short by a dropped connection is a loss
+            level = logging.INFO if error is not None else logging.WARNING
+            log.log(level, "push: subscribing to the topic failed (%s); reconnecting later", refusal)
+            wait = self.connection_lost(f"subscribe failed: {refusal}")
+            if wait is not None:
+                self._drop_and_retry(wait)
             return
         self._mark_connected(epoch, session_present)
 
@@ -157,12 +174,41 @@ class Link:
             if epoch != self.epoch or self.stopping:
                 return
             self.state = CONNECTED
-            self.backoff.reset()
+            self.policy.in_service()
         log.info("push: connected and subscribed (session present: %s)", session_present)
         self.relay.connected(session_present)
 
+    def attempt_started(self) -> None:
+        """A connection attempt begins (counted by the policy)."""
+        with self.lock:
+            if not self.stopping:
+                self.state = CONNECTING
+                self.policy.attempt_started()
+
+    def connection_lost(self, reason: str) -> float | None:
+        """A connection dropped or an attempt failed: tell the listener and return the wait before the next
+        attempt (None when stopping: then nothing follows)."""
+        with self.lock:
+            if self.stopping:
+                return None
+            self.epoch += 1
+            self.state = BACKOFF
+            wait = self.policy.lost()
+            kicks = self.policy.quick_kicks
+        if kicks:
+            log.info("push: disconnected (%s; %d quick drop(s) in a row); next attempt in %.1f s", reason, kicks, wait)
+        else:
+            log.info("push: disconnected (%s); next attempt in %.1f s", reason, wait)
+        self.relay.disconnected(reason)
+        return wait
+
+    def reset_backoff(self) -> None:
+        """The next wait starts at the floor again (a network change, a wake, an explicit reconnect)."""
+        with self.lock:
+            self.policy.reset()
+
     def connection_down(self, reason: str, state: str) -> None:
-        """A connection dropped or an attempt failed: note the new state and tell the listener."""
+        """We dropped the connection on purpose (a reconnect was asked for): note the state, tell the listener."""
         with self.lock:
             if self.stopping:
                 return

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,6 +82,7 @@ class Mosquitto:
         self.process: subprocess.Popen[bytes] | None = None
         self._publisher: mqtt.Connection | None = None
         self._publisher_count = 0
+        self._publisher_lock = threading.Lock()  # a restart in one thread, publishes in another
         self._write_config()
 
     @property
@@ -191,19 +193,26 @@ class Mosquitto:
             disable_metrics=True,
         )
         connection.connect().result(timeout=_PUBLISH_TIMEOUT)
-        self._publisher = connection
+        with self._publisher_lock:
+            self._publisher = connection
 
     def _disconnect_publisher(self) -> None:
-        publisher, self._publisher = self._publisher, None
-        if publisher is not None and self.running:
-            publisher.disconnect().result(timeout=_PUBLISH_TIMEOUT)
+        with self._publisher_lock:
+            publisher, self._publisher = self._publisher, None
+            if publisher is not None and self.running:
+                publisher.disconnect().result(timeout=_PUBLISH_TIMEOUT)
 
     def publish(self, topic: str, payload: bytes) -> None:
-        """Publish at QoS 0 over the persistent plain-TCP connection (returns once written)."""
-        if self._publisher is None:
-            raise RuntimeError("mosquitto is not running")
-        future, _ = self._publisher.publish(topic, payload, mqtt.QoS.AT_MOST_ONCE)
-        future.result(timeout=_PUBLISH_TIMEOUT)
+        """Publish at QoS 0 over the persistent plain-TCP connection (returns once written).
+
+        Raises at once while the broker is stopped (or being restarted): the message is lost, as it would
+        be on AWS IoT for a subscriber that is not connected.
+        """
+        with self._publisher_lock:
+            if self._publisher is None:
+                raise RuntimeError("mosquitto is not running")
+            future, _ = self._publisher.publish(topic, payload, mqtt.QoS.AT_MOST_ONCE)
+            future.result(timeout=_PUBLISH_TIMEOUT)
 
 
 def push_env(broker: Mosquitto) -> dict[str, str]:

@@ -1,7 +1,7 @@
 """A user-day of pydt-tray's calls to the service, on a fake clock, against the real simulator.
 
-The real sync engine, game fetcher and API client run; the backstop follows the app's rule
-(``backstop_seconds``), a good load re-arms it and a failed one retries after the session's delays, as the
+The real sync engine, game fetcher and API client run; the backstop's intervals come from the app's
+:class:`PollSchedule`; a good load re-arms it and a failed one retries after the session's delays, as the
 desktop parts do. Time moves only when the next timer is due, so a day takes a second or two.
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from pydt_tray.core.api import PydtClient
+from pydt_tray.core.poll_schedule import PollSchedule
 from pydt_tray.core.sync import GameFetcher, SyncEngine, SyncResult
-from pydt_tray.desktop.push_supervisor import backstop_seconds
 from pydt_tray.desktop.session import RETRY_AFTER_ERROR_SECONDS
 from pydt_tray.sandbox.routes import ROUTES, S3_ROUTES
 from tests.helpers.simulator import InstrumentedSimulator
@@ -69,7 +69,8 @@ class DayRun:
         self.timers = FakeTimers(self.clock)
         self.client = PydtClient(simulator.base_url, world.token, timeout=(2.0, 5.0), backoff=0.0, clock=self.clock)
         self.fetcher = GameFetcher(self.client)
-        self.push_live = False
+        self.schedule = PollSchedule(live_interval=lambda: plan.poll_setting, clock=self.clock)
+        self.schedule.path_started("iot")
         self.pushes = 0
         self.results: list[SyncResult] = []
         self._backstop_generation = 0
@@ -87,7 +88,7 @@ class DayRun:
         self._backstop_generation += 1
         generation = self._backstop_generation
         if seconds is None:
-            seconds = backstop_seconds(self.plan.poll_setting, self.push_live)
+            seconds = self.schedule.next_delay()
 
         def due() -> None:
             if generation == self._backstop_generation:
@@ -106,11 +107,13 @@ class DayRun:
         self.client.get_metadata()  # the type names loader, once per client
 
     def connect(self) -> None:
-        self.push_live = True
+        self.schedule.path_live("iot")
         self.engine.request("connected")
 
     def disconnect(self) -> None:
-        self.push_live = False
+        """As the push supervisor does: an outage loads at once, then the schedule's fast polls."""
+        if self.schedule.path_lost("iot"):
+            self.engine.request("push lost")
         self.arm_backstop()
 
     def push(self) -> None:

@@ -40,10 +40,15 @@ class AppFactory:
         self.token = token
         self.apps: list[TrayApp] = []
 
-    def start(self, *, with_push: bool = True, wake_sources=None, before_start=None) -> TrayApp:
+    def start(
+        self, *, with_push: bool = True, wake_sources=None, before_start=None, home: Path | None = None
+    ) -> TrayApp:
+        """Start an app; ``home`` gives it its own settings and state (for several apps at once)."""
         from PySide6.QtWidgets import QApplication
 
         env = dict(self.env)
+        if home is not None:
+            env["PYDT_TRAY_HOME"] = str(home)
         if not with_push:
             env = {k: v for k, v in env.items() if not k.startswith("PYDT_IOT_")}
         ctx = load_context(env)

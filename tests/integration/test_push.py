@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import random
@@ -29,6 +30,7 @@ from pydt_tray.push.connection import (
 )
 from pydt_tray.push.link import Link
 from pydt_tray.push.relay import ListenerRelay
+from tests.helpers.kick_server import KickServer
 from tests.helpers.mosquitto import Mosquitto, MosquittoCerts, push_env
 from tests.helpers.push_recorder import PushRecorder
 
@@ -386,6 +388,7 @@ class FakeLink(Link):
         super().__init__(config, relay)
         self.refusal = refusal
         self.reconnects = threading.Event()
+        self.waits: list[float] = []
 
     def _send_subscribe(self) -> Future:
         future: Future = Future()
@@ -394,6 +397,10 @@ class FakeLink(Link):
 
     def reconnect_now(self) -> None:
         self.reconnects.set()
+
+    def _drop_and_retry(self, wait: float) -> None:
+        self.waits.append(wait)
+        self.call_later(wait, self.reconnect_now)
 
     def _begin_stop(self) -> None:
         self.finish_stop()
@@ -412,6 +419,7 @@ def test_refused_subscription_is_reported_and_retried_later() -> None:
     assert recorder.events == [("disconnected", "subscribe failed: NOT_AUTHORIZED")]
     assert link.state == "backoff"
     assert link.reconnects.wait(WAIT)
+    assert len(link.waits) == 1 and 0.025 <= link.waits[0] <= 0.05  # the policy's wait, within its bounds
     assert link.stop(1.0)
 
     accepted = FakeLink(config, ListenerRelay(PushRecorder()), refusal=None)
@@ -439,3 +447,113 @@ def test_relay_is_silent_after_stopped_and_swallows_listener_errors(caplog) -> N
     listener: PushRecorder = relay._listener  # type: ignore[assignment]
     calls.extend(event[0] for event in listener.events)
     assert calls == ["message", "stopped"]
+
+
+# --- reconnect timing: quick kicks, the ceiling, starting over after a stable connection ----------------
+
+
+def kick_config(server: KickServer, certs: MosquittoCerts, protocol: str, **overrides: object) -> PushConfig:
+    values: dict[str, object] = {
+        "endpoint": "localhost",
+        "port": server.port,
+        "region": "us-east-1",
+        "ca_file": str(certs.ca_file),
+        "access_key_id": "test",
+        "secret_access_key": SECRET,
+        "client_id": make_client_id(new_install_id()),
+        "topic": TOPIC,
+        "protocol": protocol,
+    }
+    values.update(overrides)
+    return PushConfig(**values)  # type: ignore[arg-type]
+
+
+def gaps(times: list[float]) -> list[float]:
+    return [later - earlier for earlier, later in itertools.pairwise(times)]
+
+
+@protocols
+@pytest.mark.parametrize("kick_after", ["suback", "connack", "accept"])
+def test_a_server_that_kicks_at_once_gets_growing_waits_not_a_loop(
+    mosquitto_certs: MosquittoCerts, run_push, protocol: str, kick_after: str
+) -> None:
+    """Scaled-down timings (0.2 s doubling to 1.6 s) so the growth shows within a few seconds."""
+    with KickServer(mosquitto_certs.cert_file, mosquitto_certs.key_file, kick_after=kick_after) as server:
+        config = kick_config(server, mosquitto_certs, protocol, min_reconnect_seconds=0.2, max_reconnect_seconds=1.6)
+        connection, recorder = run_push(config)
+        recorder.wait_for("disconnected", count=7, timeout=30)
+        started = server.accepted[0]
+        time.sleep(max(0.0, started + 8.0 - time.monotonic()))
+        policy = connection.reconnect_policy
+        assert policy is not None
+        assert connection.stop(timeout=5.0)
+        accepted = [when for when in server.accepted if when <= started + 8.0]
+    if kick_after != "accept":
+        assert recorder.of("connected") or kick_after == "connack"  # it did get in before being kicked
+    # waits 0.1-0.2, 0.2-0.4, 0.4-0.8, then 0.8-1.6 s: at most ~12 attempts in 8 s (a loop would make 30+)
+    assert 6 <= len(accepted) <= 13, (len(accepted), gaps(accepted))
+    assert max(gaps(accepted)) <= 1.6 + 1.0, gaps(accepted)  # the ceiling, plus the time to connect
+    assert min(gaps(accepted)[4:]) >= 0.8, gaps(accepted)  # after four kicks the waits stay long
+    assert policy.longest_wait <= 1.6
+    assert policy.quick_kicks >= 6 or kick_after != "suback"
+
+
+@pytest.mark.timeout(150)
+def test_with_the_real_timings_a_kicking_server_sees_few_attempts_per_minute(
+    mosquitto_certs: MosquittoCerts, run_push
+) -> None:
+    """The shipped defaults (1 s doubling to 30 s), both flavours at once, for one minute."""
+    minute = 60.0
+    servers = {
+        protocol: KickServer(mosquitto_certs.cert_file, mosquitto_certs.key_file, kick_after="suback")
+        for protocol in ("mqtt5", "mqtt311")
+    }
+    connections = {}
+    try:
+        for protocol, server in servers.items():
+            server.__enter__()
+            connections[protocol], _recorder = run_push(kick_config(server, mosquitto_certs, protocol))
+        time.sleep(minute)
+        policies = {protocol: connection.reconnect_policy for protocol, connection in connections.items()}
+        for connection in connections.values():
+            assert connection.stop(timeout=5.0)
+    finally:
+        for server in servers.values():
+            server.stop()
+    for protocol, server in servers.items():
+        accepted = server.accepted
+        within = [when for when in accepted if when <= accepted[0] + minute]
+        policy = policies[protocol]
+        assert policy is not None
+        print(f"{protocol}: {len(within)} attempts in the first minute, longest wait {policy.longest_wait:.1f} s")
+        # waits of at least 0.5, 1, 2, 4, 8, 15, 15, ... s: no more than 8 attempts can fit in a minute
+        assert 5 <= len(within) <= 8, (protocol, gaps(within))
+        assert policy.longest_wait <= 30.0
+        assert max(gaps(within)) <= 30.0 + 2.0
+
+
+@protocols
+def test_after_a_stable_connection_the_wait_starts_over_at_the_floor(
+    mosquitto_broker: Mosquitto, run_push, protocol: str
+) -> None:
+    """Failed attempts first push the wait up; once a connection held, its loss costs the floor again."""
+    config = make_config(
+        mosquitto_broker, protocol, min_reconnect_seconds=0.5, max_reconnect_seconds=8.0, stable_connection_seconds=2.0
+    )
+    connection, recorder = run_push(config)
+    recorder.wait_for("disconnected", count=4, timeout=20)  # waits of up to 0.5, 1, 2, 4 s
+    policy = connection.reconnect_policy
+    assert policy is not None and policy.streak >= 4
+    mosquitto_broker.start()
+    recorder.wait_for("connected", timeout=20)
+    time.sleep(2.5)  # stable now
+
+    mark = mosquitto_broker.log_mark()
+    restarted = time.monotonic()
+    mosquitto_broker.restart()
+    recorder.wait_for("connected", count=2, timeout=20)
+    elapsed = time.monotonic() - restarted
+    mosquitto_broker.wait_for_log(f"Received SUBSCRIBE from {config.client_id}", WAIT, since=mark)
+    # without the reset the next wait would be 4-8 s; with it: at most 0.5 s (+1 s if the broker was not up yet)
+    assert elapsed < 3.5, elapsed
+    assert policy.quick_kicks == 0

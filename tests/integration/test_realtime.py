@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from pydt_tray.core.push_state import PushMode
@@ -126,6 +128,25 @@ def test_broker_restart_during_a_new_turn_resubscribes_and_catches_up(
     mosquitto.wait_for_log("SUBSCRIBE", since=mark, timeout=10)
     app_factory.qtbot.waitUntil(lambda: len(notification_server.notifications) == 1, timeout=WAIT_MS)
     assert notification_server.notifications[0].summary == "Your turn: Alice is playing"
+
+
+def test_while_push_is_down_a_new_turn_is_found_by_polling_within_seconds(
+    app_factory, notification_server, simulator, world, mosquitto
+):
+    """The broker stays away: the loss polls at once, then every 15 s; no reconnect is needed to see the turn."""
+    app = start_live(app_factory, notification_server)
+    polls = simulator.request_count("poll")
+    mosquitto.stop()
+    app_factory.qtbot.waitUntil(lambda: app.push.state.mode is PushMode.RECONNECTING, timeout=WAIT_MS)
+    app_factory.qtbot.waitUntil(lambda: simulator.request_count("poll") > polls, timeout=3_000)  # at once
+    assert "reconnecting…" in app.tray.model.tooltip and app.tray.model.status.name == "YOUR_TURN"
+    app_factory.wait_synced(app)
+    simulator.advance_turn(world.their_turn_game)  # its Hello! is lost: the broker is down
+    became_mine = time.monotonic()
+    app_factory.qtbot.waitUntil(lambda: len(notification_server.notifications) == 1, timeout=20_000)
+    assert time.monotonic() - became_mine <= 15.0 + 2.0
+    assert notification_server.notifications[0].summary == "Your turn: Alice is playing"
+    assert app.push.state.mode is PushMode.RECONNECTING  # found by polling, not by a reconnect
 
 
 def test_resume_forces_a_reconnect_and_a_fetch(app_factory, notification_server, mosquitto):

@@ -14,7 +14,7 @@ from pydt_tray.desktop.presenter import every, push_wording
         (OFF, "checking now and then"),
         (OFF.with_path(PushPath.IOT, PathMode.CONNECTING), "connecting…"),
         (OFF.with_path(PushPath.IOT, PathMode.LIVE), "live"),
-        (OFF.with_path(PushPath.IOT, PathMode.RECONNECTING), "offline, retrying"),
+        (OFF.with_path(PushPath.IOT, PathMode.RECONNECTING), "reconnecting…"),
         (OFF.with_path(PushPath.IOT, PathMode.FAILED, "no such CA file"), "push off: no such CA file"),
         (OFF.with_path(PushPath.RELAY, PathMode.LIVE), "live via relay"),
         (
