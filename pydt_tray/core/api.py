@@ -7,13 +7,14 @@ sent raw in ``Authorization`` to authenticated API calls only, never to S3 URLs,
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 import types
 import weakref
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
@@ -100,6 +101,22 @@ class GamesFetch:
     games: list[Game] | None
     source: str  # "poll" or "api"
     not_modified: bool = False
+
+
+@dataclass(frozen=True)
+class PrivateUserData:
+    """The part of ``pud`` (private user data) a client uses. The webhook URL is a secret: not in ``repr``."""
+
+    webhook_url: str = field(default="", repr=False)
+
+    @classmethod
+    def from_json(cls, data: Any) -> PrivateUserData:
+        if not isinstance(data, dict):
+            raise ModelError("private user data is not an object")
+        url = data.get("webhookUrl")
+        if url is not None and not isinstance(url, str):
+            raise ModelError("webhookUrl is not a string")
+        return cls(webhook_url=url or "")
 
 
 @dataclass
@@ -261,6 +278,22 @@ class PydtClient:
     def get_current_user(self) -> User:
         return self._parse(User.from_json, self._api_json("GET", "/user/getCurrent"))
 
+    def get_current_with_pud(self) -> tuple[User, PrivateUserData]:
+        """``GET /user/getCurrentWithPud``: the user and their private data (the webhook URL among it)."""
+        data = self._api_json("GET", "/user/getCurrentWithPud")
+        if not isinstance(data, dict):
+            raise ApiError(UNREADABLE_REPLY)
+        user: User = self._parse(User.from_json, data.get("user"))
+        raw_pud = data.get("pud")
+        pud: PrivateUserData = self._parse(PrivateUserData.from_json, raw_pud if raw_pud is not None else {})
+        return user, pud
+
+    def set_webhook_url(self, url: str) -> PrivateUserData:
+        """``POST /user/setWebhookUrl``; "" clears it. Returns the private data as saved."""
+        data = self._api_json("POST", "/user/setWebhookUrl", retry=False, json_body={"webhookUrl": url})
+        pud: PrivateUserData = self._parse(PrivateUserData.from_json, data)
+        return pud
+
     def get_games(self) -> list[Game]:
         """``GET /user/games``; remembers the pollUrl it names."""
         data = self._api_json("GET", "/user/games")
@@ -365,6 +398,14 @@ class PydtClient:
         data = self._api_json("POST", path, retry=False, timeout=timeout, deadline=FINISH_SUBMIT_DEADLINE)
         return self._parse(Game.from_json, data)
 
+    def set_vacation_mode(self, on: bool) -> User:
+        """``POST /user/setUserInformation {"vacationMode": on}``; the user as the service now has it."""
+        data = self._api_json("POST", "/user/setUserInformation", retry=False, json_body={"vacationMode": on})
+        if isinstance(data, dict) and data.get("steamId"):
+            user: User = self._parse(User.from_json, data)
+            return user
+        return self.get_current_user()
+
     # --- S3 transfers ----------------------------------------------------------------------
 
     def download(self, url: str, *, max_bytes: int, progress: Progress | None = None) -> bytes:
@@ -437,12 +478,16 @@ class PydtClient:
         retry: bool | None = None,
         timeout: tuple[float, float] | None = None,
         deadline: float | None = None,
+        json_body: Any = None,
     ) -> Any:
         """Call the API; return the parsed JSON body of a 2xx reply or raise a PydtError."""
         retry = method == "GET" if retry is None else retry
         url = self._base_url + path
+        sent: dict[str, Any] = {}
+        if json_body is not None:
+            sent = {"data": json.dumps(json_body).encode(), "headers": {"Content-Type": "application/json"}}
         response = self._send(
-            method, url, auth=auth, retry=retry, timeout=timeout, api=True, deadline=deadline, stream=True
+            method, url, auth=auth, retry=retry, timeout=timeout, api=True, deadline=deadline, stream=True, **sent
         )
         with response:
             status = response.status_code

@@ -11,7 +11,9 @@ or an edit) so costs two fetches, not one per message, while a lone push is fetc
 A token bucket bounds the sustained rate: ``burst`` fetches may start back to back (within the gap
 rule), then one per ``refill_seconds``; a fetch with no token left waits for the next one, taking every
 trigger that arrives meanwhile along. A steady storm of pushes so costs ``burst`` fetches and then one
-every ``refill_seconds``, and a lone push after a quiet spell is still fetched at once.
+every ``refill_seconds``, and a lone push after a quiet spell is still fetched at once. The bound is on
+fetches that bring nothing new: a fetch whose game list changed (a turn moved on) gives its token back,
+so turns that follow each other quickly are each fetched as soon as their push arrives.
 
 The engine owns no threads. The caller gives it ``run_in_background`` (run a callable off the owner's
 thread) and ``call_soon`` (hand a callable back to the owner's thread); the Qt app passes a worker
@@ -31,6 +33,7 @@ from pydt_tray.core.models import User
 
 log = logging.getLogger(__name__)
 
+USER_REFRESH_SECONDS = 6 * 3600.0
 FETCH_BURST = 3
 FETCH_REFILL_SECONDS = 5.0
 
@@ -51,16 +54,22 @@ class GameFetcher:
 
     ``/user/games`` is called only when asked for (start, sign-in, the user's Refresh), while no pollUrl is
     known, or when the pollUrl fails (the client falls back); every other load reads the pollUrl with its ETag.
+    The user is read at the first load and again every ``USER_REFRESH_SECONDS`` (vacation mode may be
+    switched on the website), without forcing ``/user/games``.
     """
 
-    def __init__(self, client: PydtClient) -> None:
+    def __init__(self, client: PydtClient, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.client = client
         self.user: User | None = None
+        self._clock = clock
+        self._user_read_at = 0.0
 
     def fetch(self, reasons: tuple[str, ...], force_full: bool) -> FetchOutcome:
         try:
-            if self.user is None:
-                self.user = self.client.get_current_user()
+            now = self._clock()
+            if self.user is None or now - self._user_read_at >= USER_REFRESH_SECONDS:
+                self.user = self.client.get_current_user()  # now and then: vacation mode may change on the website
+                self._user_read_at = now
             result = self.client.fetch_games(prefer_poll=not (force_full or not self.client.poll_url))
             snapshot = None if result.games is None else Snapshot.build(self.user.steam_id, result.games)
             names = self._names(snapshot)
@@ -194,6 +203,8 @@ class SyncEngine:
         if outcome.snapshot is not None:
             events = diff_snapshots(self.snapshot, outcome.snapshot)
             self.snapshot = outcome.snapshot
+        if events:  # the push was worth its fetch: only fetches that found nothing new use up the bucket
+            self._tokens = min(float(self._burst), self._tokens + 1.0)
         try:
             self._on_result(SyncResult(outcome, self.snapshot, events))
         finally:

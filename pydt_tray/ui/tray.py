@@ -29,6 +29,9 @@ class TrayModel:
     connection: str = ""
     extra_actions: tuple[tuple[str, str], ...] = field(default=())
     disabled_actions: frozenset[str] = field(default=frozenset())  # extra actions shown greyed out
+    status_lines: tuple[str, ...] = ()  # quiet hours, pause, vacation: shown under the header
+    game_notes: dict[str, str] = field(default_factory=dict)  # game id -> "muted", countdown...
+    game_menus: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()  # (game name, ((key, text), ...))
 
 
 def menu_text(text: str) -> str:
@@ -41,13 +44,14 @@ def shown_text(action_text: str) -> str:
     return action_text.replace("&&", "&")
 
 
-def game_label(game: Game, mine: bool) -> str:
+def game_label(game: Game, mine: bool, note: str = "") -> str:
     flags = " (congress turn)" if game.is_congress_turn else ""
+    tail = f" · {note}" if note else ""
     if mine and game.is_first_turn:
-        return f"{game.display_name} — {FIRST_SAVE_HINT}"
+        return f"{game.display_name} — {FIRST_SAVE_HINT}{tail}"
     if mine:
-        return f"▶ {game.display_name}{flags} — round {game.round}"
-    return f"{game.display_name}{flags} — round {game.round}"
+        return f"▶ {game.display_name}{flags} — round {game.round}{tail}"
+    return f"{game.display_name}{flags} — round {game.round}{tail}"
 
 
 class Tray(QObject):
@@ -99,18 +103,29 @@ class Tray(QObject):
         self.menu.clear()
         header = self._add(model.tooltip, None, enabled=False)
         header.setObjectName("tray-status")
+        for line in model.status_lines:
+            self._add(line, None, enabled=False)
         self.menu.addSeparator()
         if model.signed_in:
+            notes = model.game_notes
             if model.my_turns:
                 for game in model.my_turns[:MAX_MENU_GAMES]:
-                    self._add(game_label(game, True), lambda _=False, g=game.game_id: self.open_game.emit(g))
+                    label = game_label(game, True, notes.get(game.game_id, ""))
+                    self._add(label, lambda _=False, g=game.game_id: self.open_game.emit(g))
             else:
                 self._add("No turns waiting", None, enabled=False)
             if model.others:
                 others = self.menu.addMenu("Other games")
                 for game in model.others[:MAX_MENU_GAMES]:
-                    action = others.addAction(menu_text(game_label(game, False)))
+                    action = others.addAction(menu_text(game_label(game, False, notes.get(game.game_id, ""))))
                     action.triggered.connect(lambda _=False, g=game.game_id: self.open_game.emit(g))
+            if model.game_menus:
+                games = self.menu.addMenu("Snooze or mute a game")
+                for name, actions in model.game_menus[:MAX_MENU_GAMES]:
+                    per_game = games.addMenu(menu_text(name))
+                    for key, text in actions:
+                        entry = per_game.addAction(menu_text(text))
+                        entry.triggered.connect(lambda _=False, k=key: self.action_requested.emit(k))
             self.menu.addSeparator()
         self._add("Show games", self.show_window.emit)
         self._add("Refresh now", self.refresh_requested.emit, enabled=model.signed_in)
@@ -127,22 +142,31 @@ class Tray(QObject):
     def action_texts(self) -> list[str]:
         """The menu as text (top level, then submenus indented): for logs and tests."""
         texts: list[str] = []
-        for action in self.menu.actions():
-            if action.isSeparator():
-                continue
-            texts.append(shown_text(action.text()))
-            texts.extend("  " + shown_text(sub.text()) for sub in _submenu_actions(action))
+
+        def walk(actions: list[QAction], indent: str) -> None:
+            for action in actions:
+                if action.isSeparator():
+                    continue
+                texts.append(indent + shown_text(action.text()))
+                walk(_submenu_actions(action), indent + "  ")
+
+        walk(list(self.menu.actions()), "")
         return texts
 
     def trigger(self, text_prefix: str) -> bool:
         """Trigger the first menu entry starting with ``text_prefix`` (tests and the CLI use it)."""
-        for action in self.menu.actions():
-            candidates = [action, *_submenu_actions(action)]
-            for candidate in candidates:
-                if shown_text(candidate.text()).startswith(text_prefix) and candidate.isEnabled():
-                    candidate.trigger()
+
+        def walk(actions: list[QAction]) -> bool:
+            for action in actions:
+                submenu = _submenu_actions(action)
+                if not submenu and shown_text(action.text()).startswith(text_prefix) and action.isEnabled():
+                    action.trigger()
                     return True
-        return False
+                if submenu and walk(submenu):
+                    return True
+            return False
+
+        return walk(list(self.menu.actions()))
 
     def hide(self) -> None:
         if self.icon is not None:

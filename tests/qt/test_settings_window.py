@@ -294,3 +294,15 @@ def test_save_failure_from_save_itself(qtbot, window, settings, monkeypatch):
     click_checkbox(qtbot, window.editor("notifications_enabled"))
     assert "Permission denied" in window.save_error_text()
     assert settings.get("notifications_enabled") is False
+
+
+def test_quiet_hours_are_checked_as_typed_and_applied_when_valid(qtbot, window, settings):
+    window.tabs.setCurrentIndex(SECTIONS.index("Notifications"))
+    editor = window.editor("quiet_hours")
+    editor.setText("22:00-25:00")
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    assert "key 'quiet_hours': hours go from 00 to 23" in window.error_text("quiet_hours")
+    assert settings.get("quiet_hours") == ""
+    retype(qtbot, editor, "22:00-07:30 sun-thu")
+    assert window.error_text("quiet_hours") == ""
+    assert reloaded(settings).get("quiet_hours") == "22:00-07:30 sun-thu"
