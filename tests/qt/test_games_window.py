@@ -225,3 +225,18 @@ def test_a_notice_is_plain_text_and_goes_away_when_hidden(window, qtbot):
     assert window.notice.isVisible() and window.notice.textFormat() == Qt.TextFormat.PlainText
     window.hide()
     assert not window.notice.isVisible() and window.notice.text() == ""
+
+
+@pytest.mark.parametrize("name", ["<b>Big</b> game", "<img src=x>", "Rock & Roll <3"])
+def test_the_tray_tooltip_shows_service_text_literally(qapp, name):
+    from PySide6.QtGui import QTextDocument
+
+    from pydt_tray.ui.tray import tooltip_text
+
+    text = f"pydt-tray: 1 turn waiting · {name}"
+    shown = tooltip_text(text)
+    if QtGuiNamespace.mightBeRichText(shown):
+        document = QTextDocument()
+        document.setHtml(shown)
+        shown = document.toPlainText()
+    assert shown == text
