@@ -105,6 +105,7 @@ _.window_built  # desktop/presenter.py: whether the games window exists yet
 _.empty_label  # ui/games_window.py: what the window shows while there is no list
 _.empty_button  # ui/games_window.py: its Retry or Sign in button
 _.messages  # desktop/push_supervisor.py: push messages received
+_.trims  # platform/memory.py: how many times the heap was trimmed (tests)
 _.reconnect_policy  # push/connection.py: the running link's reconnect counters (tests and benchmarks read them)
 _.streak  # push/reconnect.py: losses since the last stable connection
 _.attempts_in_last  # push/reconnect.py: attempts per time window

@@ -38,7 +38,7 @@ from pydt_tray.core.models import Game, Metadata, ModelError, SteamProfile, Turn
 log = logging.getLogger(__name__)
 
 UNREADABLE_REPLY = "The PYDT service sent a reply pydt-tray could not read."
-PROFILE_TTL = 60 * 60.0
+PROFILE_TTL = 24 * 60 * 60.0  # a player seen before is looked up again only after a day
 PROFILES_PER_CALL = 100
 FINISH_SUBMIT_READ_TIMEOUT = 35.0
 REQUEST_DEADLINE = 60.0  # a whole API call, retries included, however the server trickles
@@ -345,7 +345,7 @@ class PydtClient:
         return GamesFetch(games, "poll", False)
 
     def get_steam_profiles(self, steam_ids: list[str] | tuple[str, ...] | set[str]) -> dict[str, SteamProfile]:
-        """Profiles by steam id, cached 60 minutes each; on errors, whatever is cached."""
+        """Profiles by steam id, cached a day each; on errors, whatever is cached."""
         wanted = list(dict.fromkeys(sid for sid in steam_ids if sid))
         with self._profiles_lock:
             now = self._clock()

@@ -151,6 +151,9 @@ class NotificationPolicy:
                 keep.add(key)
         return keep
 
+    def reminders_on(self) -> bool:
+        return self._reminder_minutes() > 0 and self._enabled()
+
     def reminder(self, snapshot: Snapshot, names: NameLookup) -> Notification | None:
         """A reminder for the turns still pending whose last notice is older than the interval.
 
