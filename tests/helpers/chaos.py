@@ -387,6 +387,8 @@ class ChaosRun:
         rng = self.rng
         kinds = [*SERVICE_FAULTS, "poll-403" if route == "poll" else "api-401"]
         kind = rng.choice(kinds)
+        if route == "games" and not self.faults["api-401"]:
+            kind = "api-401"  # every run signs the user out once: the prompt is checked, then they sign in again
         if route == "poll" and any(lane.mine and lane.before_mine for lane in self.lanes) and rng.random() < 0.4:
             kind = "poll-stale"  # only while a turn is the user's: the list of before it is the harmful one
         self.simulator.script_next(route, self._fault_action(route, kind))
