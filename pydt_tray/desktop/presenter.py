@@ -112,7 +112,7 @@ class Presenter:
         if self._window is None:
             self._window = GamesWindow(self._window_title("games"))
             self._on_window_built(self._window)
-            self._window.render(
+            self._window.update_view(
                 self.session.snapshot(), self.status_text(), self.session.name_of, error=self.session.last_error
             )
         return self._window
@@ -177,4 +177,4 @@ class Presenter:
             )
         )
         if self._window is not None:
-            self._window.render(snapshot, status_text, self.session.name_of, error=self.session.last_error)
+            self._window.update_view(snapshot, status_text, self.session.name_of, error=self.session.last_error)

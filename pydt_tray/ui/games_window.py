@@ -254,7 +254,7 @@ class GamesWindow(QWidget):
         self.notice.setText(text)
         self.notice.setVisible(bool(text))
 
-    def render(  # type: ignore[override]  # shadows QWidget.render (painting to a device), which is unused here
+    def update_view(
         self,
         snapshot: Snapshot | None,
         status: str,
@@ -352,7 +352,7 @@ class GamesWindow(QWidget):
     def _rerender(self) -> None:
         if self._last is not None:
             snapshot, status, names, error = self._last
-            self.render(snapshot, status, names, error=error)
+            self.update_view(snapshot, status, names, error=error)
 
     def _refresh_clock(self) -> None:
         if self.isVisible():
