@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 
 from pydt_tray.core.context import AppContext
+from pydt_tray.core.errors import PydtTrayError
 from pydt_tray.desktop.settings_watch import SettingsFileWatcher
 from pydt_tray.ui.services import AutostartService, TurnApiService
 from pydt_tray.ui.settings_window import SettingsWindow
@@ -51,7 +52,7 @@ class SettingsReactions:
         if key in CONNECTION_KEYS:
             try:
                 self.ctx.refresh_endpoints()
-            except ValueError as error:
+            except PydtTrayError as error:  # EnvironmentConfigError: a bad address, port or stage
                 log.error("Connection settings not applied: %s", error)
                 return
             self._restart_push()
