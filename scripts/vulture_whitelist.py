@@ -89,19 +89,15 @@ store_civ6
 store_old_world
 
 # --- small public state of an object, which its tests observe instead of private fields -------------------------
-_.armed  # core/save_watch.py
 _.running  # core/turn_api.py
 _.server_name  # platform/single_instance.py
 _.error_text  # ui/settings_window.py: the problem shown next to an editor
 _.save_error_text  # ui/settings_window.py
 _.action_texts  # ui/tray.py: the menu as text
-_.visible_buttons  # ui/play_turn_panel.py
 _.grace_over  # core/save_watch.py: a save written from now on is reported
 _.watching  # core/turn_player.py
-_.window_built  # desktop/presenter.py: whether the games window exists yet
 _.empty_label  # ui/games_window.py: what the window shows while there is no list
 _.empty_button  # ui/games_window.py: its Retry or Sign in button
-_.messages  # desktop/push_supervisor.py: push messages received
 _.reconnect_policy  # push/connection.py: the running link's reconnect counters (tests and benchmarks read them)
 _.streak  # push/reconnect.py: losses since the last stable connection
 _.attempts_in_last  # push/reconnect.py: attempts per time window

@@ -104,10 +104,6 @@ class Presenter:
         self.closed = False
 
     @property
-    def window_built(self) -> bool:
-        return self._window is not None
-
-    @property
     def window(self) -> GamesWindow:
         if self._window is None:
             self._window = GamesWindow(self._window_title("games"))

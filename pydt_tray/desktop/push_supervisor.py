@@ -163,6 +163,7 @@ class PushSupervisor(QObject):
 
     def _on_message(self, _topic: str) -> None:
         self.messages += 1
+        log.debug("push message #%d", self.messages)
         self._request("push")
 
     def _on_connected(self, session_present: bool) -> None:
