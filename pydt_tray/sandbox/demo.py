@@ -24,13 +24,16 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydt_tray.core.context import AppContext, load_context
 from pydt_tray.core.environment import Endpoints
 from pydt_tray.sandbox.demo_broker import DemoBroker
 from pydt_tray.sandbox.demo_options import CHECK_TIMEOUT, add_check_options
 from pydt_tray.sandbox.simulator import PydtSimulator
+
+if TYPE_CHECKING:
+    from pydt_tray.gui import StartedApp
 
 log = logging.getLogger("pydt_tray.sandbox.demo")  # the same name when run with -m
 
@@ -435,8 +438,8 @@ class DemoCheck:
         self.started = clock()
         self.passed: str | None = None
 
-    def attach(self, app: Any) -> None:
-        """Watch ``app`` (a running TrayApp): its ``notified`` signal, a deadline timer, ``quit()``."""
+    def attach(self, app: StartedApp) -> None:
+        """Watch the running ``app``: its ``notified`` signal, a deadline timer, ``quit()``."""
         from PySide6.QtCore import QTimer
 
         def notified(note: Any) -> None:
@@ -456,7 +459,7 @@ class DemoCheck:
                 app.quit()
 
         app.notified.connect(notified)
-        self._timer = QTimer(app)
+        self._timer = QTimer()
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(expired)
         self._timer.start(int(self.timeout * 1000))
