@@ -36,11 +36,6 @@ def menu_text(text: str) -> str:
     return text.replace("&", "&&")
 
 
-def shown_text(action_text: str) -> str:
-    """What a menu entry made with :func:`menu_text` shows."""
-    return action_text.replace("&&", "&")
-
-
 def game_label(game: Game, mine: bool) -> str:
     flags = " (congress turn)" if game.is_congress_turn else ""
     if mine and game.is_first_turn:
@@ -124,32 +119,6 @@ class Tray(QObject):
         self.menu.addSeparator()
         self._add("Quit", self.quit_requested.emit)
 
-    def action_texts(self) -> list[str]:
-        """The menu as text (top level, then submenus indented): for logs and tests."""
-        texts: list[str] = []
-        for action in self.menu.actions():
-            if action.isSeparator():
-                continue
-            texts.append(shown_text(action.text()))
-            texts.extend("  " + shown_text(sub.text()) for sub in _submenu_actions(action))
-        return texts
-
-    def trigger(self, text_prefix: str) -> bool:
-        """Trigger the first menu entry starting with ``text_prefix`` (tests and the CLI use it)."""
-        for action in self.menu.actions():
-            candidates = [action, *_submenu_actions(action)]
-            for candidate in candidates:
-                if shown_text(candidate.text()).startswith(text_prefix) and candidate.isEnabled():
-                    candidate.trigger()
-                    return True
-        return False
-
     def hide(self) -> None:
         if self.icon is not None:
             self.icon.hide()
-
-
-def _submenu_actions(action: QAction) -> list[QAction]:
-    """The entries of the submenu ``action`` opens (none when it opens nothing)."""
-    menu = action.menu()
-    return list(menu.actions()) if isinstance(menu, QMenu) else []

@@ -13,6 +13,7 @@ from pydt_tray.core.diff import Snapshot
 from pydt_tray.core.models import Game
 from pydt_tray.ui.games_window import GamesWindow, ago, time_text
 from pydt_tray.ui.tray import Tray, TrayModel
+from tests.helpers.tray_menu import click, menu_texts
 
 ME, ALICE, BOB = "1001", "1002", "1003"
 NOW = datetime(2026, 8, 10, 12, 0, tzinfo=UTC)
@@ -176,8 +177,8 @@ def test_menu_entries_show_service_names_as_they_are(qapp):
     shown = [action.iconText() for action in entries] + [action.iconText() for action in sub.actions()]
     assert any(text.startswith("▶ Rock & Roll") for text in shown), shown
     assert any(text.startswith("Salt & Pepper") for text in shown), shown
-    assert any(text.startswith("▶ Rock & Roll") for text in tray.action_texts())
-    assert tray.trigger("▶ Rock & Roll")
+    assert any(text.startswith("▶ Rock & Roll") for text in menu_texts(tray))
+    assert click(tray, "▶ Rock & Roll")
 
 
 def test_a_failed_first_load_shows_the_error_and_a_retry_button(window, qtbot):
