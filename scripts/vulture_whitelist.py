@@ -91,8 +91,6 @@ store_old_world
 # --- small public state of an object, which its tests observe instead of private fields -------------------------
 _.running  # core/turn_api.py
 _.server_name  # platform/single_instance.py
-_.error_text  # ui/settings_window.py: the problem shown next to an editor
-_.save_error_text  # ui/settings_window.py
 _.grace_over  # core/save_watch.py: a save written from now on is reported
 _.watching  # core/turn_player.py
 _.empty_label  # ui/games_window.py: what the window shows while there is no list
