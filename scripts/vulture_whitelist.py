@@ -88,22 +88,21 @@ save_dir_old_world
 store_civ6
 store_old_world
 
-# --- small public state of an object, which its tests observe instead of private fields -------------------------
-_.running  # core/turn_api.py
-_.server_name  # platform/single_instance.py
+# --- read-only state a part offers as its public API (what the part is doing now); tests and benchmarks read it
+_.running  # core/turn_api.py: whether the /turns server is listening
+_.server_name  # platform/single_instance.py: the address a second start connects to
 _.grace_over  # core/save_watch.py: a save written from now on is reported
-_.watching  # core/turn_player.py
+_.watching  # core/turn_player.py: waiting for the user's save
 _.empty_label  # ui/games_window.py: what the window shows while there is no list
 _.empty_button  # ui/games_window.py: its Retry or Sign in button
-_.reconnect_policy  # push/connection.py: the running link's reconnect counters (tests and benchmarks read them)
+_.reconnect_policy  # push/connection.py: the running link's reconnect counters
 _.streak  # push/reconnect.py: losses since the last stable connection
 _.attempts_in_last  # push/reconnect.py: attempts per time window
 _.outage_seconds  # core/poll_schedule.py: how long no push path has been live
 Backoff  # push/backoff.py: a plain jittered backoff (no quick-kick guard) for other reconnecting streams
 
-# --- the secret registry is global: tests reset it; logout has no caller yet ------------------------------------
+# --- the secret registry is process-wide: each test that registers secrets starts again from none ------------------
 clear_secrets
-unregister_secret
 
 # --- the PYDT simulator's control surface, driven by tests and the demo (sandbox/simulator.py) -------------------
 _.set_current_player
