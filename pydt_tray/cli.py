@@ -133,7 +133,7 @@ def read_token(from_stdin: bool) -> str:
 
 
 def cmd_login(ctx, args) -> int:
-    from pydt_tray.core.api import AuthError, NetworkError
+    from pydt_tray.core.api_errors import AuthError, NetworkError
     from pydt_tray.core.errors import PydtTrayError
     from pydt_tray.core.logs import register_secret
 

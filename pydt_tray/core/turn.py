@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from pydt_tray.core.api import ApiError, PydtClient
+from pydt_tray.core.api import PydtClient
+from pydt_tray.core.api_errors import ApiError
 from pydt_tray.core.errors import PydtTrayError
 from pydt_tray.core.models import FIRST_SAVE_HINT, CivGame, Game
 from pydt_tray.core.saves import base_dirs, detect_store

@@ -17,7 +17,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from pydt_tray.core.api import ApiError, AuthError, PydtClient
+from pydt_tray.core.api import PydtClient
+from pydt_tray.core.api_errors import ApiError, AuthError
 from pydt_tray.core.diff import Snapshot
 from pydt_tray.core.errors import PydtTrayError
 from pydt_tray.core.models import CivGame

@@ -8,7 +8,7 @@ from typing import Protocol
 
 from PySide6.QtCore import QObject
 
-from pydt_tray.core.api import AuthError
+from pydt_tray.core.api_errors import AuthError
 from pydt_tray.core.errors import PydtTrayError
 from pydt_tray.core.logs import register_secret
 from pydt_tray.ui.sign_in_dialog import SignInDialog

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pydt_tray.core.api import ApiError, AuthError, NetworkError, PydtError
+from pydt_tray.core.api_errors import ApiError, AuthError, NetworkError, PydtError
 from pydt_tray.core.credentials import CredentialError, KeyringLockedError, NoSecureBackendError
 from pydt_tray.core.environment import EnvironmentConfigError
 from pydt_tray.core.errors import EXIT_AUTH, EXIT_FAILURE, EXIT_NETWORK, EXIT_USAGE, PydtTrayError
