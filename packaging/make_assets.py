@@ -9,8 +9,9 @@ Writes into ``OUT_DIR``:
 - ``pydt-tray.icns``: a macOS icon holding PNG images of 16..1024 px;
 - ``version_info.txt``: a Windows version resource in PyInstaller's format, from ``pydt_tray.__version__``;
 - ``_build_defaults.json`` only when ``PYDT_BUILD_IOT_ACCESS_KEY_ID`` and ``PYDT_BUILD_IOT_SECRET_ACCESS_KEY``
-  are set (optional: ``PYDT_BUILD_IOT_ENDPOINT``, ``PYDT_BUILD_IOT_REGION``); readable by the owner only and
-  never printed.
+  are set (optional: ``PYDT_BUILD_IOT_ENDPOINT``, ``PYDT_BUILD_IOT_REGION``) or ``PYDT_BUILD_RELEASE_FEED_URL``
+  is (the update check's feed; set but empty turns the check off); readable by the owner only and never
+  printed.
 
 Rendering needs no display: Qt's offscreen platform is used.
 """
@@ -44,6 +45,7 @@ BUILD_ENV = {  # environment variable at build time -> key read by pydt_tray.cor
     "PYDT_BUILD_IOT_ENDPOINT": "iot_endpoint",
     "PYDT_BUILD_IOT_REGION": "iot_region",
 }
+FEED_ENV = "PYDT_BUILD_RELEASE_FEED_URL"  # -> "release_feed_url"; kept even when empty (no update check)
 
 
 class AssetError(Exception):
@@ -138,19 +140,20 @@ def version_info_text(version: str) -> str:
 
 
 def build_defaults(environ: dict[str, str] | os._Environ[str]) -> dict[str, str] | None:
-    """The values to bundle from ``PYDT_BUILD_*``, or None when no key pair is given.
+    """The values to bundle from ``PYDT_BUILD_*``, or None when neither a key pair nor a release feed is given.
 
     Half a key pair is an error (the message names the variables, never their values).
     """
     values = {key: environ.get(name, "").strip() for name, key in BUILD_ENV.items()}
+    feed = {"release_feed_url": environ[FEED_ENV].strip()} if FEED_ENV in environ else {}
     key_id, secret = values["iot_access_key_id"], values["iot_secret_access_key"]
     if not key_id and not secret:
         if values["iot_endpoint"] or values["iot_region"]:
             raise AssetError("PYDT_BUILD_IOT_ENDPOINT/REGION need PYDT_BUILD_IOT_ACCESS_KEY_ID and _SECRET_ACCESS_KEY")
-        return None
+        return feed or None
     if not key_id or not secret:
         raise AssetError("set both PYDT_BUILD_IOT_ACCESS_KEY_ID and PYDT_BUILD_IOT_SECRET_ACCESS_KEY, or neither")
-    return {key: value for key, value in values.items() if value}
+    return {**{key: value for key, value in values.items() if value}, **feed}
 
 
 def write_private(path: Path, text: str) -> None:

@@ -11,10 +11,12 @@ from PySide6.QtWidgets import QApplication
 from pydt_tray.core.context import AppContext
 from pydt_tray.core.forget import forgetter_for
 from pydt_tray.core.poll_schedule import PollSchedule
+from pydt_tray.desktop.daily import DailyController, rules_for
 from pydt_tray.desktop.notices import SIGN_IN_KEY, Notices, policy_for
 from pydt_tray.desktop.presenter import Presenter
 from pydt_tray.desktop.push_supervisor import Backstop, PushSupervisor
 from pydt_tray.desktop.reactions import SettingsReactions
+from pydt_tray.desktop.relay_controls import RelayControls
 from pydt_tray.desktop.session import Session, save_state
 from pydt_tray.desktop.turns import turn_player_factory
 from pydt_tray.desktop.type_names import TypeNamesLoader
@@ -65,14 +67,18 @@ class TrayApp(QObject):
         schedule = PollSchedule(live_interval=lambda: settings.snapshot().poll_interval_seconds)
         self.backstop = Backstop(schedule, self)
         self.session = session = Session(ctx, self.backstop, **sync_threads, parent=self)
-        self.push = PushSupervisor(ctx, session.request, self.backstop, self)
+        self.push = PushSupervisor(ctx, session.request, self.backstop, self, **threads)
         self.backstop.due.connect(lambda: session.request("timer"))
         self.tray = Tray(self)
         self.turn_api = TurnApiService(settings)
         self.autostart = AutostartService(settings)
         self.notifier = pick_notifier(self.tray.icon, self)
         log.info("Notifications through %s", self.notifier.name)
-        self.notices = Notices(self.notifier, policy_for(ctx), session.snapshot, session.name_of, self.save_state, self)
+        self.rules = rules_for(ctx)  # quiet hours, mute, snooze, away: the gate the notification policy asks
+        policy = policy_for(ctx, gate=self.rules.silence)
+        self.notices = Notices(self.notifier, policy, session.snapshot, session.name_of, self.save_state, self)
+        self.notices.actions_for = DailyController.notification_actions
+        self.daily = DailyController(self.rules, session, self.notices.show, threads, parent=self)
         self.presenter = Presenter(
             self.tray,
             session,
@@ -83,7 +89,9 @@ class TrayApp(QObject):
             title_suffix=title_suffix,
             poll_seconds=self.backstop.usual_seconds,
             on_window_built=self._attach_window,
+            daily=self.daily,
         )
+        self.relay = RelayControls(self.push, session, ctx.make_client, self.presenter.connection_text, self.notifier)
         self.account = AccountFlow(session, title=self.window_title("sign in"), **threads, parent=self)
 
         make_player = turn_player_factory(session, settings, self, **threads)
@@ -101,6 +109,7 @@ class TrayApp(QObject):
             render=self.presenter.render,
             window_title=self.window_title,
             forget=lambda window: forget_from_settings(window, forgetter_for(ctx, self.autostart.autostart), self.quit),
+            on_window_built=self.relay.attach,
         )
         self.wake = WakeMonitor(sources=wake_sources, parent=self)
         self.termination = TerminationSignals(self)
@@ -115,6 +124,7 @@ class TrayApp(QObject):
         session.token_refused.connect(lambda _message: self.turn_api.update(None))
         session.token_refused.connect(lambda _message: self.account.show())
         session.synced.connect(self.notices.on_synced)
+        session.synced.connect(self.daily.on_synced)
         session.synced.connect(session.remember_poll_state)
         session.synced.connect(lambda result: self.turn_api.update(result.snapshot))
         session.synced.connect(lambda _result: render())
@@ -124,12 +134,17 @@ class TrayApp(QObject):
         self.notices.notified.connect(self.notified)
         self.push.state_changed.connect(lambda _state: render())
         self.wake.woke.connect(self.push.on_wake)
-        self.notifier.activated.connect(lambda key: self.account.show() if key == SIGN_IN_KEY else self.show_games())
+        show = self.daily.or_else(lambda key: self.account.show() if key == SIGN_IN_KEY else self.show_games())
+        self.notifier.activated.connect(show)
+        self.daily.away_failed.connect(self.notices.vacation_not_changed)
+        self.daily.changed.connect(self.save_state)
+        self.daily.changed.connect(render)
+        self.ctx.settings.add_listener(self.daily.on_setting_changed)
         tray.show_window.connect(self.show_games)
         tray.refresh_requested.connect(lambda: session.request("user refresh", full=True))
         tray.open_game.connect(self.open_game)
         tray.sign_in_requested.connect(self.account.show)
-        tray.action_requested.connect(self.reactions.on_tray_action)
+        tray.action_requested.connect(self.daily.or_else(self.reactions.on_tray_action))
         tray.sign_out_requested.connect(session.sign_out)
         tray.quit_requested.connect(self.quit)
         self.termination.received.connect(self.quit)
@@ -137,6 +152,7 @@ class TrayApp(QObject):
     def _attach_window(self, window: GamesWindow) -> None:
         window.refresh_requested.connect(lambda: self.session.request("user refresh", full=True))
         window.open_game.connect(self.open_game_page)
+        window.action_requested.connect(self.daily.handle)
         window.sign_in_requested.connect(self.account.show)
         self.turn_view.attach_window(window)
 
@@ -147,6 +163,7 @@ class TrayApp(QObject):
         """Sign in with ``token``, or with the stored one when none is given."""
         self.wake.start()
         self.notices.start()
+        self.daily.start()
         self.turn_api.apply()
         if not self.autostart.in_step():
             self.autostart.apply()
@@ -163,6 +180,7 @@ class TrayApp(QObject):
         self._quitting = True
         log.info("Quitting")
         self.notices.stop()
+        self.daily.stop()
         self.backstop.stop()
         self.wake.stop()
         self.session.close()

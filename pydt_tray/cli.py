@@ -64,6 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_forget_command(commands)
 
+    from pydt_tray.daily_cli import add_daily_commands
+
+    add_daily_commands(commands)
+
+    from pydt_tray.relay_cli import add_relay_commands
+
+    add_relay_commands(commands)
+
     demo = commands.add_parser("demo", help="try pydt-tray with simulated games: no account or game needed")
     demo.add_argument("--seed", type=int, default=None, help="make the opponents' timing repeatable")
     add_check_options(demo)
@@ -109,6 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_gui(ctx, hidden=args.hidden or ctx.settings.snapshot().start_hidden)
     handler = (
         getattr(args, "turn_command", None)
+        or getattr(args, "relay_command", None)
         or {
             "login": cmd_login,
             "logout": cmd_logout,
@@ -176,6 +185,9 @@ def cmd_login(ctx, args) -> int:
 
 def cmd_logout(ctx, args) -> int:
     from pydt_tray.core.errors import PydtTrayError
+    from pydt_tray.relay_cli import disable_before_sign_out
+
+    disable_before_sign_out(ctx)  # the relay needs the token that is about to go
 
     try:
         ctx.token_store().delete()
@@ -186,12 +198,13 @@ def cmd_logout(ctx, args) -> int:
 
 
 def cmd_games(ctx, args) -> int:
-    return run_signed_in(ctx, lambda client: _print_games(client, as_json=args.json))
+    return run_signed_in(ctx, lambda client: _print_games(client, as_json=args.json, state=ctx.state))
 
 
-def _print_games(client, *, as_json: bool) -> int:
+def _print_games(client, *, as_json: bool, state=None) -> int:
     from pydt_tray.core.diff import Snapshot
     from pydt_tray.core.models import FIRST_SAVE_HINT, format_date
+    from pydt_tray.daily_cli import game_json_fields
 
     user = client.get_current_user()
     snapshot = Snapshot.build(user.steam_id, client.get_games())
@@ -209,6 +222,7 @@ def _print_games(client, *, as_json: bool) -> int:
                 "currentPlayerName": names.get(game.current_player_steam_id),
                 "flags": list(game.flags),
                 "updatedAt": format_date(game.updated_at),
+                **game_json_fields(game, state),
             }
             for game in snapshot.games
         ]

@@ -56,6 +56,9 @@ _._api_game
 _._api_getTurn
 _._api_startSubmit
 _._api_finishSubmit
+_._api_getCurrentWithPud
+_._api_setWebhookUrl
+_._api_setUserInformation
 
 # --- data read from the PYDT API, kept so the models mirror the service's replies (core/models.py) ------------
 civ_type
@@ -99,7 +102,10 @@ _.reconnect_policy  # push/connection.py: the running link's reconnect counters
 _.streak  # push/reconnect.py: losses since the last stable connection
 _.attempts_in_last  # push/reconnect.py: attempts per time window
 _.outage_seconds  # core/poll_schedule.py: how long no push path has been live
-Backoff  # push/backoff.py: a plain jittered backoff (no quick-kick guard) for other reconnecting streams
+_.silence_menu  # ui/games_window.py: a card's snooze/mute choices
+
+# --- attributes read by libraries -------------------------------------------------------------------------------
+_.trust_env  # core/updates.py: requests takes no proxy or .netrc from the environment for the release feed
 
 # --- the secret registry is process-wide: each test that registers secrets starts again from none ------------------
 clear_secrets

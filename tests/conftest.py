@@ -13,4 +13,6 @@ pytest_plugins = [
     "tests.helpers.mosquitto",
     "tests.helpers.notification_server",
     "tests.helpers.keyring_fixtures",
+    "tests.helpers.release_feed",
+    "tests.helpers.ntfy_relay",
 ]

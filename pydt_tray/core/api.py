@@ -12,7 +12,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote
 
 import requests
@@ -38,6 +39,22 @@ class GamesFetch:
     games: list[Game] | None
     source: str  # "poll" or "api"
     not_modified: bool = False
+
+
+@dataclass(frozen=True)
+class PrivateUserData:
+    """The part of ``pud`` (private user data) a client uses. The webhook URL is a secret: not in ``repr``."""
+
+    webhook_url: str = field(default="", repr=False)
+
+    @classmethod
+    def from_json(cls, data: Any) -> PrivateUserData:
+        if not isinstance(data, dict):
+            raise ModelError("private user data is not an object")
+        url = data.get("webhookUrl")
+        if url is not None and not isinstance(url, str):
+            raise ModelError("webhookUrl is not a string")
+        return cls(webhook_url=url or "")
 
 
 @dataclass
@@ -126,6 +143,22 @@ class PydtClient(ApiTransport):
 
     def get_current_user(self) -> User:
         return self._parse(User.from_json, self._api_json("GET", "/user/getCurrent"))
+
+    def get_current_with_pud(self) -> tuple[User, PrivateUserData]:
+        """``GET /user/getCurrentWithPud``: the user and their private data (the webhook URL among it)."""
+        data = self._api_json("GET", "/user/getCurrentWithPud")
+        if not isinstance(data, dict):
+            raise ApiError(UNREADABLE_REPLY)
+        user: User = self._parse(User.from_json, data.get("user"))
+        raw_pud = data.get("pud")
+        pud: PrivateUserData = self._parse(PrivateUserData.from_json, raw_pud if raw_pud is not None else {})
+        return user, pud
+
+    def set_webhook_url(self, url: str) -> PrivateUserData:
+        """``POST /user/setWebhookUrl``; "" clears it. Returns the private data as saved."""
+        data = self._api_json("POST", "/user/setWebhookUrl", retry=False, json_body={"webhookUrl": url})
+        pud: PrivateUserData = self._parse(PrivateUserData.from_json, data)
+        return pud
 
     def get_games(self) -> list[Game]:
         """``GET /user/games``; remembers the pollUrl it names."""
@@ -230,6 +263,14 @@ class PydtClient(ApiTransport):
         path = f"/game/{quote(game_id, safe='')}/turn/finishSubmit"
         data = self._api_json("POST", path, retry=False, timeout=timeout, deadline=FINISH_SUBMIT_DEADLINE)
         return self._parse(Game.from_json, data)
+
+    def set_vacation_mode(self, on: bool) -> User:
+        """``POST /user/setUserInformation {"vacationMode": on}``; the user as the service now has it."""
+        data = self._api_json("POST", "/user/setUserInformation", retry=False, json_body={"vacationMode": on})
+        if isinstance(data, dict) and data.get("steamId"):
+            user: User = self._parse(User.from_json, data)
+            return user
+        return self.get_current_user()
 
     # --- S3 transfers ----------------------------------------------------------------------
 

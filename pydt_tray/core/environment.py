@@ -44,6 +44,7 @@ ENVIRONMENT_VARIABLES: tuple[tuple[str, str], ...] = (
     ("PYDT_IOT_CA_FILE", "PEM file of certificate authorities to trust for live updates"),
     ("PYDT_IOT_ACCESS_KEY_ID", "access key id for live updates (with the secret below)"),
     ("PYDT_IOT_SECRET_ACCESS_KEY", "secret access key for live updates"),
+    ("PYDT_RELEASE_FEED_URL", "release feed asked for the newest version (empty: no update check)"),
 )
 
 

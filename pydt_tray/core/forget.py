@@ -174,10 +174,11 @@ def _text(error: BaseException) -> str:
 def webhook_restorer(ctx: AppContext) -> WebhookRestorer | None:
     """THE hook for the relay: how to put back the PYDT webhook it replaced, or None when it set none.
 
-    The relay is not built yet, so there is nothing to restore; when it is, it returns its restore function
-    here and both ``pydt-tray forget`` and the settings window's button use it.
+    Both ``pydt-tray forget`` and the settings window's button use it (see ``core/relay_setup.py``).
     """
-    return None
+    from pydt_tray.core.relay_setup import relay_webhook_restorer
+
+    return relay_webhook_restorer(ctx.paths.config_dir, ctx.make_client)
 
 
 def forgetter_for(ctx: AppContext, autostart: AutostartLike) -> Forgetter:

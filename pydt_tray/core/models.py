@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 DEFAULT_GAME_TYPE = "CIV6"
+DEFAULT_VACATION_HANDLING = "SKIP_AFTER_TIMER"
 WEBSITE_URL = "https://playyourdamnturn.com"
 CONGRESS_TURN_FLAG = "CIV6_CONGRESS_TURN"  # the game flag PYDT sets on a Civilization VI World Congress turn
 FIRST_SAVE_HINT = "upload the first save on the website"  # what to do on turn 1 (never downloaded here)
@@ -136,6 +137,7 @@ class Game:
     updated_at: datetime | None = None
     last_turn_end_date: datetime | None = None
     turn_timer_minutes: int | None = None
+    turn_timer_vacation_handling: str = DEFAULT_VACATION_HANDLING
     flags: tuple[str, ...] = ()
     players: tuple[Player, ...] = ()
     slots: int = 0
@@ -170,6 +172,7 @@ class Game:
             updated_at=parse_date(data.get("updatedAt")),
             last_turn_end_date=parse_date(data.get("lastTurnEndDate")),
             turn_timer_minutes=_int(data, "turnTimerMinutes"),
+            turn_timer_vacation_handling=_str(data, "turnTimerVacationHandling") or DEFAULT_VACATION_HANDLING,
             flags=_str_list(data, "flags"),
             players=tuple(Player.from_json(p) for p in players_raw),
             slots=_int(data, "slots", 0) or 0,

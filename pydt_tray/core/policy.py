@@ -7,7 +7,10 @@ Rules:
 - turn 1 is never notified (its save is uploaded on the website), though it shows in the tray;
 - several new turns at once make one grouped notification;
 - optional reminders for turns still pending every ``reminder_minutes`` (0 = off);
-- nothing at all while ``notifications_enabled`` is off (the turns are still marked as seen).
+- nothing at all while ``notifications_enabled`` is off (the turns are still marked as seen);
+- with a :class:`Gate` (``core.quiet.Silence``): muted or snoozed games never notify; during quiet hours or a
+  pause nothing pops up (what was held back is summed up once it is over: "2 turns waiting: A, B"); no
+  reminders while the user is away (vacation mode) or the desktop inhibits notifications.
 """
 
 from __future__ import annotations
@@ -39,6 +42,24 @@ class Notification:
     body: str
     game_ids: tuple[str, ...]
     reminder: bool = False
+    kind: str = "turn"  # turn, reminder, summary, timer, update
+    url: str = ""  # a page the notification points to (the release page of an update)
+
+
+class Gate(Protocol):
+    """What the policy asks before it speaks (implemented by ``core.quiet.Silence``)."""
+
+    def is_quiet(self) -> bool: ...
+
+    def silenced(self, game: Game) -> bool: ...
+
+    def away(self) -> bool: ...
+
+    def inhibited(self) -> bool: ...
+
+    def hold(self) -> None: ...
+
+    def take_summary(self) -> bool: ...
 
 
 NameLookup = Callable[[str], "str | None"]
@@ -60,10 +81,18 @@ def compose(games: list[Game], names: NameLookup, *, reminder: bool = False) -> 
     if len(games) == 1:
         game = games[0]
         title = f"Still your turn: {game.display_name}" if reminder else f"Your turn: {game.display_name}"
-        return Notification(title, _describe(game, names), ids, reminder)
+        return Notification(title, _describe(game, names), ids, reminder, "reminder" if reminder else "turn")
     title = f"{len(games)} turns still waiting" if reminder else f"{len(games)} turns are waiting for you"
     body = ", ".join(f"{game.display_name} (round {game.round})" for game in games)
-    return Notification(title, body, ids, reminder)
+    return Notification(title, body, ids, reminder, "reminder" if reminder else "turn")
+
+
+def compose_summary(games: list[Game]) -> Notification:
+    """The one notification after quiet hours or a pause: "2 turns waiting: A, B"."""
+    count = f"{len(games)} turn{'s' if len(games) != 1 else ''} waiting"
+    title = f"{count}: " + ", ".join(game.display_name for game in games)
+    body = ", ".join(f"{game.display_name} (round {game.round})" for game in games)
+    return Notification(title, body, tuple(game.game_id for game in games), True, "summary")
 
 
 class NotificationPolicy:
@@ -74,8 +103,10 @@ class NotificationPolicy:
         enabled: Callable[[], bool],
         reminder_minutes: Callable[[], int],
         clock: Callable[[], float] = time.time,
+        gate: Gate | None = None,
     ) -> None:
         self._store = store
+        self._gate = gate
         self._enabled = enabled
         self._reminder_minutes = reminder_minutes
         self._clock = clock
@@ -95,16 +126,38 @@ class NotificationPolicy:
         self._store.prune({turn_key(game) for game in snapshot.notifiable_turns()})
         if not fresh or not self._enabled():
             return None
+        gate = self._gate
+        if gate is not None:
+            fresh = [game for game in fresh if not gate.silenced(game)]
+            if not fresh:
+                return None
+            if gate.is_quiet():
+                gate.hold()
+                return None
         return compose(fresh, names)
 
     def reminder(self, snapshot: Snapshot, names: NameLookup) -> Notification | None:
-        """A reminder for the turns still pending whose last notice is older than the interval."""
+        """A reminder for the turns still pending whose last notice is older than the interval.
+
+        With a gate, the summary of what quiet hours held back comes first (even with reminders off).
+        """
+        gate = self._gate
+        now = self._clock()
+        if gate is not None and gate.take_summary() and self._enabled():
+            waiting = [game for game in snapshot.notifiable_turns() if not gate.silenced(game)]
+            if waiting:
+                for game in waiting:
+                    self._store.reminded_at[turn_key(game)] = now
+                return compose_summary(waiting)
         minutes = self._reminder_minutes()
         if minutes <= 0 or not self._enabled():
             return None
-        now = self._clock()
+        if gate is not None and (gate.away() or gate.inhibited()):
+            return None
         due: list[Game] = []
         for game in snapshot.notifiable_turns():
+            if gate is not None and gate.silenced(game):
+                continue
             key = turn_key(game)
             last = self._store.reminded_at.get(key)
             if last is None:
@@ -117,4 +170,7 @@ class NotificationPolicy:
             return None
         for game in due:
             self._store.reminded_at[turn_key(game)] = now
+        if gate is not None and gate.is_quiet():
+            gate.hold()
+            return None
         return compose(due, names, reminder=True)

@@ -64,6 +64,7 @@ class SettingSpec:
     maximum: int | None = None
     choices: tuple[str, ...] = ()
     required: bool = False  # str only: must not be empty
+    check: Callable[[str], object] | None = None  # str only: raises ValueError (the reason) for a bad text
 
     def allowed(self) -> str:
         """What the setting accepts, in words (used in error messages and the CLI)."""
@@ -82,6 +83,18 @@ def _spec(key: str, kind: str, default: Any, section: str, label: str, help: str
     return SettingSpec(key=key, kind=kind, default=default, section=section, label=label, help=help, **extra)
 
 
+def _check_quiet_hours(text: str) -> object:
+    from pydt_tray.core.quiet import parse_quiet_hours
+
+    return parse_quiet_hours(text)
+
+
+def _check_timer_warnings(text: str) -> object:
+    from pydt_tray.core.timers import parse_timer_warnings
+
+    return parse_timer_warnings(text)
+
+
 # fmt: off
 SETTINGS: tuple[SettingSpec, ...] = (
     _spec("notifications_enabled", "bool", True, "Notifications", "Show notifications",
@@ -89,6 +102,15 @@ SETTINGS: tuple[SettingSpec, ...] = (
     _spec("reminder_minutes", "int", 120, "Notifications", "Remind me every (minutes)",
           "While a turn stays waiting for you, notify again after this many minutes. 0 turns reminders off.",
           minimum=0, maximum=1440),
+    _spec("quiet_hours", "str", "", "Notifications", "Quiet hours",
+          "No pop-ups or reminders during these hours (local time), e.g. 22:00-07:30, optionally only on some "
+          "days: 22:00-07:30 sun-thu. When they end, one notification sums up what is waiting. Empty = off.",
+          check=_check_quiet_hours),
+    _spec("timer_warnings", "str", "75%, 1h", "Notifications", "Turn timer warnings",
+          "In games with a turn timer, warn while it is your turn: at a share of the timer (75%) and/or a time "
+          "before it runs out (1h, 30m). Comma-separated; empty = no warnings.", check=_check_timer_warnings),
+    _spec("timer_final_warning_in_quiet_hours", "bool", True, "Notifications", "Last timer warning even when quiet",
+          "Give the last turn timer warning even during quiet hours or a pause."),
     _spec("poll_interval_seconds", "int", 300, "Connection", "Check for turns every (seconds)",
           "How often the game list is fetched while live updates are connected, as a safety net. "
           f"While live updates are down, the list is checked every {FAST_INTERVAL_SECONDS:g} seconds for "
@@ -134,6 +156,9 @@ SETTINGS: tuple[SettingSpec, ...] = (
           "Which store's copy of Civilization VI to start: auto, steam or epic.", choices=("auto", "steam", "epic")),
     _spec("store_old_world", "choice", "auto", "Games", "Old World store",
           "Which store's copy of Old World to start: auto, steam or epic.", choices=("auto", "steam", "epic")),
+    _spec("check_updates", "bool", True, "Startup", "Tell me about new versions",
+          "Once a day, ask the release feed for the newest version and say when there is a newer one. "
+          "Nothing is ever downloaded or installed."),
     _spec("turn_api_enabled", "bool", False, "Turn API", "Local turn API",
           "Answer 'is it my turn?' questions from other programs on this computer (127.0.0.1 only)."),
     _spec("turn_api_port", "int", 47821, "Turn API", "Local turn API port",
@@ -156,6 +181,9 @@ class SettingsSnapshot:
 
     notifications_enabled: bool
     reminder_minutes: int
+    quiet_hours: str
+    timer_warnings: str
+    timer_final_warning_in_quiet_hours: bool
     poll_interval_seconds: int
     iot_keepalive_seconds: int
     mqtt_protocol: Literal["mqtt5", "mqtt311"]
@@ -176,6 +204,7 @@ class SettingsSnapshot:
     save_dir_old_world: str
     store_civ6: Store
     store_old_world: Store
+    check_updates: bool
     turn_api_enabled: bool
     turn_api_port: int
 
@@ -245,6 +274,11 @@ def validate(spec: SettingSpec, value: Any) -> Any:
             raise _fail(spec, value)
         if spec.required and not value.strip():
             raise _fail(spec, value)
+        if spec.check is not None:
+            try:
+                spec.check(value)
+            except ValueError as error:
+                raise SettingsError(f"key '{spec.key}': {error}, got {value!r}") from None
     return value
 
 

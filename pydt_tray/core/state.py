@@ -1,7 +1,9 @@
 """Runtime state that is not a user setting: ``state.json`` in the state folder.
 
 Holds the install id, which turns were already notified (``"<gameId>:<turnKey>"``), when each turn was last
-reminded about, and the cached poll URL with its ETag. Written atomically; a broken file is kept as
+reminded about, the cached poll URL with its ETag, and the everyday switches: per-game mute and snooze
+(``games``), the notification pause and what quiet hours held back (``quiet``), the turn-timer warnings already
+given (``timer_warned``) and the last update check (``updates``). Written atomically; a broken file is kept as
 ``state.json.bad-<timestamp>`` and a fresh state is used.
 """
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import secrets
 import shutil
@@ -26,6 +29,9 @@ _INSTALL_ID = re.compile(r"^[0-9a-f]{16,64}$")
 # version N -> function turning a version-N document into version N+1 (none yet)
 STATE_MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 _KNOWN = {"version", "install_id", "notified_turns", "reminded_at", "poll_url", "poll_etag", "extra"}
+# the everyday sections: JSON objects owned by core.quiet, core.timers and core.updates
+_SECTIONS = ("games", "quiet", "timer_warned", "updates")
+_KNOWN |= set(_SECTIONS)
 
 
 def new_install_id() -> str:
@@ -45,6 +51,10 @@ class State:
         poll_url: str | None = None,
         poll_etag: str | None = None,
         extra: dict[str, Any] | None = None,
+        games: dict[str, Any] | None = None,
+        quiet: dict[str, Any] | None = None,
+        timer_warned: dict[str, Any] | None = None,
+        updates: dict[str, Any] | None = None,
     ) -> None:
         self.path = Path(path) if path is not None else None
         self.version = STATE_VERSION
@@ -54,7 +64,12 @@ class State:
         self.poll_url = poll_url
         self.poll_etag = poll_etag
         self.extra: dict[str, Any] = dict(extra or {})
+        self.games: dict[str, Any] = dict(games or {})  # gameId -> {"muted": bool, "snooze_until": t, ...}
+        self.quiet: dict[str, Any] = dict(quiet or {})
+        self.timer_warned: dict[str, Any] = dict(timer_warned or {})  # turn key -> [warning labels]
+        self.updates: dict[str, Any] = dict(updates or {})
         self._lock = threading.RLock()
+        self._disk_stamp: tuple[int, int, int] | None = None
 
     # --- turns -----------------------------------------------------------------------------------------
 
@@ -84,6 +99,10 @@ class State:
                 "poll_url": self.poll_url,
                 "poll_etag": self.poll_etag,
                 "extra": dict(self.extra),
+                "games": dict(sorted(self.games.items())),
+                "quiet": dict(self.quiet),
+                "timer_warned": dict(sorted(self.timer_warned.items())),
+                "updates": dict(self.updates),
             }
 
     def save(self) -> None:
@@ -93,6 +112,34 @@ class State:
         text = json.dumps(self.to_json(), indent=1, ensure_ascii=False) + "\n"
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         write_atomic(self.path, text, mode=0o600)
+        self._disk_stamp = _stamp(self.path)
+
+    def adopt_from_disk(self, keys: Iterable[str] = ("games",)) -> bool:
+        """Take the sections ``keys`` from the file when another process (the command line) rewrote it.
+
+        True when something was taken; a missing, unchanged or unreadable file changes nothing.
+        """
+        if self.path is None:
+            return False
+        stamp = _stamp(self.path)
+        if stamp is None or stamp == self._disk_stamp:
+            return False
+        self._disk_stamp = stamp
+        try:
+            data = json.loads(self.path.read_bytes().decode("utf-8"))
+        except (OSError, ValueError):
+            return False
+        if not isinstance(data, dict):
+            return False
+        taken = False
+        with self._lock:
+            for key in keys:
+                value = data.get(key)
+                if key in _SECTIONS and isinstance(value, dict) and value != getattr(self, key):
+                    getattr(self, key).clear()
+                    getattr(self, key).update(value)
+                    taken = True
+        return taken
 
     @classmethod
     def load(cls, path: str | Path) -> tuple[State, list[str]]:
@@ -113,6 +160,7 @@ class State:
             detail = f"{file.name}: unreadable ({error}); starting with a fresh state"
             return cls(file), [_with_backup(file, detail)]
         state, problems = _from_document(file, data)
+        state._disk_stamp = _stamp(file)
         if problems:
             problems = [_with_backup(file, f"{file.name}: " + "; ".join(problems))]
         return state, problems
@@ -156,8 +204,35 @@ def _from_document(file: Path, data: dict[str, Any]) -> tuple[State, list[str]]:
         problems.append("extra is not an object, it was reset")
         extra = {}
     extra = {**{key: value for key, value in data.items() if key not in _KNOWN}, **extra}
-    state = State(file, install_id=install_id, notified_turns=notified, reminded_at=reminded, extra=extra, **texts)
+    sections: dict[str, dict[str, Any]] = {}
+    for key in _SECTIONS:
+        value = data.get(key, {})
+        if not isinstance(value, dict):
+            problems.append(f"{key} is not an object, it was reset")
+            value = {}
+        sections[key] = value
+    state = State(
+        file,
+        install_id=install_id,
+        notified_turns=notified,
+        reminded_at=reminded,
+        extra=extra,
+        poll_url=texts["poll_url"],
+        poll_etag=texts["poll_etag"],
+        games=sections["games"],
+        quiet=sections["quiet"],
+        timer_warned=sections["timer_warned"],
+        updates=sections["updates"],
+    )
     return state, problems
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_mtime_ns, info.st_size, info.st_ino
 
 
 def _is_time(value: Any) -> bool:

@@ -11,7 +11,9 @@ or an edit) so costs two fetches, not one per message, while a lone push is fetc
 A token bucket bounds the sustained rate: ``burst`` fetches may start back to back (within the gap
 rule), then one per ``refill_seconds``; a fetch with no token left waits for the next one, taking every
 trigger that arrives meanwhile along. A steady storm of pushes so costs ``burst`` fetches and then one
-every ``refill_seconds``, and a lone push after a quiet spell is still fetched at once.
+every ``refill_seconds``, and a lone push after a quiet spell is still fetched at once. The bound is on
+fetches that bring nothing new: a fetch whose game list changed (a turn moved on) gives its token back,
+so turns that follow each other quickly are each fetched as soon as their push arrives.
 
 The engine owns no threads. The caller gives it ``run_in_background`` (run a callable off the owner's
 thread) and ``call_soon`` (hand a callable back to the owner's thread); the Qt app passes a worker
@@ -67,9 +69,9 @@ class GameFetcher:
     def fetch(self, reasons: tuple[str, ...], force_full: bool) -> FetchOutcome:
         started = self._clock()
         try:
-            if self.user is None:
-                self.user = self.client.get_current_user()
             due = self._last_full is None or started - self._last_full >= self._full_refresh_seconds
+            if self.user is None or (due and self._last_full is not None):
+                self.user = self.client.get_current_user()  # hourly too: vacation mode may change on the website
             full = force_full or due or not self.client.poll_url
             result = self.client.fetch_games(prefer_poll=not full)
             if result.source == "api":
@@ -206,6 +208,8 @@ class SyncEngine:
         if outcome.snapshot is not None:
             events = diff_snapshots(self.snapshot, outcome.snapshot)
             self.snapshot = outcome.snapshot
+        if events:  # the push was worth its fetch: only fetches that found nothing new use up the bucket
+            self._tokens = min(float(self._burst), self._tokens + 1.0)
         try:
             self._on_result(SyncResult(outcome, self.snapshot, events))
         finally:

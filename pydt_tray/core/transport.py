@@ -7,6 +7,7 @@ and every failure turned into a :class:`~pydt_tray.core.api_errors.PydtError`.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -154,12 +155,16 @@ class ApiTransport:
         retry: bool | None = None,
         timeout: tuple[float, float] | None = None,
         deadline: float | None = None,
+        json_body: Any = None,
     ) -> Any:
         """Call the API; return the parsed JSON body of a 2xx reply or raise a PydtError."""
         retry = method == "GET" if retry is None else retry
         url = self._base_url + path
+        sent: dict[str, Any] = {}
+        if json_body is not None:
+            sent = {"data": json.dumps(json_body).encode(), "headers": {"Content-Type": "application/json"}}
         response = self._send(
-            method, url, auth=auth, retry=retry, timeout=timeout, api=True, deadline=deadline, stream=True
+            method, url, auth=auth, retry=retry, timeout=timeout, api=True, deadline=deadline, stream=True, **sent
         )
         with response:
             status = response.status_code

@@ -1,4 +1,5 @@
-"""Turn notifications: a new turn after a load, reminders for turns still waiting, "sign in again"."""
+"""Turn notifications: a new turn after a load, reminders for turns still waiting, "sign in again"; with the
+everyday rules also the quiet-hours summary, turn-timer warnings and the update notice (all through :meth:`show`)."""
 
 from __future__ import annotations
 
@@ -8,22 +9,28 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from pydt_tray.core.context import AppContext
 from pydt_tray.core.diff import Snapshot
-from pydt_tray.core.policy import NameLookup, Notification, NotificationPolicy
+from pydt_tray.core.policy import Gate, NameLookup, Notification, NotificationPolicy
 from pydt_tray.core.sync import SyncResult
 from pydt_tray.platform.notifications import Notifier
 
 REMINDER_CHECK_MS = 60_000
 SIGN_IN_KEY = "sign-in"
 GAMES_KEY = "games"
+UPDATE_KEY = "daily:update"
+# notifications of one kind replace each other: one reminder, one timer warning, one update notice on screen
+REPLACE_GROUPS = {"reminder": "reminder", "summary": "reminder", "timer": "timer", "update": "update"}
+ActionsFor = Callable[[Notification], "tuple[tuple[str, str], ...]"]
 
 
-def policy_for(ctx: AppContext) -> NotificationPolicy:
-    """The notification policy, remembering notified turns in the state file, following the settings."""
+def policy_for(ctx: AppContext, gate: Gate | None = None) -> NotificationPolicy:
+    """The notification policy, remembering notified turns in the state file, following the settings;
+    ``gate`` (quiet hours, mute, snooze, away) decides when it keeps silent."""
     settings = ctx.settings
     return NotificationPolicy(
         ctx.state,
         enabled=lambda: settings.snapshot().notifications_enabled,
         reminder_minutes=lambda: settings.snapshot().reminder_minutes,
+        gate=gate,
     )
 
 
@@ -43,6 +50,7 @@ class Notices(QObject):
     ) -> None:
         super().__init__(parent)
         self.notifier = notifier
+        self.actions_for: ActionsFor = lambda _note: ()  # the buttons of a notification (snooze, mute)
         self.policy = policy
         self._snapshot = snapshot
         self._names = names
@@ -61,7 +69,7 @@ class Notices(QObject):
         if result.outcome.error is None and result.snapshot is not None:
             note = self.policy.on_events(result.events, result.snapshot, self._names)
             if note is not None:
-                self._show(note)
+                self.show(note)
 
     def check_reminders(self) -> None:
         snapshot = self._snapshot()
@@ -69,12 +77,22 @@ class Notices(QObject):
             return
         note = self.policy.reminder(snapshot, self._names)
         if note is not None:
-            self._show(note)
+            self.show(note)
             self._save_state()
+
+    def vacation_not_changed(self, reason: str) -> None:
+        self.notifier.notify("pydt-tray: vacation mode not changed", reason, key=GAMES_KEY)
 
     def sign_in_again(self, message: str) -> None:
         self.notifier.notify("pydt-tray: sign in again", message, key=SIGN_IN_KEY)
 
-    def _show(self, note: Notification) -> None:
-        self.notifier.notify(note.title, note.body, key=GAMES_KEY, replace_group="reminder" if note.reminder else None)
+    def show(self, note: Notification) -> None:
+        """Hand ``note`` to the notifier, with its buttons (snooze, mute) where it has some."""
+        self.notifier.notify(
+            note.title,
+            note.body,
+            key=UPDATE_KEY if note.kind == "update" else GAMES_KEY,
+            replace_group=REPLACE_GROUPS.get(note.kind, "reminder" if note.reminder else None),
+            actions=self.actions_for(note),
+        )
         self.notified.emit(note)

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from pydt_tray.core.diff import Snapshot
+from pydt_tray.core.models import Game
 from pydt_tray.core.push_state import PushMode, PushPath, PushState
 from pydt_tray.ui.games_window import GamesWindow
 from pydt_tray.ui.icons import TrayStatus
@@ -16,7 +17,8 @@ from pydt_tray.ui.tray import Tray, TrayModel
 
 log = logging.getLogger(__name__)
 
-PATH_NAMES = {PushPath.IOT: "IoT", PushPath.RELAY: "relay"}
+PATH_NAMES = {PushPath.IOT: "AWS IoT", PushPath.RELAY: "relay"}
+HOW_TO_TURN_ON = "turn it on in Settings → Real-time push"
 
 
 class SessionView(Protocol):
@@ -34,6 +36,18 @@ class SessionView(Protocol):
     def name_of(self, steam_id: str) -> str | None: ...
 
 
+class DailyView(Protocol):
+    """What the everyday controls add to the tray and the window (``pydt_tray.desktop.daily.DailyController``)."""
+
+    def tray_actions(self) -> tuple[tuple[str, str], ...]: ...
+
+    def game_actions(self, game: Game) -> tuple[tuple[str, str], ...]: ...
+
+    def status_lines(self) -> list[str]: ...
+
+    def game_note(self, game: Game, steam_id: str, *, countdown: bool = True) -> str: ...
+
+
 def every(seconds: int) -> str:
     """An interval in plain words: 90 s, 5 min, 1 h 30 min."""
     if seconds < 120:
@@ -43,20 +57,19 @@ def every(seconds: int) -> str:
 
 
 def push_wording(state: PushState, poll_seconds: int | None = None) -> str:
-    """The push part of the status line: "live", "connecting…", "reconnecting…", "checking every 90 s"..."""
+    """The push part of the status line: "Live (AWS IoT)", "Live (relay)", or how often we check instead
+    ("Checking every 90 s: live push is off (turn it on in Settings → Real-time push)")."""
     mode = state.mode
     if mode is PushMode.LIVE:
-        live = state.live_paths
-        if live == (PushPath.IOT,):
-            return "live"
-        return "live via " + " + ".join(PATH_NAMES[path] for path in live)
+        return "Live (" + " + ".join(PATH_NAMES[path] for path in state.live_paths) + ")"
+    checking = f"Checking every {every(poll_seconds)}" if poll_seconds else "Checking now and then"
     if mode is PushMode.CONNECTING:
-        return "connecting…"
+        return f"{checking}: live push connecting…"
     if mode is PushMode.RECONNECTING:
-        return "reconnecting…"  # not an error: the link retries within seconds and the list is polled meanwhile
+        return f"{checking}: live push reconnecting…"  # not an error: the link retries within seconds
     if mode is PushMode.FAILED:
-        return f"push off: {state.reason}"
-    return f"checking every {every(poll_seconds)}" if poll_seconds else "checking now and then"
+        return f"{checking}: live push off: {state.reason}"
+    return f"{checking}: live push is off ({HOW_TO_TURN_ON})"
 
 
 def turns_wording(snapshot: Snapshot | None) -> str:
@@ -90,6 +103,7 @@ class Presenter:
         title_suffix: str = "",
         poll_seconds: Callable[[], int] | None = None,
         on_window_built: Callable[[GamesWindow], None] = lambda _window: None,
+        daily: DailyView | None = None,
     ) -> None:
         self.tray = tray
         self.session = session
@@ -100,6 +114,7 @@ class Presenter:
         self.title_suffix = title_suffix
         self._poll_seconds = poll_seconds or (lambda: 0)
         self._on_window_built = on_window_built
+        self.daily = daily
         self._window: GamesWindow | None = None
         self.closed = False
 
@@ -107,11 +122,19 @@ class Presenter:
     def window(self) -> GamesWindow:
         if self._window is None:
             self._window = GamesWindow(self._window_title("games"))
+            daily = self.daily
+            if daily is not None:
+                self._window.game_note = lambda game: daily.game_note(game, self._steam_id(), countdown=False)
+                self._window.game_actions = daily.game_actions
             self._on_window_built(self._window)
             self._window.update_view(
                 self.session.snapshot(), self.status_text(), self.session.name_of, error=self.session.last_error
             )
         return self._window
+
+    def _steam_id(self) -> str:
+        snapshot = self.session.snapshot()
+        return snapshot.steam_id if snapshot is not None else ""
 
     def close(self) -> None:
         self.closed = True
@@ -125,6 +148,8 @@ class Presenter:
         snapshot = session.snapshot()
         games = "games not loaded" if snapshot is None and session.last_error else turns_wording(snapshot)
         text = f"{games} · {self.connection_text()}"
+        for line in self.daily.status_lines() if self.daily is not None else ():
+            text += f" · {line}"
         for problem in (session.last_error, *self._problems()):
             if problem:
                 text += f" · {problem}"
@@ -159,6 +184,10 @@ class Presenter:
             return
         snapshot = self.session.snapshot()
         status_text = self.status_text()
+        daily, signed_in = self.daily, self.session.signed_in
+        games = snapshot.games if snapshot is not None and daily is not None and signed_in else ()
+        steam_id = self._steam_id()
+        notes = {game.game_id: note for game in games if daily and (note := daily.game_note(game, steam_id))}
         autostart_text, autostart_usable = self._autostart_entry()
         self.tray.render(
             TrayModel(
@@ -168,7 +197,14 @@ class Presenter:
                 others=tuple(snapshot.others()) if snapshot else (),
                 signed_in=self.session.signed_in,
                 connection=self.connection_text(),
-                extra_actions=(("settings", "Settings…"), ("autostart", autostart_text)),
+                status_lines=tuple(daily.status_lines()) if daily is not None else (),
+                game_notes=notes,
+                game_menus=tuple((game.display_name, daily.game_actions(game)) for game in games if daily),
+                extra_actions=(
+                    *(daily.tray_actions() if daily is not None and signed_in else ()),
+                    ("settings", "Settings…"),
+                    ("autostart", autostart_text),
+                ),
                 disabled_actions=frozenset() if autostart_usable else frozenset({"autostart"}),
             )
         )

@@ -1,7 +1,9 @@
 """Supervising push: start, stop and restart the IoT connection, follow its state, and keep the backstop
 poll armed by the :class:`~pydt_tray.core.poll_schedule.PollSchedule`: every ``poll_interval_seconds``
 while a push path is live; when the last live path is lost, at once, then every 15 s for two minutes,
-then every 90 s. Every push path in the :class:`PushState` feeds the schedule through :meth:`_set`."""
+then every 90 s. Every push path in the :class:`PushState` feeds the schedule through :meth:`_set`. The relay
+stream (when turned on for the account) runs beside the IoT link; a message on either only asks for a load,
+and the sync engine folds close requests into one fetch, so one turn gives one notification."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from pydt_tray.core.context import AppContext
 from pydt_tray.core.errors import PydtTrayError
 from pydt_tray.core.poll_schedule import PollSchedule
 from pydt_tray.core.push_state import OFF, PathMode, PushPath, PushState
+from pydt_tray.core.relay_store import relay_store
+from pydt_tray.desktop.relay_push import RelayPush
 from pydt_tray.push.config import PushConfigError
 from pydt_tray.push.connection import PushConfig, PushConnection, make_client_id
 from pydt_tray.ui.bridge import PushBridge
@@ -97,10 +101,24 @@ class PushSupervisor(QObject):
     state_changed = Signal(object)  # a PushState
 
     def __init__(
-        self, ctx: AppContext, request: Callable[[str], None], backstop: Backstop, parent: QObject | None = None
+        self,
+        ctx: AppContext,
+        request: Callable[[str], None],
+        backstop: Backstop,
+        parent: QObject | None = None,
+        *,
+        run_in_background: Callable[[Callable[[], None]], None] | None = None,
+        call_soon: Callable[[Callable[[], None]], None] | None = None,
     ) -> None:
+        """With ``run_in_background`` and ``call_soon`` (the relay's setup runs off the UI thread) the relay
+        path runs too, for the account it was turned on for."""
         super().__init__(parent)
         self.ctx = ctx
+        self.relay: RelayPush | None = None
+        if run_in_background is not None and call_soon is not None:
+            store = relay_store(ctx.paths.config_dir)
+            self.relay = RelayPush(store, submit=run_in_background, call_soon=call_soon, parent=self)
+        relay = self.relay
         self._request = request
         self.backstop = backstop
         self.state: PushState = OFF
@@ -111,11 +129,33 @@ class PushSupervisor(QObject):
         self.bridge.message.connect(self._on_message)
         self.bridge.connected.connect(self._on_connected)
         self.bridge.disconnected.connect(self._on_disconnected)
+        self._relay_checked_for: str | None = None
+        if relay is not None:
+            relay.message.connect(self._on_relay_message)
+            relay.connected.connect(self._on_relay_connected)
+            relay.disconnected.connect(self._on_relay_disconnected)
 
     def ensure_started(self, steam_id: str) -> None:
         """Start push for ``steam_id`` unless it runs already (called after each good load)."""
         if self.connection is None:
             self.start(steam_id)
+        if self.relay is not None and self._relay_checked_for != steam_id:
+            self._relay_checked_for = steam_id  # the keyring is read once per session, not after every load
+            if self.relay.start_for(steam_id):
+                self._set(self.state.with_path(PushPath.RELAY, PathMode.CONNECTING))
+            elif self.relay.path.problem:
+                self._set(self.state.with_path(PushPath.RELAY, PathMode.FAILED, self.relay.path.problem))
+
+    def relay_started(self) -> None:
+        """The relay was just turned on (settings window): it streams now."""
+        live = self.relay is not None and self.relay.live
+        self._set(self.state.with_path(PushPath.RELAY, PathMode.LIVE if live else PathMode.CONNECTING))
+
+    def relay_stopped(self) -> None:
+        """The relay was turned off."""
+        self._set(self.state.without(PushPath.RELAY))
+        if self._steam_id is not None:
+            self.backstop.arm()
 
     def start(self, steam_id: str) -> None:
         self._steam_id = steam_id
@@ -135,6 +175,13 @@ class PushSupervisor(QObject):
         self._set(self.state.with_path(PushPath.IOT, PathMode.CONNECTING))
 
     def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
+        """Stop both paths (quitting, or the session ended), each within ``timeout`` seconds."""
+        self._stop_iot(timeout)
+        if self.relay is not None:
+            self.relay.stop(timeout)
+        self._set(self.state.without(PushPath.RELAY))
+
+    def _stop_iot(self, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
         if self.connection is not None:
             if not self.connection.stop(timeout=timeout):
                 log.warning("The push connection did not stop within %g s", timeout)
@@ -145,12 +192,14 @@ class PushSupervisor(QObject):
         """The session ended: stop, and forget the user."""
         self.stop()
         self._steam_id = None
+        self._relay_checked_for = None
 
     def restart(self) -> None:
-        """Connection settings changed: start again with them (nothing to do before the user is known)."""
+        """Connection settings changed: start the IoT link again with them (nothing to do before the user is
+        known). The relay has no such settings and keeps running."""
         if self._steam_id is None:
             return
-        self.stop()
+        self._stop_iot()
         self.start(self._steam_id)
 
     def on_wake(self, reason: str) -> None:
@@ -159,7 +208,23 @@ class PushSupervisor(QObject):
         self.backstop.schedule.restart_window()
         if self.connection is not None:
             self.connection.reconnect_now()
+        if self.relay is not None:
+            self.relay.reconnect_now()
         self._request(f"wake: {reason}")
+
+    def _on_relay_message(self) -> None:
+        self.messages += 1
+        self._request("relay push")
+
+    def _on_relay_connected(self) -> None:
+        log.info("Relay push connected: catching up")
+        self._set(self.state.with_path(PushPath.RELAY, PathMode.LIVE))
+        self._request("relay connected")
+
+    def _on_relay_disconnected(self, reason: str) -> None:
+        log.info("Relay push lost: %s", reason)
+        if not self._set(self.state.with_path(PushPath.RELAY, PathMode.RECONNECTING)):
+            self.backstop.arm_sooner()
 
     def _on_message(self, _topic: str) -> None:
         self.messages += 1

@@ -35,7 +35,9 @@ class SettingsReactions:
         render: Callable[[], None],
         window_title: Callable[[str], str],
         forget: Callable[[SettingsWindow], None] | None = None,
+        on_window_built: Callable[[SettingsWindow], None] = lambda _window: None,
     ) -> None:
+        self._on_window_built = on_window_built
         self.ctx = ctx
         self.turn_api = turn_api
         self.autostart = autostart
@@ -87,6 +89,7 @@ class SettingsReactions:
             if self._forget is not None:
                 window, forget = self.settings_window, self._forget
                 window.forget_requested.connect(lambda: forget(window))
+            self._on_window_built(self.settings_window)
         self.settings_window.show()
         self.settings_window.raise_()
         self.settings_window.activateWindow()

@@ -37,6 +37,7 @@ class Scheduler(Protocol):
 
 
 def save_state(ctx: AppContext) -> None:
+    ctx.state.adopt_from_disk()  # a mute or snooze written by the command line is kept, not overwritten
     try:
         ctx.state.save()
     except OSError as error:
@@ -51,6 +52,7 @@ class Session(QObject):
     user_known = Signal(str)  # the signed-in user's steam id, after each good load
     ended = Signal()  # the session was dropped: sign-out, a refused token, another account
     token_refused = Signal(str)  # after a 401; the message asks the user to sign in again
+    signing_out = Signal(str)  # the token of an account being signed out, before it is forgotten
 
     def __init__(
         self,
@@ -143,6 +145,8 @@ class Session(QObject):
         self.sign_in(token)
 
     def sign_out(self) -> None:
+        if self.token is not None:
+            self.signing_out.emit(self.token)
         try:
             self.token_store.delete()
         except CredentialError as error:

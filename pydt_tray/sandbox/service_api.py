@@ -6,6 +6,7 @@ under its lock.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import threading
@@ -16,11 +17,14 @@ from pydt_tray.sandbox import games
 from pydt_tray.sandbox.routes import AUTH_ROUTES, S3_ROUTES, route_of
 from pydt_tray.sandbox.server import Reply
 from pydt_tray.sandbox.storage import FakeBucket, unzip_save
+from pydt_tray.sandbox.webhooks import Notice
 from pydt_tray.sandbox.world import SAVE_EXTENSIONS, read_token
 
 log = logging.getLogger(__name__)
 
 GENERIC_500 = "There was an error processing your request."
+# routes whose handler takes the JSON body instead of the query
+BODY_ROUTES = frozenset({"setWebhookUrl", "setUserInformation"})
 
 
 class _HttpError(Exception):
@@ -44,6 +48,7 @@ class ServiceApi:
     _lock: threading.RLock
     _secret: bytes
     _users: dict[str, dict[str, Any]]
+    _puds: dict[str, dict[str, Any]]
     _nonces: dict[str, int]
     _games: dict[str, dict[str, Any]]
     _saves: dict[str, tuple[bytes, bytes, str]]
@@ -72,10 +77,10 @@ class ServiceApi:
     def _advance(self, game: dict[str, Any], new_save: bytes) -> None:
         raise NotImplementedError
 
-    def _publish(self, game: dict[str, Any], *, new_turn: bool) -> list[tuple[list[str], str, bool]]:
+    def _publish(self, game: dict[str, Any], *, new_turn: bool) -> list[Notice]:
         raise NotImplementedError
 
-    def _notify(self, notices: list[tuple[list[str], str, bool]]) -> None:
+    def _notify(self, notices: list[Notice]) -> None:
         raise NotImplementedError
 
     # --- request handling (called by the HTTP handler threads) -----------------------------
@@ -99,14 +104,19 @@ class ServiceApi:
                 return self._bucket.serve(route, params, query, headers, body, chunked)
             if route == "unknown":
                 return error_reply(404, "Not Found")
-            if body.strip():
-                json.loads(body)
+            payload = json.loads(body) if body.strip() else None
             user = None
             if route in AUTH_ROUTES:
                 user = self._authenticate(headers.get("authorization", ""))
                 if user is None:
                     return error_reply(401, "Unauthorized")
-            return getattr(self, f"_api_{route}")(user, params, parse_qs(query, keep_blank_values=True))
+            handler = getattr(self, f"_api_{route}")
+            reply: Reply
+            if route in BODY_ROUTES:
+                reply = handler(user, payload)
+            else:
+                reply = handler(user, params, parse_qs(query, keep_blank_values=True))
+            return reply
         except _HttpError as exc:
             return error_reply(exc.status, exc.message)
         except Exception:
@@ -136,9 +146,47 @@ class ServiceApi:
             active = [g["gameId"] for g in self._active_games(user)]
             return _json(200, {**self._users[user], "activeGameIds": active, "inactiveGameIds": []})
 
+    def _api_getCurrentWithPud(self, user: str, params: dict[str, str], query: dict[str, list[str]]) -> Reply:
+        with self._lock:
+            active = [g["gameId"] for g in self._active_games(user)]
+            current = {**self._users[user], "activeGameIds": active, "inactiveGameIds": []}
+            return _json(200, {"user": current, "pud": copy.deepcopy(self._puds[user])})
+
+    def _api_setWebhookUrl(self, user: str, payload: Any) -> Reply:
+        url = payload.get("webhookUrl") if isinstance(payload, dict) else None
+        if not isinstance(url, str):
+            raise _HttpError(400, "Bad Request")
+        with self._lock:
+            self._puds[user]["webhookUrl"] = url
+            return _json(200, copy.deepcopy(self._puds[user]))
+
     def _api_games(self, user: str, params: dict[str, str], query: dict[str, list[str]]) -> Reply:
         with self._lock:
             return _json(200, {"data": self._active_games(user), "pollUrl": self.poll_url(user)})
+
+    def _api_setUserInformation(self, user: str, payload: Any) -> Reply:
+        """Vacation mode, time zone and comments; going on vacation is a "game updated" where it is their turn."""
+        if not isinstance(payload, dict):
+            raise _HttpError(400, "Bad Request")
+        notices: list[Notice] = []
+        with self._lock:
+            profile = self._users[user]
+            was_away = bool(profile.get("vacationMode"))
+            if "vacationMode" in payload:
+                profile["vacationMode"] = bool(payload["vacationMode"])
+            for key in ("timezone", "comments"):
+                if isinstance(payload.get(key), str):
+                    profile[key] = payload[key]
+            profile["version"] = int(profile.get("version", 0)) + 1
+            profile["updatedAt"] = games.now()
+            if profile.get("vacationMode") and not was_away:
+                for game in self._games.values():
+                    if game.get("inProgress") and game.get("currentPlayerSteamId") == user:
+                        notices += self._publish(game, new_turn=False)
+            active = [g["gameId"] for g in self._active_games(user)]
+            reply = _json(200, {**profile, "activeGameIds": active, "inactiveGameIds": []})
+        reply.after = lambda: self._notify(notices)
+        return reply
 
     def _api_steamProfile(self, user: str, params: dict[str, str], query: dict[str, list[str]]) -> Reply:
         with self._lock:

@@ -25,6 +25,7 @@ from pydt_tray.sandbox.routes import AUTH_ROUTES, ROUTES, S3_ROUTES
 from pydt_tray.sandbox.server import COMPRESSION_THRESHOLD, Reply, SimulatorServer, encode_body, pick_encoding
 from pydt_tray.sandbox.service_api import GENERIC_500, ServiceApi
 from pydt_tray.sandbox.storage import FakeBucket, unzip_save
+from pydt_tray.sandbox.webhooks import Notice, WebhookDelivery, WebhookSender, parses_as_url, webhook_body
 from pydt_tray.sandbox.world import (
     default_metadata,
     gzip_bytes,
@@ -42,6 +43,7 @@ __all__ = [
     "ChangeHook",
     "PydtSimulator",
     "Reply",
+    "WebhookDelivery",
     "encode_body",
     "pick_encoding",
     "unzip_save",
@@ -77,6 +79,9 @@ class PydtSimulator(ServiceApi):
         self._saves: dict[str, tuple[bytes, bytes, str]] = {}  # game -> (raw, gzip, version)
         self._bucket = FakeBucket(self._lock, clock)
         self._hooks: list[ChangeHook] = []
+        self._puds: dict[str, dict[str, Any]] = {}
+        self._metadata: dict[str, Any] = {}
+        self.webhooks = WebhookSender()
         self._server: SimulatorServer | None = None
         self._thread: threading.Thread | None = None
         self.set_metadata(default_metadata())
@@ -128,6 +133,7 @@ class PydtSimulator(ServiceApi):
         body = json.dumps({"metadata": metadata, "hash": digest}, separators=(",", ":")).encode()
         with self._lock:
             self._metadata_hash, self._metadata_body = digest, body
+            self._metadata = copy.deepcopy(metadata)
         return digest
 
     # --- users -----------------------------------------------------------------------------
@@ -137,6 +143,7 @@ class PydtSimulator(ServiceApi):
         user = games.new_user(steam_id, display_name, forum_username)
         with self._lock:
             self._users[steam_id] = user
+            self._puds.setdefault(steam_id, {"steamId": steam_id, "newTurnEmails": False, "webPushSubscriptions": []})
             self._nonces.setdefault(steam_id, 0)
             return make_token(self._secret, steam_id, self._nonces[steam_id])
 
@@ -146,6 +153,16 @@ class PydtSimulator(ServiceApi):
 
     def poll_url(self, steam_id: str) -> str:
         return f"{self.base_url}/s3/{steam_id}/gameCache.json"
+
+    def webhook_url(self, steam_id: str) -> str:
+        """The user's ``pud.webhookUrl`` ("" when none is set)."""
+        with self._lock:
+            return str(self._puds[steam_id].get("webhookUrl") or "")
+
+    def set_webhook_url(self, steam_id: str, url: str) -> None:
+        """Set the user's webhook as the website's profile page does ("" clears it)."""
+        with self._lock:
+            self._puds[steam_id]["webhookUrl"] = url
 
     # --- games -----------------------------------------------------------------------------
 
@@ -254,6 +271,10 @@ class PydtSimulator(ServiceApi):
         """Called with the lock held before a valid finishSubmit is accepted: (message, status) refuses it."""
         return None
 
+    def webhook_sent(self, delivery: WebhookDelivery) -> None:
+        """Called after every webhook POST (without the lock); the service itself keeps no record."""
+        log.debug("simulator: webhook to %s answered %s", delivery.url.split("/")[2], delivery.status or delivery.error)
+
     # --- state helpers (call with the lock held) -------------------------------------------
 
     def _store_save(self, game_id: str, data: bytes) -> None:
@@ -266,8 +287,8 @@ class PydtSimulator(ServiceApi):
     def _active_games(self, steam_id: str) -> list[dict[str, Any]]:
         return games.active_games(self._games.values(), self._sequence, steam_id)
 
-    def _publish(self, game: dict[str, Any], *, new_turn: bool) -> list[tuple[list[str], str, bool]]:
-        """Rewrite the pollUrl objects of every player (in-progress games only); return the pings due."""
+    def _publish(self, game: dict[str, Any], *, new_turn: bool) -> list[Notice]:
+        """Rewrite the pollUrl objects of every player (in-progress games only); return what is due to send."""
         if not game.get("inProgress"):
             return []
         humans = games.playing_humans(game)
@@ -277,16 +298,26 @@ class PydtSimulator(ServiceApi):
                 self._bucket.put_poll(steam_id, body)
         if game.get("completed"):
             return []
-        targets = [game["currentPlayerSteamId"]] if new_turn else humans
-        return [(targets, game["gameId"], new_turn)] if targets else []
+        if not new_turn:
+            return [Notice(humans, game["gameId"], False)] if humans else []
+        current = game.get("currentPlayerSteamId") or ""
+        user = self._users.get(current)
+        if not current or user is None or user.get("vacationMode"):
+            return []  # a player on vacation gets nothing at all
+        payload = webhook_body(game, user, self._metadata)
+        urls = [game.get("webhookUrl"), self._puds.get(current, {}).get("webhookUrl")]
+        webhooks = tuple((url, payload) for url in urls if isinstance(url, str) and parses_as_url(url))
+        return [Notice([current], game["gameId"], True, webhooks)]
 
-    def _notify(self, notices: list[tuple[list[str], str, bool]]) -> None:
-        """Call the change hooks; never with the lock held."""
+    def _notify(self, notices: list[Notice]) -> None:
+        """Send the webhooks, then call the change hooks (the IoT ping); never with the lock held."""
         with self._lock:
             hooks = list(self._hooks)
-        for steam_ids, game_id, new_turn in notices:
+        for notice in notices:
+            for url, body in notice.webhooks:
+                self.webhook_sent(self.webhooks.post(url, body))
             for hook in hooks:
                 try:
-                    hook(list(steam_ids), game_id, new_turn)
+                    hook(list(notice.targets), notice.game_id, notice.new_turn)
                 except Exception:
                     log.exception("simulator change hook failed")

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPushButton,
     QScrollArea,
     QSizePolicy,
@@ -27,6 +28,8 @@ from pydt_tray.core.models import CONGRESS_TURN_FLAG, FIRST_SAVE_HINT, Game
 
 CLOCK_REFRESH_MS = 30_000
 NamesLookup = Callable[[str], "str | None"]
+GameNote = Callable[[Game], str]  # "muted", "snoozed until …": shown on the card
+GameActions = Callable[[Game], "tuple[tuple[str, str], ...]"]  # (action key, text) for the card's menu
 
 STYLE = """
 #gameList { background: palette(base); }
@@ -120,6 +123,9 @@ class GameCard(QFrame):
         now: datetime,
         on_play: Callable[[str], None],
         on_page: Callable[[str], None],
+        note: str = "",
+        actions: tuple[tuple[str, str], ...] = (),
+        on_action: Callable[[str], None] | None = None,
     ) -> None:
         super().__init__()
         self.setObjectName("card")
@@ -132,6 +138,8 @@ class GameCard(QFrame):
         self.whose = whose
         self.time = time_text(game, now) if not game.is_first_turn else "no save uploaded yet"
         self.badges = [text for _, text in badges_of(game, mine)]
+        self.note = note
+        self.silence_menu: QMenu | None = None  # the snooze/mute choices, when the card has them
 
         title = QLabel(game.display_name)
         title.setObjectName("cardTitle")
@@ -147,7 +155,7 @@ class GameCard(QFrame):
             head.addWidget(badge)
         head.addStretch(1)
 
-        self.detail = QLabel(" · ".join([type_name, self.round_text, whose, self.time]))
+        self.detail = QLabel(" · ".join(part for part in (type_name, self.round_text, whose, self.time, note) if part))
         self.detail.setObjectName("cardDetail")
         self.detail.setTextFormat(Qt.TextFormat.PlainText)
         self.detail.setWordWrap(True)
@@ -172,13 +180,25 @@ class GameCard(QFrame):
         page.clicked.connect(lambda: on_page(self.game_id))
         row.addWidget(page)
         self.buttons.append(page)
+        if actions and on_action is not None:
+            silence = QPushButton("Snooze/mute")
+            silence.setObjectName("silence")
+            self.silence_menu = QMenu(silence)
+            for key, text in actions:
+                entry = self.silence_menu.addAction(text)
+                entry.triggered.connect(lambda _=False, k=key: on_action(k))
+            silence.setMenu(self.silence_menu)
+            row.addWidget(silence)
+            self.buttons.append(silence)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
 
     def button(self, text: str) -> QPushButton | None:
         return next((button for button in self.buttons if button.text() == text), None)
 
     def row(self) -> list[str]:
-        return [self.title, self.type_name, self.round_text, self.whose, self.time, ", ".join(self.badges)]
+        return [self.title, self.type_name, self.round_text, self.whose, self.time, ", ".join(self.badges)] + (
+            [self.note] if self.note else []
+        )
 
 
 class GamesWindow(QWidget):
@@ -188,6 +208,7 @@ class GamesWindow(QWidget):
     sign_in_requested = Signal()
     open_game = Signal(str)
     play_requested = Signal(str)
+    action_requested = Signal(str)  # a key from ``game_actions`` (snooze, mute...)
 
     def __init__(self, title: str = "pydt-tray", parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -196,6 +217,8 @@ class GamesWindow(QWidget):
         self.setStyleSheet(STYLE)
         self.type_names: dict[str, str] = {}
         self.cards: list[GameCard] = []
+        self.game_note: GameNote | None = None
+        self.game_actions: GameActions | None = None
         self._last: tuple[Snapshot | None, str, NamesLookup, str] | None = None
 
         self.status = QLabel("Not signed in")
@@ -305,6 +328,9 @@ class GamesWindow(QWidget):
             now=now,
             on_play=self.play_requested.emit,
             on_page=self.open_game.emit,
+            note=self.game_note(game) if self.game_note is not None else "",
+            actions=self.game_actions(game) if self.game_actions is not None else (),
+            on_action=self.action_requested.emit,
         )
         self.cards.append(card)
         self.list_layout.addWidget(card)

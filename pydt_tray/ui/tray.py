@@ -29,6 +29,9 @@ class TrayModel:
     connection: str = ""
     extra_actions: tuple[tuple[str, str], ...] = field(default=())
     disabled_actions: frozenset[str] = field(default=frozenset())  # extra actions shown greyed out
+    status_lines: tuple[str, ...] = ()  # quiet hours, pause, vacation: shown under the header
+    game_notes: dict[str, str] = field(default_factory=dict)  # game id -> "muted", countdown...
+    game_menus: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()  # (game name, ((key, text), ...))
 
 
 def menu_text(text: str) -> str:
@@ -36,13 +39,14 @@ def menu_text(text: str) -> str:
     return text.replace("&", "&&")
 
 
-def game_label(game: Game, mine: bool) -> str:
+def game_label(game: Game, mine: bool, note: str = "") -> str:
     flags = " (congress turn)" if game.is_congress_turn else ""
+    tail = f" · {note}" if note else ""
     if mine and game.is_first_turn:
-        return f"{game.display_name} — {FIRST_SAVE_HINT}"
+        return f"{game.display_name} — {FIRST_SAVE_HINT}{tail}"
     if mine:
-        return f"▶ {game.display_name}{flags} — round {game.round}"
-    return f"{game.display_name}{flags} — round {game.round}"
+        return f"▶ {game.display_name}{flags} — round {game.round}{tail}"
+    return f"{game.display_name}{flags} — round {game.round}{tail}"
 
 
 class Tray(QObject):
@@ -94,18 +98,29 @@ class Tray(QObject):
         self.menu.clear()
         header = self._add(model.tooltip, None, enabled=False)
         header.setObjectName("tray-status")
+        for line in model.status_lines:
+            self._add(line, None, enabled=False)
         self.menu.addSeparator()
         if model.signed_in:
+            notes = model.game_notes
             if model.my_turns:
                 for game in model.my_turns[:MAX_MENU_GAMES]:
-                    self._add(game_label(game, True), lambda _=False, g=game.game_id: self.open_game.emit(g))
+                    label = game_label(game, True, notes.get(game.game_id, ""))
+                    self._add(label, lambda _=False, g=game.game_id: self.open_game.emit(g))
             else:
                 self._add("No turns waiting", None, enabled=False)
             if model.others:
                 others = self.menu.addMenu("Other games")
                 for game in model.others[:MAX_MENU_GAMES]:
-                    action = others.addAction(menu_text(game_label(game, False)))
+                    action = others.addAction(menu_text(game_label(game, False, notes.get(game.game_id, ""))))
                     action.triggered.connect(lambda _=False, g=game.game_id: self.open_game.emit(g))
+            if model.game_menus:
+                games = self.menu.addMenu("Snooze or mute a game")
+                for name, actions in model.game_menus[:MAX_MENU_GAMES]:
+                    per_game = games.addMenu(menu_text(name))
+                    for key, text in actions:
+                        entry = per_game.addAction(menu_text(text))
+                        entry.triggered.connect(lambda _=False, k=key: self.action_requested.emit(k))
             self.menu.addSeparator()
         self._add("Show games", self.show_window.emit)
         self._add("Refresh now", self.refresh_requested.emit, enabled=model.signed_in)

@@ -1,5 +1,5 @@
 """The whole test stack, outside pytest: private D-Bus, mosquitto over WSS+TLS, the simulator, the fake
-notification server and (for child processes) a real gnome-keyring."""
+notification server, the local ntfy relay and (for child processes and the relay secrets) a real gnome-keyring."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from tests.helpers.dbus_session import DBusSession
 from tests.helpers.keyring_fixtures import SecretServiceDaemon
 from tests.helpers.mosquitto import Mosquitto, make_certs, push_env
 from tests.helpers.notification_server import FakeNotificationServer
+from tests.helpers.ntfy_relay import NtfyRelay
 from tests.helpers.simulator import InstrumentedSimulator
 from tests.helpers.simulator_fixtures import seeded_world
 
@@ -40,6 +41,8 @@ class BenchStack(contextlib.ExitStack):
         self.world = seeded_world(self.simulator)
         self.notifications = FakeNotificationServer().start()
         self.callback(self.notifications.stop)
+        self.relay = NtfyRelay().start()  # ntfy's default 45 s keepalive
+        self.callback(self.relay.stop)
         self.callback(teardown_logging)
         self.keyring_env: dict[str, str] = {}
         if self.keyring_wanted:

@@ -55,6 +55,7 @@ class FakeNotificationServer:
         self.targeted_signals = targeted_signals  # send signals to the notification's sender only, as some desktops do
         self.capability_queries = 0
         self.notify_reply: tuple[str, tuple] | None = None  # (signature, body) to answer Notify with instead of the id
+        self.inhibited: bool | None = None  # the "Inhibited" property (do-not-disturb); None: not published
         self._condition = threading.Condition()
         self._received: list[ReceivedNotification] = []
         self._senders: dict[int, str] = {}
@@ -165,6 +166,15 @@ class FakeNotificationServer:
 
     def _answer(self, msg) -> None:
         fields = msg.header.fields
+        if (
+            fields.get(HeaderFields.interface) == "org.freedesktop.DBus.Properties"
+            and fields.get(HeaderFields.member) == "Get"
+        ):
+            if self.inhibited is None or tuple(msg.body) != (INTERFACE, "Inhibited"):
+                self._send(new_error(msg, "org.freedesktop.DBus.Error.UnknownProperty", "s", ("no such property",)))
+            else:
+                self._send(new_method_return(msg, "v", (("b", self.inhibited),)))
+            return
         if msg.header.message_type is not MessageType.method_call or fields.get(HeaderFields.interface) != INTERFACE:
             if msg.header.message_type is MessageType.method_call:
                 self._send(new_error(msg, "org.freedesktop.DBus.Error.UnknownMethod", "s", ("not here",)))

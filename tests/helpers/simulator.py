@@ -12,6 +12,7 @@ from pydt_tray.sandbox.routes import S3_ROUTES
 from pydt_tray.sandbox.service_api import GENERIC_500, error_reply
 from pydt_tray.sandbox.simulator import PydtSimulator, Reply
 from pydt_tray.sandbox.storage import s3_error
+from pydt_tray.sandbox.webhooks import WebhookDelivery
 from pydt_tray.sandbox.world import make_token
 from tests.helpers.traffic import RecordedRequest, Traffic
 
@@ -48,6 +49,7 @@ class InstrumentedSimulator(PydtSimulator):
         self._rejections: dict[str, deque[tuple[str, int]]] = {}
         self._rejections_lock = threading.Lock()
         self._stopping = threading.Event()
+        self._webhook_log: list[WebhookDelivery] = []
 
     def start(self) -> InstrumentedSimulator:
         self._stopping.clear()
@@ -96,6 +98,16 @@ class InstrumentedSimulator(PydtSimulator):
     def reset_counts(self) -> None:
         self._traffic.reset()
 
+    def set_vacation(self, steam_id: str, on: bool = True) -> None:
+        """Vacation mode (the website's profile page): a new turn for this user sends nothing at all."""
+        with self._lock:
+            self._users[steam_id]["vacationMode"] = on
+
+    def webhook_deliveries(self) -> list[WebhookDelivery]:
+        """Every webhook POST the service made, in order."""
+        with self._rejections_lock:
+            return list(self._webhook_log)
+
     # --- the simulator's extension points ----------------------------------------------------
 
     def intercept(self, route: str, method: str, path: str, query: str, headers: dict[str, str]) -> Reply | None:
@@ -104,6 +116,11 @@ class InstrumentedSimulator(PydtSimulator):
             self._stopping.wait(latency)
         fault = self._traffic.take_fault(route)
         return fault_reply(route, *fault) if fault else None
+
+    def webhook_sent(self, delivery: WebhookDelivery) -> None:
+        super().webhook_sent(delivery)
+        with self._rejections_lock:
+            self._webhook_log.append(delivery)
 
     def finish_refusal(self, game_id: str) -> tuple[str, int] | None:
         with self._rejections_lock:

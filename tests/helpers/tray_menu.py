@@ -19,21 +19,32 @@ def _submenu(action: QAction) -> list[QAction]:
 
 
 def menu_texts(tray: Tray) -> list[str]:
-    """The menu as shown: top-level entries, each followed by its submenu's entries indented by two spaces."""
+    """The menu as shown: each entry followed by its submenu's entries, indented two spaces per level."""
     texts: list[str] = []
-    for action in tray.menu.actions():
-        if action.isSeparator():
-            continue
-        texts.append(shown_text(action.text()))
-        texts.extend("  " + shown_text(sub.text()) for sub in _submenu(action))
+
+    def walk(actions: list[QAction], indent: str) -> None:
+        for action in actions:
+            if action.isSeparator():
+                continue
+            texts.append(indent + shown_text(action.text()))
+            walk(_submenu(action), indent + "  ")
+
+    walk(list(tray.menu.actions()), "")
     return texts
 
 
 def click(tray: Tray, text_prefix: str) -> bool:
-    """Click the first enabled entry (submenus included) whose shown text starts with ``text_prefix``."""
-    for action in tray.menu.actions():
-        for candidate in [action, *_submenu(action)]:
-            if shown_text(candidate.text()).startswith(text_prefix) and candidate.isEnabled():
-                candidate.trigger()
+    """Click the first enabled entry (in submenus too; not one that only opens a submenu) whose shown text
+    starts with ``text_prefix``."""
+
+    def walk(actions: list[QAction]) -> bool:
+        for action in actions:
+            submenu = _submenu(action)
+            if not submenu and shown_text(action.text()).startswith(text_prefix) and action.isEnabled():
+                action.trigger()
                 return True
-    return False
+            if submenu and walk(submenu):
+                return True
+        return False
+
+    return walk(list(tray.menu.actions()))

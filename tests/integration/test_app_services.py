@@ -111,7 +111,7 @@ def test_push_that_cannot_start_says_why_and_the_app_polls(app_factory, tmp_path
     app_factory.wait_synced(app)
     assert app.push.connection is None and app.push.state.mode is PushMode.FAILED
     assert str(missing) in app.push.state.reason
-    assert f"push off: {app.push.state.reason}" in app.tray.model.tooltip
+    assert f"live push off: {app.push.state.reason}" in app.tray.model.tooltip
     assert app.ctx.settings.get("poll_interval_seconds") > app.backstop.poll_while_push_down
     assert app.backstop.timer.isActive() and app.backstop.timer.interval() == app.backstop.poll_while_push_down * 1000
     assert any("Push connection not started" in r.getMessage() for r in caplog.records if r.levelname == "ERROR")

@@ -99,5 +99,5 @@ def test_a_flapping_broker_delays_no_turn_by_more_than_20_seconds(
         # while it retries the tray says so, and never shows the error icon
         states = seen[protocol]
         reconnecting = [(icon, words) for mode, icon, words in states if mode is PushMode.RECONNECTING]
-        assert reconnecting and all(words == "reconnecting…" for _icon, words in reconnecting), states
+        assert reconnecting and all(words.endswith("live push reconnecting…") for _icon, words in reconnecting), states
         assert not any(icon == "ERROR" for _mode, icon, _words in states), states

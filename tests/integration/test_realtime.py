@@ -38,7 +38,8 @@ def test_hello_leads_to_a_notification_naming_the_game(app_factory, notification
     assert note.app_name == "pydt-tray"
     assert app.push.messages >= 1
     assert simulator.request_count("poll") >= 1, "the push path reloads through the pollUrl"
-    assert "1 turn" not in app.presenter.status_text() and "3 turns waiting · live" in app.presenter.status_text()
+    status = app.presenter.status_text()
+    assert "1 turn" not in status and "3 turns waiting · Live (AWS IoT)" in status
 
 
 def test_keepalive_600_reaches_the_broker(app_factory, notification_server, mosquitto):
@@ -172,7 +173,7 @@ def test_without_iot_credentials_polling_finds_the_turn(app_factory, notificatio
     app_factory.qtbot.waitUntil(lambda: len(notification_server.notifications) == 1, timeout=WAIT_MS)
     notification_server.clear()
     assert app.push.connection is None and app.push.state.mode is PushMode.OFF
-    assert "checking every 1 s" in app.tray.model.tooltip
+    assert "Checking every 1 s: live push is off (turn it on in Settings → Real-time push)" in app.tray.model.tooltip
     assert app.tray.model.status.name == "YOUR_TURN"
     simulator.advance_turn(world.their_turn_game)
     app_factory.qtbot.waitUntil(lambda: len(notification_server.notifications) == 1, timeout=WAIT_MS)

@@ -120,6 +120,14 @@ def test_build_defaults_need_the_whole_key_pair() -> None:
         assets.build_defaults({"PYDT_BUILD_IOT_ENDPOINT": "example.iot.amazonaws.com"})
 
 
+def test_build_defaults_carry_the_release_feed_even_when_empty() -> None:
+    feed = {"PYDT_BUILD_RELEASE_FEED_URL": "https://example.invalid/releases.json"}
+    assert assets.build_defaults(feed) == {"release_feed_url": "https://example.invalid/releases.json"}
+    assert assets.build_defaults({"PYDT_BUILD_RELEASE_FEED_URL": ""}) == {"release_feed_url": ""}
+    pair = {"PYDT_BUILD_IOT_ACCESS_KEY_ID": "id-1", "PYDT_BUILD_IOT_SECRET_ACCESS_KEY": "s3cr3t-value"}
+    assert assets.build_defaults({**pair, **feed})["release_feed_url"] == feed["PYDT_BUILD_RELEASE_FEED_URL"]
+
+
 def run_make_assets(out: Path, **extra: str) -> subprocess.CompletedProcess[str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("PYDT_BUILD_")}
     env.update(extra, QT_QPA_PLATFORM="offscreen")

@@ -299,3 +299,15 @@ def test_save_failure_from_save_itself(qtbot, window, settings, monkeypatch):
     click_checkbox(qtbot, window.editors["notifications_enabled"])
     assert "Permission denied" in shown(window.save_error)
     assert settings.get("notifications_enabled") is False
+
+
+def test_quiet_hours_are_checked_as_typed_and_applied_when_valid(qtbot, window, settings):
+    window.tabs.setCurrentIndex(SECTIONS.index("Notifications"))
+    editor = window.editors["quiet_hours"]
+    editor.setText("22:00-25:00")
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    assert "key 'quiet_hours': hours go from 00 to 23" in shown(window.error_labels["quiet_hours"])
+    assert settings.get("quiet_hours") == ""
+    retype(qtbot, editor, "22:00-07:30 sun-thu")
+    assert shown(window.error_labels["quiet_hours"]) == ""
+    assert reloaded(settings).get("quiet_hours") == "22:00-07:30 sun-thu"

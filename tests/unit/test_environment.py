@@ -142,6 +142,7 @@ def test_every_variable_read_is_documented():
     names = {name for name, meaning in ENVIRONMENT_VARIABLES if meaning}
     expected = {"PYDT_TRAY_HOME", "PYDT_API_URL", "PYDT_STAGE", "PYDT_IOT_ENDPOINT", "PYDT_IOT_PORT"}
     expected |= {"PYDT_IOT_REGION", "PYDT_IOT_CA_FILE", "PYDT_IOT_ACCESS_KEY_ID", "PYDT_IOT_SECRET_ACCESS_KEY"}
+    expected |= {"PYDT_RELEASE_FEED_URL"}
     assert names == expected
 
 

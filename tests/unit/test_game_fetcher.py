@@ -34,6 +34,20 @@ def test_first_fetch_is_full_then_poll_url(simulator, world):
         client.close()
 
 
+def test_the_user_is_read_again_hourly_for_a_vacation_switched_on_the_website(simulator, world):
+    clock = FakeClock()
+    client, fetcher = make(simulator, world, clock)
+    try:
+        assert fetcher.fetch(("start",), False).user.vacation_mode is False
+        simulator.set_vacation(world.me, True)
+        assert fetcher.fetch(("push",), True).user.vacation_mode is False  # a forced load keeps the user
+        clock.advance(3601)
+        assert fetcher.fetch(("timer",), False).user.vacation_mode is True
+        assert simulator.request_count("getCurrent") == 2
+    finally:
+        client.close()
+
+
 def test_poll_url_not_modified_gives_no_snapshot(simulator, world):
     client, fetcher = make(simulator, world, FakeClock())
     try:

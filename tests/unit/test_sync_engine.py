@@ -276,3 +276,17 @@ def test_three_pushes_in_quick_succession_after_quiet_each_wait_only_for_the_gap
     assert len(loop.starts) == 3
     loop.advance(5.0)
     assert len(loop.starts) == 4 and loop.starts[3] - loop.starts[0] >= 5.0 - 1e-6
+
+
+def test_pushes_that_each_bring_a_new_turn_are_never_held_back_by_the_bucket():
+    loop = FakeLoop()
+    turn = itertools.count(1)
+    loop.fetch = lambda reasons, full: (  # type: ignore[method-assign]
+        loop.starts.append(loop.now) or FetchOutcome(reasons, snapshot=Snapshot.build(ME, [mine("g", next(turn))]))
+    )
+    engine = loop.engine()
+    for _ in range(20):  # a new turn every second: far above the bucket's one fetch per 5 s
+        engine.request("push")
+        loop.advance(1.0)
+    assert len(loop.starts) == 20
+    assert all(later - earlier == 1.0 for earlier, later in itertools.pairwise(loop.starts)), loop.starts
