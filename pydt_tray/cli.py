@@ -246,7 +246,7 @@ def _player_ids(snapshot) -> list[str]:
 
 
 def cmd_config(ctx, args) -> int:
-    from pydt_tray.core.settings import SETTINGS, SPECS, SettingsError, parse_value
+    from pydt_tray.core.settings_table import SETTINGS, SPECS, SettingsError, parse_value
 
     settings = ctx.settings
     if args.config_command == "path":

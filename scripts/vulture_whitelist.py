@@ -75,7 +75,7 @@ vacation_mode
 profile_url
 avatar_medium
 
-# --- the typed settings snapshot has one field per row of the settings table (core/settings.py) ------------------
+# --- the typed settings snapshot has one field per row of the settings table (core/settings_table.py) ------------
 notifications_enabled
 poll_interval_seconds
 iot_keepalive_seconds

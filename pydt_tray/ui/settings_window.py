@@ -30,15 +30,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pydt_tray.core.settings import (
-    SECTIONS,
-    SETTINGS,
-    Settings,
-    SettingsError,
-    SettingSpec,
-    parse_value,
-    validate,
-)
+from pydt_tray.core.settings import Settings
+from pydt_tray.core.settings_table import SECTIONS, SETTINGS, SettingsError, SettingSpec, parse_value, validate
 
 ERROR_STYLE = "color: #c62828;"
 

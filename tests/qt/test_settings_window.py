@@ -20,7 +20,8 @@ from PySide6.QtWidgets import (
     QTabWidget,
 )
 
-from pydt_tray.core.settings import SECTIONS, SETTINGS, SPECS, Settings
+from pydt_tray.core.settings import Settings
+from pydt_tray.core.settings_table import SECTIONS, SETTINGS, SPECS
 from pydt_tray.ui.settings_window import SettingsWindow
 
 EDITOR_TYPES = {"bool": QCheckBox, "int": QSpinBox, "choice": QComboBox, "str": QLineEdit, "path": QLineEdit}

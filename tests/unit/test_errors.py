@@ -9,7 +9,7 @@ from pydt_tray.core.credentials import CredentialError, KeyringLockedError, NoSe
 from pydt_tray.core.environment import EnvironmentConfigError
 from pydt_tray.core.errors import EXIT_AUTH, EXIT_FAILURE, EXIT_NETWORK, EXIT_USAGE, PydtTrayError
 from pydt_tray.core.saves import SaveFolderError
-from pydt_tray.core.settings import SettingsError
+from pydt_tray.core.settings_table import SettingsError
 from pydt_tray.core.transfer import TransferError
 from pydt_tray.core.turn_api import TurnApiError
 from pydt_tray.platform.autostart import AutostartError
