@@ -102,7 +102,7 @@ _.reconnect_policy  # push/connection.py: the running link's reconnect counters
 _.streak  # push/reconnect.py: losses since the last stable connection
 _.attempts_in_last  # push/reconnect.py: attempts per time window
 _.outage_seconds  # core/poll_schedule.py: how long no push path has been live
-_.silence_menu  # ui/games_window.py: a card's snooze/mute choices
+_.silence_menu  # ui/game_card.py: a card's snooze/mute choices
 
 # --- attributes read by libraries -------------------------------------------------------------------------------
 _.trust_env  # core/updates.py: requests takes no proxy or .netrc from the environment for the release feed

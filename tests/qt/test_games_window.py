@@ -11,7 +11,8 @@ from PySide6.QtWidgets import QLabel
 
 from pydt_tray.core.diff import Snapshot
 from pydt_tray.core.models import Game
-from pydt_tray.ui.games_window import GamesWindow, ago, time_text
+from pydt_tray.ui.game_card import ago, time_text
+from pydt_tray.ui.games_window import GamesWindow
 from pydt_tray.ui.tray import Tray, TrayModel
 from tests.helpers.tray_menu import click, menu_texts
 
