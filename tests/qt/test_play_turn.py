@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication
 
 from pydt_tray.app import TrayApp
 from pydt_tray.core.context import load_context
+from pydt_tray.core.models import WEBSITE_URL
 from pydt_tray.core.transfer import download_name
 from pydt_tray.core.turn_player import TurnPlayer, TurnState
 from pydt_tray.sandbox.demo_turn import DEMO_WAITING_ACTIONS
@@ -294,12 +295,13 @@ def test_launch_and_open_folder_use_the_desktop_url_handlers(harness, world):
 
 def test_tray_entry_plays_my_turn_and_opens_the_page_otherwise(harness, world, monkeypatch):
     opened: list[str] = []
-    monkeypatch.setattr(harness.app, "open_game_page", opened.append)
+    monkeypatch.setattr("webbrowser.open", lambda url, *_args, **_kwargs: opened.append(url) or True)
+    page = f"{WEBSITE_URL}/game/{world.their_turn_game}"
     harness.app.tray.open_game.emit(world.their_turn_game)
-    assert opened == [world.their_turn_game]
+    assert opened == [page]  # the web page of a game that is not my turn
     harness.app.tray.open_game.emit(world.my_turn_game)
     harness.wait_state(TurnState.WAITING)
-    assert opened == [world.their_turn_game]
+    assert opened == [page]
 
 
 def show_window(harness: Harness) -> None:
