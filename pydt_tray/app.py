@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QApplication
@@ -15,7 +16,7 @@ from pydt_tray.desktop.daily import DailyController, rules_for
 from pydt_tray.desktop.notices import SIGN_IN_KEY, Notices, policy_for
 from pydt_tray.desktop.presenter import Presenter
 from pydt_tray.desktop.push_supervisor import Backstop, PushSupervisor
-from pydt_tray.desktop.reactions import SettingsReactions
+from pydt_tray.desktop.reactions import SettingsReactions, forget_in_window
 from pydt_tray.desktop.relay_controls import RelayControls
 from pydt_tray.desktop.session import Session, save_state
 from pydt_tray.desktop.turns import turn_player_factory
@@ -25,12 +26,13 @@ from pydt_tray.platform.termination import TerminationSignals
 from pydt_tray.platform.wake import WakeMonitor, WakeSource
 from pydt_tray.ui.account import AccountFlow
 from pydt_tray.ui.bridge import BackgroundWorker, MainThreadInvoker, stop_workers
-from pydt_tray.ui.forget_dialog import forget_from_settings
-from pydt_tray.ui.games_window import GamesWindow
 from pydt_tray.ui.icons import app_icon
 from pydt_tray.ui.play_turn import ExtraAction, TurnView
 from pydt_tray.ui.services import AutostartService, TurnApiService
 from pydt_tray.ui.tray import Tray
+
+if TYPE_CHECKING:
+    from pydt_tray.ui.games_window import GamesWindow
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +109,7 @@ class TrayApp(QObject):
             rearm_backstop=lambda: self.backstop.arm() if session.signed_in else None,
             render=self.presenter.render,
             window_title=self.window_title,
-            forget=lambda window: forget_from_settings(window, forgetter_for(ctx, self.autostart.autostart), self.quit),
+            forget=lambda window: forget_in_window(window, forgetter_for(ctx, self.autostart.autostart), self.quit),
             on_window_built=self.relay.attach,
         )
         self.wake = WakeMonitor(sources=wake_sources, parent=self)

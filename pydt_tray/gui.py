@@ -57,29 +57,34 @@ def run_gui(
         log.error("%s", problem.message())
         print(f"pydt-tray: {problem.message()}", file=sys.stderr)
         return 1
-    from PySide6.QtWidgets import QApplication
+    from pydt_tray.platform.memory import HeapTrimmer, no_source_reads
 
-    from pydt_tray.app import TrayApp
-    from pydt_tray.platform.single_instance import SingleInstance, instance_key
-    from pydt_tray.platform.tray_presence import announce_missing_tray, window_notice
+    with no_source_reads():  # start-up keeps no source lines in memory (see platform/memory.py)
+        from PySide6.QtWidgets import QApplication
 
-    existing = QApplication.instance()
-    qapp = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
-    qapp.setApplicationName(APP_NAME)
-    qapp.setApplicationVersion(__version__)
-    qapp.setDesktopFileName("pydt-tray")
-    instance = SingleInstance(instance_key(ctx.paths.config_dir))
-    if not instance.acquire():
-        log.info("pydt-tray is already running: asked it to show its window")
-        return 0
-    app = TrayApp(qapp, ctx, show_window=not hidden, title_suffix=title_suffix, waiting_actions=waiting_actions)
-    instance.show_requested.connect(app.show_games)
-    if save_grace_seconds is not None:
-        app.turn_player.grace_seconds = save_grace_seconds
-    if login_items_off is not None:
-        app.autostart.sandbox(login_items_off)  # before start(): the real entry is never read or changed
-    app.termination.install()
-    app.start(token=token)
+        from pydt_tray.app import TrayApp
+        from pydt_tray.platform.single_instance import SingleInstance, instance_key
+        from pydt_tray.platform.tray_presence import announce_missing_tray, window_notice
+
+        existing = QApplication.instance()
+        qapp = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
+        qapp.setApplicationName(APP_NAME)
+        qapp.setApplicationVersion(__version__)
+        qapp.setDesktopFileName("pydt-tray")
+        instance = SingleInstance(instance_key(ctx.paths.config_dir))
+        if not instance.acquire():
+            log.info("pydt-tray is already running: asked it to show its window")
+            return 0
+        app = TrayApp(qapp, ctx, show_window=not hidden, title_suffix=title_suffix, waiting_actions=waiting_actions)
+        instance.show_requested.connect(app.show_games)
+        if save_grace_seconds is not None:
+            app.turn_player.grace_seconds = save_grace_seconds
+        if login_items_off is not None:
+            app.autostart.sandbox(login_items_off)  # before start(): the real entry is never read or changed
+        app.termination.install()
+        trimmer = HeapTrimmer(app)  # a hidden tray program keeps no start-up or load garbage
+        app.synced.connect(lambda _result: trimmer.soon())
+        app.start(token=token)
     if not app.tray.available:  # say so once, on the window, and keep running
         announce_missing_tray(False, show_window=app.show_games, show_notice=window_notice(app.presenter.window))
     if on_started is not None:

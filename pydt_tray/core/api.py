@@ -26,7 +26,7 @@ from pydt_tray.core.transport import REQUEST_DEADLINE, TRANSFER_DEADLINE, ApiTra
 
 log = logging.getLogger(__name__)
 
-PROFILE_TTL = 60 * 60.0
+PROFILE_TTL = 24 * 60 * 60.0  # a player seen before is looked up again only after a day
 PROFILES_PER_CALL = 100
 FINISH_SUBMIT_READ_TIMEOUT = 35.0
 FINISH_SUBMIT_DEADLINE = 90.0
@@ -211,7 +211,7 @@ class PydtClient(ApiTransport):
         return GamesFetch(games, "poll", False)
 
     def get_steam_profiles(self, steam_ids: list[str] | tuple[str, ...] | set[str]) -> dict[str, SteamProfile]:
-        """Profiles by steam id, cached 60 minutes each; on errors, whatever is cached."""
+        """Profiles by steam id, cached a day each; on errors, whatever is cached."""
         wanted = list(dict.fromkeys(sid for sid in steam_ids if sid))
         with self._profiles_lock:
             now = self._clock()

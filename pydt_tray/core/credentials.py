@@ -19,6 +19,7 @@ import keyring
 import keyring.errors
 from keyring.backend import KeyringBackend
 
+from pydt_tray.core import secret_service
 from pydt_tray.core.atomic import write_atomic
 from pydt_tray.core.errors import PydtTrayError
 from pydt_tray.core.logs import register_secret
@@ -204,6 +205,11 @@ class TokenStore:
     # --- operations ----------------------------------------------------------------------------------
 
     def load(self) -> str | None:
+        if self._forced is None and not self._resolved and secret_service.keyring_would_pick_secret_service():
+            token = secret_service.read_token(self._service, self._username)  # keyring's backends stay unloaded
+            if token:
+                register_secret(token)
+                return token
         backend = self._secure()
         if backend is None:
             token = self._read_plaintext()

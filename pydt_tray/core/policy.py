@@ -136,6 +136,9 @@ class NotificationPolicy:
                 return None
         return compose(fresh, names)
 
+    def reminders_on(self) -> bool:
+        return self._reminder_minutes() > 0 and self._enabled()
+
     def reminder(self, snapshot: Snapshot, names: NameLookup) -> Notification | None:
         """A reminder for the turns still pending whose last notice is older than the interval.
 

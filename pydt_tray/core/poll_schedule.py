@@ -3,7 +3,8 @@
 Push paths (the IoT connection, a relay) report to one :class:`PollSchedule` under their own names.
 The schedule only cares whether *any* of them is live:
 
-- some path live: poll at the relaxed interval (the user's setting), as a safety net;
+- some path live: poll at the relaxed interval (the user's setting, never under ``live_floor``: 600 s, the
+  official client's own poll), as a safety net;
 - none live after one was lost (an *outage*): poll at once, then every ``fast_interval`` seconds for
   the first ``fast_window`` seconds of the outage, then every ``down_interval`` seconds;
 - no path running at all (no credentials, stopped), or paths still making their first connection:
@@ -25,6 +26,7 @@ from collections.abc import Callable
 FAST_INTERVAL_SECONDS = 15.0
 FAST_WINDOW_SECONDS = 120.0
 DOWN_INTERVAL_SECONDS = 90.0
+LIVE_MIN_INTERVAL_SECONDS = 600.0  # while push is live the backstop is a safety net: never more often than this
 
 
 class PollMode(enum.Enum):
@@ -44,6 +46,7 @@ class PollSchedule:
         down_interval: float = DOWN_INTERVAL_SECONDS,
         fast_interval: float = FAST_INTERVAL_SECONDS,
         fast_window: float = FAST_WINDOW_SECONDS,
+        live_floor: float = LIVE_MIN_INTERVAL_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not 0 < fast_interval <= down_interval:
@@ -52,6 +55,7 @@ class PollSchedule:
         self.down_interval = down_interval
         self.fast_interval = fast_interval
         self.fast_window = fast_window
+        self.live_floor = live_floor
         self._clock = clock
         self._paths: dict[str, bool] = {}  # running paths -> live?
         self._outage_since: float | None = None
@@ -114,7 +118,7 @@ class PollSchedule:
         relaxed = float(self._live_interval())
         mode = self.mode
         if mode is PollMode.LIVE:
-            return relaxed
+            return max(relaxed, self.live_floor)
         if mode is PollMode.CATCH_UP:
             return min(self.fast_interval, relaxed)
         return min(self.down_interval, relaxed)

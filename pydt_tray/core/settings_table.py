@@ -9,7 +9,12 @@ from dataclasses import dataclass, fields
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from pydt_tray.core.errors import EXIT_USAGE, PydtTrayError
-from pydt_tray.core.poll_schedule import DOWN_INTERVAL_SECONDS, FAST_INTERVAL_SECONDS, FAST_WINDOW_SECONDS
+from pydt_tray.core.poll_schedule import (
+    DOWN_INTERVAL_SECONDS,
+    FAST_INTERVAL_SECONDS,
+    FAST_WINDOW_SECONDS,
+    LIVE_MIN_INTERVAL_SECONDS,
+)
 
 # the fetch interval in a long push outage, whatever the setting says
 POLL_WHILE_PUSH_DOWN_SECONDS = int(DOWN_INTERVAL_SECONDS)
@@ -82,8 +87,9 @@ SETTINGS: tuple[SettingSpec, ...] = (
           "before it runs out (1h, 30m). Comma-separated; empty = no warnings.", check=_check_timer_warnings),
     _spec("timer_final_warning_in_quiet_hours", "bool", True, "Notifications", "Last timer warning even when quiet",
           "Give the last turn timer warning even during quiet hours or a pause."),
-    _spec("poll_interval_seconds", "int", 300, "Connection", "Check for turns every (seconds)",
-          "How often the game list is fetched while live updates are connected, as a safety net. "
+    _spec("poll_interval_seconds", "int", 600, "Connection", "Check for turns every (seconds)",
+          "How often the game list is fetched while live updates are connected, as a safety net "
+          f"(never more often than every {LIVE_MIN_INTERVAL_SECONDS:g} seconds then). "
           f"While live updates are down, the list is checked every {FAST_INTERVAL_SECONDS:g} seconds for "
           f"{FAST_WINDOW_SECONDS / 60:g} minutes, then every {POLL_WHILE_PUSH_DOWN_SECONDS} seconds.",
           minimum=60, maximum=3600),

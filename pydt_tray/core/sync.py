@@ -34,7 +34,7 @@ from pydt_tray.core.models import User
 
 log = logging.getLogger(__name__)
 
-FULL_REFRESH_SECONDS = 3600.0
+USER_REFRESH_SECONDS = 6 * 3600.0
 FETCH_BURST = 3
 FETCH_REFILL_SECONDS = 5.0
 
@@ -51,31 +51,27 @@ class FetchOutcome:
 
 
 class GameFetcher:
-    """Loads the user and their games: the cheap pollUrl when it can, ``/user/games`` when it must."""
+    """Loads the user and their games: the cheap pollUrl when it can, ``/user/games`` when it must.
 
-    def __init__(
-        self,
-        client: PydtClient,
-        *,
-        full_refresh_seconds: float = FULL_REFRESH_SECONDS,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
+    ``/user/games`` is called only when asked for (start, sign-in, the user's Refresh), while no pollUrl is
+    known, or when the pollUrl fails (the client falls back); every other load reads the pollUrl with its ETag.
+    The user is read at the first load and again every ``USER_REFRESH_SECONDS`` (vacation mode may be
+    switched on the website), without forcing ``/user/games``.
+    """
+
+    def __init__(self, client: PydtClient, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.client = client
         self.user: User | None = None
-        self._full_refresh_seconds = full_refresh_seconds
         self._clock = clock
-        self._last_full: float | None = None
+        self._user_read_at = 0.0
 
     def fetch(self, reasons: tuple[str, ...], force_full: bool) -> FetchOutcome:
-        started = self._clock()
         try:
-            due = self._last_full is None or started - self._last_full >= self._full_refresh_seconds
-            if self.user is None or (due and self._last_full is not None):
-                self.user = self.client.get_current_user()  # hourly too: vacation mode may change on the website
-            full = force_full or due or not self.client.poll_url
-            result = self.client.fetch_games(prefer_poll=not full)
-            if result.source == "api":
-                self._last_full = started
+            now = self._clock()
+            if self.user is None or now - self._user_read_at >= USER_REFRESH_SECONDS:
+                self.user = self.client.get_current_user()  # now and then: vacation mode may change on the website
+                self._user_read_at = now
+            result = self.client.fetch_games(prefer_poll=not (force_full or not self.client.poll_url))
             snapshot = None if result.games is None else Snapshot.build(self.user.steam_id, result.games)
             names = self._names(snapshot)
             return FetchOutcome(
@@ -90,7 +86,7 @@ class GameFetcher:
             return FetchOutcome(reasons, user=self.user, error=error)
 
     def _names(self, snapshot: Snapshot | None) -> dict[str, str]:
-        """Persona names of every player (cached by the client for an hour; failures leave ids unnamed)."""
+        """Persona names of every player (cached by the client for a day; failures leave ids unnamed)."""
         if snapshot is None:
             return {}
         ids = {p.steam_id for game in snapshot.games for p in game.players if p.steam_id}

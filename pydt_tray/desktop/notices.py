@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from pydt_tray.core.context import AppContext
 from pydt_tray.core.diff import Snapshot
@@ -55,14 +55,18 @@ class Notices(QObject):
         self._snapshot = snapshot
         self._names = names
         self._save_state = save_state
-        self.reminder_timer = QTimer(self)
+        self.reminder_timer = QTimer(self)  # runs only while a turn waits for the user: idle means idle
         self.reminder_timer.setInterval(REMINDER_CHECK_MS)
+        self.reminder_timer.setTimerType(Qt.TimerType.VeryCoarseTimer)
         self.reminder_timer.timeout.connect(self.check_reminders)
+        self._running = False
 
     def start(self) -> None:
-        self.reminder_timer.start()
+        self._running = True
+        self._follow(self._snapshot())
 
     def stop(self) -> None:
+        self._running = False
         self.reminder_timer.stop()
 
     def on_synced(self, result: SyncResult) -> None:
@@ -70,6 +74,17 @@ class Notices(QObject):
             note = self.policy.on_events(result.events, result.snapshot, self._names)
             if note is not None:
                 self.show(note)
+        self._follow(result.snapshot)
+
+    def _follow(self, snapshot: Snapshot | None) -> None:
+        """Check for reminders only while a turn waits for the user and reminders are on (a changed setting
+        is followed at the next load)."""
+        waiting = snapshot is not None and bool(snapshot.notifiable_turns())
+        wanted = self._running and waiting and self.policy.reminders_on()
+        if not wanted:
+            self.reminder_timer.stop()
+        elif not self.reminder_timer.isActive():
+            self.reminder_timer.start()
 
     def check_reminders(self) -> None:
         snapshot = self._snapshot()

@@ -6,14 +6,16 @@ from __future__ import annotations
 import logging
 import webbrowser
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from pydt_tray.core.diff import Snapshot
 from pydt_tray.core.models import Game
 from pydt_tray.core.push_state import PushMode, PushPath, PushState
-from pydt_tray.ui.games_window import GamesWindow
 from pydt_tray.ui.icons import TrayStatus
 from pydt_tray.ui.tray import Tray, TrayModel
+
+if TYPE_CHECKING:
+    from pydt_tray.ui.games_window import GamesWindow
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +125,8 @@ class Presenter:
     @property
     def window(self) -> GamesWindow:
         if self._window is None:
+            from pydt_tray.ui.games_window import GamesWindow  # only when first shown: a hidden app stays light
+
             self._window = GamesWindow(self._window_title("games"))
             daily = self.daily
             if daily is not None:

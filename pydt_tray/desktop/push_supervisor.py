@@ -1,5 +1,5 @@
 """Supervising push: start, stop and restart the IoT connection, follow its state, and keep the backstop
-poll armed by the :class:`~pydt_tray.core.poll_schedule.PollSchedule`: every ``poll_interval_seconds``
+poll armed by the :class:`~pydt_tray.core.poll_schedule.PollSchedule`: every ``poll_interval_seconds`` (600 s or more)
 while a push path is live; when the last live path is lost, at once, then every 15 s for two minutes,
 then every 90 s. Every push path in the :class:`PushState` feeds the schedule through :meth:`_set`. The relay
 stream (when turned on for the account) runs beside the IoT link; a message on either only asks for a load,

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from pydt_tray.core.context import AppContext
 from pydt_tray.core.errors import PydtTrayError
 from pydt_tray.desktop.settings_watch import SettingsFileWatcher
 from pydt_tray.ui.services import AutostartService, TurnApiService
-from pydt_tray.ui.settings_window import SettingsWindow
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QWidget
+
+    from pydt_tray.core.forget import Forgetter
+    from pydt_tray.ui.settings_window import SettingsWindow
 
 log = logging.getLogger(__name__)
 
@@ -17,6 +23,13 @@ CONNECTION_KEYS = frozenset(
     {"iot_keepalive_seconds", "mqtt_protocol", "iot_endpoint", "iot_port", "iot_region", "iot_ca_file"}
 )
 TURN_API_KEYS = frozenset({"turn_api_enabled", "turn_api_port"})
+
+
+def forget_in_window(window: QWidget, forgetter: Forgetter, quit_app: Callable[[], None]) -> None:
+    """The settings window's "Forget me": the dialog's module is loaded only when asked for."""
+    from pydt_tray.ui.forget_dialog import forget_from_settings
+
+    forget_from_settings(window, forgetter, quit_app)
 
 
 class SettingsReactions:
@@ -84,6 +97,8 @@ class SettingsReactions:
 
     def show_settings(self) -> None:
         if self.settings_window is None:
+            from pydt_tray.ui.settings_window import SettingsWindow  # only when first opened
+
             self.settings_window = SettingsWindow(self.ctx.settings)
             self.settings_window.setWindowTitle(self._window_title("settings"))
             if self._forget is not None:

@@ -17,7 +17,17 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import SLOT, QAbstractNativeEventFilter, QByteArray, QCoreApplication, QObject, QTimer, Signal, Slot
+from PySide6.QtCore import (
+    SLOT,
+    QAbstractNativeEventFilter,
+    QByteArray,
+    QCoreApplication,
+    QObject,
+    Qt,
+    QTimer,
+    Signal,
+    Slot,
+)
 
 if TYPE_CHECKING:
     from PySide6.QtNetwork import QNetworkInformation
@@ -98,10 +108,15 @@ class NetworkReachabilitySource(WakeSource):
 
     ``Unknown`` means "no information yet" (a backend starting up), not "offline", so ``Unknown -> Online``
     does not fire.
+
+    On Linux only the NetworkManager backend is used: Qt's fallback there (GLib's network monitor) loads GIO
+    and starts a GLib thread, megabytes and a thread for an event the clock-jump check, logind and the push
+    connection's own reconnects already cover.
     """
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, platform: str = sys.platform) -> None:
         super().__init__(parent)
+        self._platform = platform
         self._info: QNetworkInformation | None = None
         self._last: QNetworkInformation.Reachability | None = None
 
@@ -110,7 +125,11 @@ class NetworkReachabilitySource(WakeSource):
             return
         from PySide6.QtNetwork import QNetworkInformation
 
-        if not QNetworkInformation.loadDefaultBackend() or QNetworkInformation.instance() is None:
+        if self._platform.startswith("linux"):
+            loaded = QNetworkInformation.loadBackendByName("networkmanager")
+        else:
+            loaded = QNetworkInformation.loadDefaultBackend()
+        if not loaded or QNetworkInformation.instance() is None:
             log.debug("no QNetworkInformation backend; network change events unavailable")
             return
         info = QNetworkInformation.instance()
@@ -137,7 +156,8 @@ class NetworkReachabilitySource(WakeSource):
 
 
 class ClockJumpSource(WakeSource):
-    """Notices a suspend by comparing clocks every ``interval_ms``.
+    """Notices a suspend by comparing clocks every ``interval_ms`` (a minute: the comparison does not depend on
+    the interval, only how soon after a resume it is seen, and a coarse timer keeps the idle app asleep).
 
     On Linux and macOS the monotonic clock stops while the machine sleeps and the wall clock does not, so the
     wall clock runs ahead. Where the monotonic clock keeps counting (Windows), the timer itself fires late:
@@ -146,7 +166,7 @@ class ClockJumpSource(WakeSource):
 
     def __init__(
         self,
-        interval_ms: int = 15_000,
+        interval_ms: int = 60_000,
         threshold_s: float = 30.0,
         wall: Clock = time.time,
         mono: Clock = time.monotonic,
@@ -160,6 +180,7 @@ class ClockJumpSource(WakeSource):
         self._last: tuple[float, float] | None = None
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
+        self._timer.setTimerType(Qt.TimerType.VeryCoarseTimer)
         self._timer.timeout.connect(self.check_now)
 
     def start(self) -> None:

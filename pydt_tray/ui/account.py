@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QObject
 
 from pydt_tray.core.api_errors import AuthError
 from pydt_tray.core.errors import PydtTrayError
 from pydt_tray.core.logs import register_secret
-from pydt_tray.ui.sign_in_dialog import SignInDialog
+
+if TYPE_CHECKING:
+    from pydt_tray.ui.sign_in_dialog import SignInDialog
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,8 @@ class AccountFlow(QObject):
     @property
     def dialog(self) -> SignInDialog:
         if self._dialog is None:
+            from pydt_tray.ui.sign_in_dialog import SignInDialog  # only when first shown
+
             self._dialog = SignInDialog()
             self._dialog.setWindowTitle(self.title)
             self._dialog.submitted.connect(self.check_token)

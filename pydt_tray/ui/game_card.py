@@ -57,6 +57,10 @@ def time_text(game: Game, now: datetime | None = None) -> str:
     return f"last turn {ago(game.last_activity, now)}"
 
 
+def card_time(game: Game, now: datetime) -> str:
+    return time_text(game, now) if not game.is_first_turn else "no save uploaded yet"
+
+
 def badges_of(game: Game, mine: bool) -> list[tuple[str, str]]:
     """(object name, text) of each badge: congress turn, other flags raw, the first-turn hint."""
     badges: list[tuple[str, str]] = []
@@ -96,7 +100,9 @@ class GameCard(QFrame):
         self.type_name = type_name
         self.round_text = f"Round {game.round}"
         self.whose = whose
-        self.time = time_text(game, now) if not game.is_first_turn else "no save uploaded yet"
+        # a card with the same signature is reused as it is
+        self.signature: tuple[object, ...] = (game, mine, type_name, whose, note, actions)
+        self.time = card_time(game, now)
         self.badges = [text for _, text in badges_of(game, mine)]
         self.note = note
         self.silence_menu: QMenu | None = None  # the snooze/mute choices, when the card has them
@@ -151,6 +157,12 @@ class GameCard(QFrame):
             row.addWidget(silence)
             self.buttons.append(silence)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+
+    def set_time(self, text: str) -> None:
+        """Only the time text changed (the clock moved on)."""
+        if text != self.time:
+            self.time = text
+            self.detail.setText(" · ".join([self.type_name, self.round_text, self.whose, self.time]))
 
     def button(self, text: str) -> QPushButton | None:
         return next((button for button in self.buttons if button.text() == text), None)

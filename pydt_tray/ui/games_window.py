@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QScrollArea, QVB
 
 from pydt_tray.core.diff import Snapshot
 from pydt_tray.core.models import Game
-from pydt_tray.ui.game_card import GameCard
+from pydt_tray.ui.game_card import GameCard, card_time
 
 CLOCK_REFRESH_MS = 30_000
 NamesLookup = Callable[[str], "str | None"]
@@ -59,6 +59,7 @@ class GamesWindow(QWidget):
         self.setStyleSheet(STYLE)
         self.type_names: dict[str, str] = {}
         self.cards: list[GameCard] = []
+        self._spare: dict[str, GameCard] = {}  # cards of the previous render, by game id, while rendering
         self.game_note: GameNote | None = None
         self.game_actions: GameActions | None = None
         self._last: tuple[Snapshot | None, str, NamesLookup, str] | None = None
@@ -132,7 +133,12 @@ class GamesWindow(QWidget):
         self._last = (snapshot, status, names, error)
         self.status.setText(status)
         self._clear()
-        now = now or datetime.now(UTC)
+        try:
+            self._fill(snapshot, status, names, now or datetime.now(UTC), error)
+        finally:
+            self._end_render()
+
+    def _fill(self, snapshot: Snapshot | None, status: str, names: NamesLookup, now: datetime, error: str) -> None:
         if snapshot is None:
             if status.startswith("signed out"):
                 self._empty("Sign in to see your games.", ("Sign in…", self.sign_in_requested.emit))
@@ -162,16 +168,27 @@ class GamesWindow(QWidget):
         else:
             player = game.current_player_steam_id
             whose = f"{names(player) or player}'s turn" if player else "nobody's turn"
+        type_name = self.type_names.get(game.game_type, game.game_type)
+        note = self.game_note(game) if self.game_note is not None else ""
+        actions = self.game_actions(game) if self.game_actions is not None else ()
+        kept = self._spare.pop(game.game_id, None)
+        if kept is not None and kept.signature == (game, mine, type_name, whose, note, actions):
+            kept.set_time(card_time(game, now))  # unchanged game: the same card, no new widgets
+            self.cards.append(kept)
+            self.list_layout.addWidget(kept)
+            return
+        if kept is not None:
+            self._discard(kept)
         card = GameCard(
             game,
             mine=mine,
-            type_name=self.type_names.get(game.game_type, game.game_type),
+            type_name=type_name,
             whose=whose,
             now=now,
             on_play=self.play_requested.emit,
             on_page=self.open_game.emit,
-            note=self.game_note(game) if self.game_note is not None else "",
-            actions=self.game_actions(game) if self.game_actions is not None else (),
+            note=note,
+            actions=actions,
             on_action=self.action_requested.emit,
         )
         self.cards.append(card)
@@ -205,6 +222,8 @@ class GamesWindow(QWidget):
         self.list_layout.addStretch(1)
 
     def _clear(self) -> None:
+        """Empty the list; the game cards wait in ``_spare`` to be reused by the render that follows."""
+        self._spare = {card.game_id: card for card in self.cards}
         self.cards = []
         self.empty_label = None
         self.empty_button = None
@@ -213,9 +232,19 @@ class GamesWindow(QWidget):
             if item is None:
                 break
             widget = item.widget()
-            if widget is not None:
-                widget.hide()
-                widget.deleteLater()
+            if widget is not None and widget not in self._spare.values():
+                self._discard(widget)
+
+    def _end_render(self) -> None:
+        """Cards of games no longer listed go."""
+        for card in self._spare.values():
+            self._discard(card)
+        self._spare = {}
+
+    @staticmethod
+    def _discard(widget: QWidget) -> None:
+        widget.hide()
+        widget.deleteLater()
 
     def _rerender(self) -> None:
         if self._last is not None:

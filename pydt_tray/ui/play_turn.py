@@ -8,14 +8,17 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QProcess, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 
 from pydt_tray.core.turn_player import Turn, TurnHost, TurnPlayer, TurnState
 from pydt_tray.platform.notifications import Notifier
-from pydt_tray.ui.games_window import GamesWindow
 from pydt_tray.ui.play_turn_panel import PanelView, PlayTurnPanel
+
+if TYPE_CHECKING:
+    from pydt_tray.ui.games_window import GamesWindow
 
 log = logging.getLogger(__name__)
 

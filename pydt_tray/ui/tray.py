@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, Qt
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from pydt_tray.core.models import FIRST_SAVE_HINT, Game
@@ -84,7 +84,7 @@ class Tray(QObject):
         self._rebuild_menu()
         if self.icon is not None:
             self.icon.setIcon(tray_icon(model.status, len(model.my_turns)))
-            self.icon.setToolTip(model.tooltip)
+            self.icon.setToolTip(tooltip_text(model.tooltip))
 
     def _add(self, text: str, slot, enabled: bool = True) -> QAction:
         action = self.menu.addAction(menu_text(text))
@@ -137,3 +137,9 @@ class Tray(QObject):
     def hide(self) -> None:
         if self.icon is not None:
             self.icon.hide()
+
+
+def tooltip_text(text: str) -> str:
+    """The tooltip as the desktop shows it: text that Qt would take for markup (a game named "<b>…", say)
+    is escaped into rich text that shows it literally; plain text stays as it is."""
+    return Qt.convertFromPlainText(text) if Qt.mightBeRichText(text) else text

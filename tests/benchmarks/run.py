@@ -1,13 +1,17 @@
 """On-demand benchmarks of the real-time path. Prints numbers; asserts nothing.
 
-    python -m tests.benchmarks.run                 # all five, default sizes
-    python -m tests.benchmarks.run --turns 50 --idle-seconds 20 --starts 3 --only latency burst relay
+    python -m tests.benchmarks.run                 # everything, default sizes
+    python -m tests.benchmarks.run --turns 50 --idle-minutes 1 --starts 3 --only latency burst relay footprint
 
 1. publish -> notify latency, end to end (mosquitto over WSS+TLS, simulator, D-Bus), over N turns
 2. fetches caused by a burst of 30 messages in 100 ms
-3. idle footprint of the running `pydt-tray` after 60 s connected: RSS and CPU seconds per minute
+3. memory: a floor process (bare QApplication + tray icon importing the same libraries) and the running
+   `pydt-tray`, connected and idle, side by side: RSS, PSS and the difference (medians of --footprint-runs)
 4. process start -> subscribed (the broker sees our SUBSCRIBE)
-5. new turn (simulator state change + webhook POST) -> notify through the local ntfy relay, over N turns,
+5. idle over --idle-minutes: wake-ups (voluntary context switches, all threads) and CPU seconds per minute
+6. requests per user-day on a fake clock, beside the official client's (tests/benchmarks/calls.py)
+7. cost per number of games: CPU per push, games window render time, RSS (tests/benchmarks/scaling.py)
+8. new turn (simulator state change + webhook POST) -> notify through the local ntfy relay, over N turns,
    printed beside the IoT figure of [1]
 """
 
@@ -21,7 +25,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 from tests.benchmarks.stack import BenchStack
 
@@ -174,32 +177,15 @@ def bench_burst(stack: BenchStack, app, rounds: int = 10) -> None:
     )
 
 
-def read_proc(pid: int) -> tuple[float, float]:
-    """(RSS in MB, CPU seconds used) of a process."""
-    status = Path(f"/proc/{pid}/status").read_text()
-    rss_kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    cpu = (int(fields[11]) + int(fields[12])) / ticks
-    return rss_kb / 1024, cpu
-
-
-def memory_breakdown(pid: int) -> str:
-    """PSS and private (unshared) memory: what the process costs beyond libraries other programs share."""
-    fields = {}
-    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
-        name, value = line.split(":", 1)
-        fields[name.strip()] = int(value.split()[0]) / 1024
-    private = fields.get("Private_Clean", 0) + fields.get("Private_Dirty", 0)
-    return f"PSS {fields.get('Pss', 0):.1f} MB, private {private:.1f} MB, anonymous {fields.get('Anonymous', 0):.1f} MB"
-
-
-def bench_process(stack: BenchStack, starts: int, idle_seconds: int) -> None:
+def process_env(stack: BenchStack) -> dict[str, str]:
+    """The environment of a signed-in ``pydt-tray`` child process."""
     program = shutil.which("pydt-tray")
     if program is None:
         raise RuntimeError("pydt-tray is not installed: pip install -e .")
     home = stack.root / "home-process"
     env = {**os.environ, **stack.keyring_env, **stack.app_env(home), "QT_QPA_PLATFORM": "offscreen"}
+    if home.exists():
+        return env
     login = subprocess.run(
         [program, "login", "--token-stdin"],
         input=stack.world.token + "\n",
@@ -210,6 +196,13 @@ def bench_process(stack: BenchStack, starts: int, idle_seconds: int) -> None:
     )
     if login.returncode != 0:
         raise RuntimeError(f"login failed: {login.stderr}")
+    return env
+
+
+def bench_process(stack: BenchStack, starts: int) -> None:
+    program = shutil.which("pydt-tray")
+    assert program is not None
+    env = process_env(stack)
     timings: list[float] = []
     for attempt in range(starts):
         subscribes = stack.broker.log_text().count("Received SUBSCRIBE")
@@ -234,16 +227,6 @@ def bench_process(stack: BenchStack, starts: int, idle_seconds: int) -> None:
         f"[4] process start -> subscribed over {starts} starts: median {statistics.median(timings):.2f} s, "
         f"max {max(timings):.2f} s (goal <= 1.5 s)"
     )
-    time.sleep(5)  # let start-up work settle before the idle window
-    rss0, cpu0 = read_proc(process.pid)
-    time.sleep(idle_seconds)
-    rss1, cpu1 = read_proc(process.pid)
-    per_minute = (cpu1 - cpu0) * 60 / idle_seconds
-    print(
-        f"[3] idle after {idle_seconds} s connected: RSS {rss1:.1f} MB (was {rss0:.1f}), "
-        f"CPU {per_minute:.3f} s per minute (goals <= 80 MB, <= 0.05 s/min)"
-    )
-    print(f"    {memory_breakdown(process.pid)}")
     process.terminate()
     code = process.wait(timeout=10)
     print(f"    exit code after SIGTERM: {code}")
@@ -252,12 +235,26 @@ def bench_process(stack: BenchStack, starts: int, idle_seconds: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--turns", type=int, default=200)
-    parser.add_argument("--idle-seconds", type=int, default=60)
     parser.add_argument("--starts", type=int, default=5)
-    parser.add_argument("--only", nargs="*", choices=["latency", "burst", "process", "relay"], default=None)
+    parser.add_argument("--footprint-runs", type=int, default=3, help="side-by-side starts for the memory medians")
+    parser.add_argument("--settle-seconds", type=float, default=20.0, help="wait after subscribing before measuring")
+    parser.add_argument("--idle-minutes", type=float, default=5.0, help="length of the idle measurement")
+    parser.add_argument("--games", type=int, nargs="*", default=[1, 10, 50, 200], help="sizes of the scaling table")
+    kinds = ["latency", "burst", "process", "footprint", "calls", "scaling", "relay"]
+    parser.add_argument("--only", nargs="*", choices=kinds, default=None)
     args = parser.parse_args(argv)
-    chosen = set(args.only or ["latency", "burst", "process", "relay"])
-    with BenchStack(keyring=bool(chosen & {"process", "relay"})) as stack:
+    chosen = set(args.only or kinds)
+    if "calls" in chosen:
+        from tests.benchmarks.calls import bench_calls
+
+        bench_calls()
+    if "scaling" in chosen:
+        from tests.benchmarks.scaling import bench_scaling
+
+        bench_scaling(args.games)
+    if not chosen & {"latency", "burst", "process", "footprint", "relay"}:
+        return 0
+    with BenchStack(keyring=bool(chosen & {"process", "footprint", "relay"})) as stack:
         if chosen & {"latency", "burst", "relay"}:
             app = start_in_process_app(stack)
             try:
@@ -270,7 +267,11 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 app.quit()
         if "process" in chosen:
-            bench_process(stack, args.starts, args.idle_seconds)
+            bench_process(stack, args.starts)
+        if "footprint" in chosen:
+            from tests.benchmarks.footprint import bench_footprint
+
+            bench_footprint(stack, process_env(stack), args.footprint_runs, args.settle_seconds, args.idle_minutes)
     return 0
 
 

@@ -9,7 +9,9 @@ import warnings
 
 import pytest
 
-from pydt_tray.core.credentials import KeyringLockedError, TokenStore
+from pydt_tray.core import secret_service as secret_service_reader
+from pydt_tray.core.credentials import SERVICE, USERNAME, KeyringLockedError, TokenStore
+from pydt_tray.core.secret_service import SECRET_SERVICE_BACKEND
 
 pytestmark = pytest.mark.integration
 
@@ -63,3 +65,47 @@ def test_a_locked_keyring_gives_a_helpful_locked_error(locked_secret_service, tm
             store.load()
         gc.collect()
     assert [str(item.message) for item in seen if issubclass(item.category, ResourceWarning)] == []
+
+
+def test_the_token_is_read_without_loading_keyrings_backends(secret_service):
+    TokenStore().save(TOKEN)
+    code = (
+        "import sys; from pydt_tray.core.credentials import TokenStore; print(TokenStore().load()); "
+        "loaded = ('secretstorage', 'cryptography', 'keyring.backends.SecretService'); "
+        "print(sorted(m for m in loaded if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**secret_service.env, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert result.stdout.splitlines() == [TOKEN, "[]"]
+    assert secret_service_reader.read_token(SERVICE, USERNAME) == TOKEN
+    TokenStore().delete()
+    assert secret_service_reader.read_token(SERVICE, USERNAME) is None
+    assert TokenStore().load() is None, "nothing found directly: keyring's answer counts"
+
+
+def test_a_locked_keyring_is_left_to_keyring(locked_secret_service, tmp_path):
+    assert secret_service_reader.read_token(SERVICE, USERNAME) is None
+    with pytest.raises(KeyringLockedError):
+        TokenStore(plaintext_path=tmp_path / "token", allow_plaintext=True).load()
+
+
+@pytest.mark.parametrize(
+    ("environ", "platform", "expected"),
+    [
+        ({"DBUS_SESSION_BUS_ADDRESS": "unix:path=/x"}, "linux", True),
+        ({"DBUS_SESSION_BUS_ADDRESS": "unix:path=/x", "PYTHON_KEYRING_BACKEND": SECRET_SERVICE_BACKEND}, "linux", True),
+        ({"DBUS_SESSION_BUS_ADDRESS": "unix:path=/x", "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"},
+         "linux", False),
+        ({"DBUS_SESSION_BUS_ADDRESS": "unix:path=/x", "XDG_CURRENT_DESKTOP": "KDE"}, "linux", False),
+        ({}, "linux", False),
+        ({"DBUS_SESSION_BUS_ADDRESS": "unix:path=/x"}, "win32", False),
+    ],
+)  # fmt: skip
+def test_the_direct_read_is_used_only_where_keyring_would_pick_the_secret_service(environ, platform, expected):
+    assert secret_service_reader.keyring_would_pick_secret_service(environ, platform) is expected

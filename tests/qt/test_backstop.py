@@ -12,7 +12,7 @@ from pydt_tray.core.push_state import PathMode, PushPath
 from pydt_tray.desktop.push_supervisor import Backstop, PushSupervisor
 from tests.helpers.simulator_fixtures import FakeClock
 
-SETTING = 300
+SETTING = 900
 
 
 @pytest.fixture

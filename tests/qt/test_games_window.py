@@ -133,6 +133,23 @@ def test_rerender_replaces_the_cards(window, qtbot):
     qtbot.waitUntil(lambda: len(window.list_widget.findChildren(type(window.cards[0]))) == 1, timeout=2000)
 
 
+def test_a_render_keeps_the_cards_of_unchanged_games_and_updates_their_time(window, qtbot):
+    window.update_view(snapshot(), "", NAMES.get, now=NOW)
+    before = {card.game_id: card for card in window.cards}
+    changed = [g if g.game_id != "theirs" else game("theirs", ME, minutes_ago=1, turn=6) for g in snapshot().games]
+    later = NOW + timedelta(hours=2)
+    window.update_view(Snapshot.build(ME, changed), "", NAMES.get, now=later)
+    after = {card.game_id: card for card in window.cards}
+    assert after.keys() == before.keys()
+    assert after["theirs"] is not before["theirs"], "a changed game gets a new card"
+    assert after["theirs"].whose == "your turn"
+    assert all(after[key] is before[key] for key in before if key != "theirs")
+    assert after["old-mine"].time == "last turn 12 hours ago" and "12 hours ago" in after["old-mine"].detail.text()
+    listed = Snapshot.build(ME, changed)
+    assert [row[0] for row in window.rows()] == [g.display_name for g in (*listed.my_turns(), *listed.others())]
+    qtbot.waitUntil(lambda: len(window.list_widget.findChildren(type(window.cards[0]))) == len(after), timeout=2000)
+
+
 def test_time_texts():
     assert ago(None, NOW) == "never"
     assert ago(NOW - timedelta(seconds=30), NOW) == "just now"
@@ -210,3 +227,18 @@ def test_a_notice_is_plain_text_and_goes_away_when_hidden(window, qtbot):
     assert window.notice.isVisible() and window.notice.textFormat() == Qt.TextFormat.PlainText
     window.hide()
     assert not window.notice.isVisible() and window.notice.text() == ""
+
+
+@pytest.mark.parametrize("name", ["<b>Big</b> game", "<img src=x>", "Rock & Roll <3"])
+def test_the_tray_tooltip_shows_service_text_literally(qapp, name):
+    from PySide6.QtGui import QTextDocument
+
+    from pydt_tray.ui.tray import tooltip_text
+
+    text = f"pydt-tray: 1 turn waiting · {name}"
+    shown = tooltip_text(text)
+    if QtGuiNamespace.mightBeRichText(shown):
+        document = QTextDocument()
+        document.setHtml(shown)
+        shown = document.toPlainText()
+    assert shown == text

@@ -149,8 +149,8 @@ def test_out_of_range_number_shows_the_error_and_changes_nothing(qtbot, window, 
     assert "60..3600" in error and "got 5" in error
     assert window.findChild(QLabel, "poll_interval_seconds_error").isVisible()
     qtbot.keyClick(spin, Qt.Key.Key_Return)
-    assert settings.get("poll_interval_seconds") == 300
-    assert spin.value() == 300
+    assert settings.get("poll_interval_seconds") == 600
+    assert spin.value() == 600
     assert not settings.path.exists()
     retype(qtbot, spin, "120")
     assert shown(window.error_labels["poll_interval_seconds"]) == ""
@@ -259,11 +259,11 @@ def test_restore_defaults_of_a_section(qtbot, window, settings, monkeypatch):
     assert asked and "Connection" in asked[0]
     for key in ("poll_interval_seconds", "mqtt_protocol", "iot_region"):
         assert settings.get(key) == SPECS[key].default
-    assert window.editors["poll_interval_seconds"].value() == 300
+    assert window.editors["poll_interval_seconds"].value() == 600
     assert window.editors["mqtt_protocol"].currentText() == "mqtt5"
     assert window.editors["iot_region"].text() == "us-east-1"
     fresh = reloaded(settings)
-    assert fresh.get("poll_interval_seconds") == 300
+    assert fresh.get("poll_interval_seconds") == 600
     assert fresh.get("reminder_minutes") == 5
 
 

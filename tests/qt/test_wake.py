@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import itertools
 import logging
+import sys
 
 import pytest
 from PySide6.QtCore import QByteArray
@@ -203,6 +204,17 @@ def test_reachability_start_and_stop_with_the_real_backend(qapp):
     source.start()  # loads a backend if one exists, otherwise logs; never raises
     source.stop()
     source.stop()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the Linux backend choice")
+def test_on_linux_only_the_networkmanager_backend_is_used(qapp):
+    source = NetworkReachabilitySource(platform="linux")
+    source.start()
+    try:
+        info = QNetworkInformation.instance()
+        assert info is None or info.backendName() == "networkmanager", "no GLib monitor (GIO and its thread)"
+    finally:
+        source.stop()
 
 
 # --- WakeMonitor --------------------------------------------------------------------------------------------------

@@ -268,7 +268,7 @@ def test_token_never_goes_to_poll_or_s3(client: PydtClient, simulator: PydtSimul
 # --- profiles and metadata -----------------------------------------------------------------
 
 
-def test_steam_profiles_are_cached_per_id_for_an_hour(simulator: PydtSimulator, world: World) -> None:
+def test_steam_profiles_are_cached_per_id_for_a_day(simulator: PydtSimulator, world: World) -> None:
     clock = FakeClock()
     client = PydtClient(simulator.base_url, world.token, clock=clock, backoff=0.0)
     try:
@@ -279,6 +279,9 @@ def test_steam_profiles_are_cached_per_id_for_an_hour(simulator: PydtSimulator, 
         client.get_steam_profiles([ME, BOB])
         assert simulator.recorded("steamProfiles")[-1].query == f"steamIds={BOB}"
         clock.advance(3601)
+        client.get_steam_profiles([ALICE])
+        assert simulator.request_count("steamProfiles") == 2, "an hour later: still cached"
+        clock.advance(23 * 3600)
         client.get_steam_profiles([ALICE])
         assert simulator.recorded("steamProfiles")[-1].query == f"steamIds={ALICE}"
         assert simulator.request_count("steamProfiles") == 3

@@ -2,13 +2,13 @@
 
 from pydt_tray.core.api import PydtClient
 from pydt_tray.core.api_errors import AuthError
-from pydt_tray.core.sync import GameFetcher
+from pydt_tray.core.sync import USER_REFRESH_SECONDS, GameFetcher
 from tests.helpers.simulator_fixtures import FakeClock
 
 
 def make(simulator, world, clock):
-    client = PydtClient(simulator.base_url, world.token, timeout=(2.0, 5.0), backoff=0.0)
-    return client, GameFetcher(client, full_refresh_seconds=3600, clock=clock)
+    client = PydtClient(simulator.base_url, world.token, timeout=(2.0, 5.0), backoff=0.0, clock=clock)
+    return client, GameFetcher(client, clock=clock)
 
 
 def test_first_fetch_is_full_then_poll_url(simulator, world):
@@ -27,21 +27,25 @@ def test_first_fetch_is_full_then_poll_url(simulator, world):
         assert world.their_turn_game in {g.game_id for g in second.snapshot.my_turns()}
         assert simulator.request_count("getCurrent") == 1
 
-        clock.advance(3601)
-        assert fetcher.fetch(("timer",), False).source == "api", "at least hourly from /user/games"
-        assert fetcher.fetch(("user",), True).source == "api"
+        clock.advance(25 * 3600)
+        assert fetcher.fetch(("timer",), False).source == "poll", "no periodic /user/games"
+        assert simulator.request_count("games") == 1
+        assert fetcher.fetch(("user",), True).source == "api", "an explicit Refresh asks /user/games"
+        assert simulator.request_count("games") == 2
     finally:
         client.close()
 
 
-def test_the_user_is_read_again_hourly_for_a_vacation_switched_on_the_website(simulator, world):
+def test_the_user_is_read_again_every_six_hours_for_a_vacation_switched_on_the_website(simulator, world):
     clock = FakeClock()
     client, fetcher = make(simulator, world, clock)
     try:
         assert fetcher.fetch(("start",), False).user.vacation_mode is False
         simulator.set_vacation(world.me, True)
         assert fetcher.fetch(("push",), True).user.vacation_mode is False  # a forced load keeps the user
-        clock.advance(3601)
+        clock.advance(USER_REFRESH_SECONDS - 60)
+        assert fetcher.fetch(("timer",), False).user.vacation_mode is False
+        clock.advance(61)
         assert fetcher.fetch(("timer",), False).user.vacation_mode is True
         assert simulator.request_count("getCurrent") == 2
     finally:

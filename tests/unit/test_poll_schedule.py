@@ -13,7 +13,7 @@ from pydt_tray.core.poll_schedule import (
 )
 from tests.helpers.simulator_fixtures import FakeClock
 
-SETTING = 300.0
+SETTING = 900.0
 
 
 def make(clock: FakeClock, setting: float = SETTING) -> PollSchedule:
@@ -44,7 +44,14 @@ def test_live_polls_at_the_setting_and_off_at_most_every_90_s() -> None:
     assert schedule.mode is PollMode.OFF and schedule.next_delay() == 90.0  # still connecting
     schedule.path_live("iot")
     assert schedule.mode is PollMode.LIVE and schedule.next_delay() == SETTING
-    assert make(FakeClock(), setting=60).next_delay() == 60.0  # a shorter setting wins everywhere
+    assert make(FakeClock(), setting=60).next_delay() == 60.0  # a shorter setting wins while push is down
+
+
+def test_while_live_the_backstop_is_never_shorter_than_600_s() -> None:
+    for setting, expected in ((60, 600.0), (300, 600.0), (600, 600.0), (1800, 1800.0)):
+        schedule = make(FakeClock(), setting=setting)
+        schedule.path_live("iot")
+        assert schedule.next_delay() == expected
 
 
 def test_an_outage_polls_at_once_then_every_15_s_for_2_minutes_then_every_90_s() -> None:

@@ -14,7 +14,7 @@ from pydt_tray.core.settings_table import SETTINGS, SPECS, SettingsError, parse_
 
 REQUIRED = [
     ("iot_keepalive_seconds", "int", 600, 30, 1200),
-    ("poll_interval_seconds", "int", 300, 60, 3600),
+    ("poll_interval_seconds", "int", 600, 60, 3600),
     ("reminder_minutes", "int", 120, 0, 1440),
     ("notifications_enabled", "bool", True, None, None),
     ("turn_api_enabled", "bool", False, None, None),
@@ -127,7 +127,7 @@ def test_set_validates_and_listeners_hear_only_changes():
     assert heard == [("poll_interval_seconds", 120)]
     assert settings.get("poll_interval_seconds") == 120
     settings.reset("poll_interval_seconds")
-    assert heard[-1] == ("poll_interval_seconds", 300)
+    assert heard[-1] == ("poll_interval_seconds", 600)
 
 
 def test_a_failing_listener_does_not_stop_the_others(caplog):
