@@ -92,9 +92,9 @@ class TrayApp(QObject):
             on_window_built=self._attach_window,
             daily=self.daily,
         )
+        self.show_games = self.presenter.show_games
         self.relay = RelayControls(self.push, session, ctx.make_client, self.presenter.connection_text, self.notifier)
         self.account = AccountFlow(session, title=self.window_title("sign in"), **threads, parent=self)
-
         make_player = turn_player_factory(session, settings, self, **threads)
         self.turn_view = TurnView(
             make_player, self.notifier, self.show_games, waiting_actions=waiting_actions, parent=self
@@ -143,7 +143,7 @@ class TrayApp(QObject):
         self.ctx.settings.add_listener(self.daily.on_setting_changed)
         tray.show_window.connect(self.show_games)
         tray.refresh_requested.connect(lambda: session.request("user refresh", full=True))
-        tray.open_game.connect(self.open_game)
+        tray.open_game.connect(lambda game_id: self.turn_view.open_game(game_id, self.presenter.open_game_page))
         tray.sign_in_requested.connect(self.account.show)
         tray.action_requested.connect(self.daily.or_else(self.reactions.on_tray_action))
         tray.sign_out_requested.connect(session.sign_out)
@@ -151,8 +151,6 @@ class TrayApp(QObject):
         self.termination.received.connect(self.quit)
 
     def _attach_window(self, window: GamesWindow) -> None:
-        window.refresh_requested.connect(lambda: self.session.request("user refresh", full=True))
-        window.open_game.connect(self.open_game_page)
         window.action_requested.connect(self.daily.handle)
         window.sign_in_requested.connect(self.account.show)
         self.turn_view.attach_window(window)
@@ -192,29 +190,9 @@ class TrayApp(QObject):
         stop_workers([self.sync_worker, self.worker], 1.0)  # then what still runs is abandoned
         self.save_state()
         self.notifier.close()
-        self.tray.hide()
         self.account.close()
         self.reactions.close()
         self.qapp.quit()
 
     def save_state(self) -> None:
         save_state(self.ctx)
-
-    def show_games(self) -> None:
-        log.info("Showing the game list")
-        self.presenter.window.bring_to_front()
-
-    def open_game(self, game_id: str) -> None:
-        """A tray entry: play the turn when it is a playable turn of ours, else open the game's web page."""
-        if self.turn_player.is_playable(game_id):
-            self.turn_player.play(game_id)
-        else:
-            self.open_game_page(game_id)
-
-    def open_game_page(self, game_id: str) -> None:
-        snapshot = self.session.snapshot()
-        game = snapshot.by_id().get(game_id) if snapshot else None
-        if game is None:
-            log.info("Game %s is not in the game list any more", game_id)
-            return
-        self.presenter.open_page(game.web_url)

@@ -142,7 +142,7 @@ def read_token(from_stdin: bool) -> str:
 
 
 def cmd_login(ctx, args) -> int:
-    from pydt_tray.core.api import AuthError, NetworkError
+    from pydt_tray.core.api_errors import AuthError, NetworkError
     from pydt_tray.core.errors import PydtTrayError
     from pydt_tray.core.logs import register_secret
 
@@ -246,7 +246,7 @@ def _player_ids(snapshot) -> list[str]:
 
 
 def cmd_config(ctx, args) -> int:
-    from pydt_tray.core.settings import SETTINGS, SPECS, SettingsError, parse_value
+    from pydt_tray.core.settings_table import SETTINGS, SPECS, SettingsError, parse_value
 
     settings = ctx.settings
     if args.config_command == "path":

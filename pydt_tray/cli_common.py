@@ -89,7 +89,7 @@ def load_token_waiting(
 
 def run_signed_in(ctx, action: Callable[[object], int]) -> int:
     """Load the token, build a client, run ``action(client)`` and map every error to its exit code."""
-    from pydt_tray.core.api import ApiError, AuthError, NetworkError
+    from pydt_tray.core.api_errors import ApiError, AuthError, NetworkError
     from pydt_tray.core.credentials import NoSecureBackendError
 
     try:

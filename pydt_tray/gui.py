@@ -1,20 +1,39 @@
-"""Starts the Qt application around :class:`pydt_tray.app.TrayApp`."""
+"""The launcher: starts the Qt application around :class:`pydt_tray.app.TrayApp`.
+
+Part of the composition root with :mod:`pydt_tray.app`: it creates the ``QApplication``, keeps to one
+instance, builds the app and runs the event loop. Callers of :func:`run_gui` (the command line, the demo)
+see the running app only as a :class:`StartedApp`.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from pydt_tray import APP_NAME, __version__
 from pydt_tray.core.context import AppContext
 
 if TYPE_CHECKING:
-    from pydt_tray.app import TrayApp
+    from PySide6.QtCore import SignalInstance
+
+    from pydt_tray.platform.notifications import Notifier
     from pydt_tray.ui.play_turn import ExtraAction
 
 log = logging.getLogger(__name__)
+
+
+class StartedApp(Protocol):
+    """What ``on_started`` may use of the running app: its turn notifications and Quit."""
+
+    @property
+    def notified(self) -> SignalInstance: ...  # a Notification, after it was handed to the notifier
+
+    @property
+    def notifier(self) -> Notifier: ...
+
+    def quit(self) -> None: ...
 
 
 def run_gui(
@@ -25,7 +44,7 @@ def run_gui(
     token: str | None = None,
     waiting_actions: Mapping[str, ExtraAction] | None = None,
     save_grace_seconds: float | None = None,
-    on_started: Callable[[TrayApp], None] | None = None,
+    on_started: Callable[[StartedApp], None] | None = None,
     login_items_off: str | None = None,
 ) -> int:
     """Run the tray app until it quits. ``token`` bypasses the keyring (the demo's token is never stored);

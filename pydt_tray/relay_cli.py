@@ -216,7 +216,12 @@ def _print_status(as_json: bool, iot: bool, status: Any) -> None:
         print(json.dumps({"modes": modes or ["polling"], "relay": relay}, indent=2))
         return
     if not modes:
-        print("Real-time push: off (checking every 90 s). `pydt-tray relay enable` turns the relay on.")
+        from pydt_tray.core.poll_schedule import DOWN_INTERVAL_SECONDS
+
+        print(
+            f"Real-time push: off (checking every {DOWN_INTERVAL_SECONDS:g} s). "
+            "`pydt-tray relay enable` turns the relay on."
+        )
     if iot:
         print("AWS IoT: configured")
     if status is None:

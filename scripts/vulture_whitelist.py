@@ -75,7 +75,7 @@ vacation_mode
 profile_url
 avatar_medium
 
-# --- the typed settings snapshot has one field per row of the settings table (core/settings.py) ------------------
+# --- the typed settings snapshot has one field per row of the settings table (core/settings_table.py) ------------
 notifications_enabled
 poll_interval_seconds
 iot_keepalive_seconds
@@ -91,34 +91,24 @@ save_dir_old_world
 store_civ6
 store_old_world
 
-# --- small public state of an object, which its tests observe instead of private fields -------------------------
-_.armed  # core/save_watch.py
-_.running  # core/turn_api.py
-_.server_name  # platform/single_instance.py
-_.error_text  # ui/settings_window.py: the problem shown next to an editor
-_.save_error_text  # ui/settings_window.py
-_.action_texts  # ui/tray.py: the menu as text
-_.visible_buttons  # ui/play_turn_panel.py
+# --- read-only state a part offers as its public API (what the part is doing now); tests and benchmarks read it
+_.running  # core/turn_api.py: whether the /turns server is listening
+_.server_name  # platform/single_instance.py: the address a second start connects to
 _.grace_over  # core/save_watch.py: a save written from now on is reported
-_.watching  # core/turn_player.py
-_.window_built  # desktop/presenter.py: whether the games window exists yet
+_.watching  # core/turn_player.py: waiting for the user's save
 _.empty_label  # ui/games_window.py: what the window shows while there is no list
 _.empty_button  # ui/games_window.py: its Retry or Sign in button
-_.messages  # desktop/push_supervisor.py: push messages received
-_.trims  # platform/memory.py: how many times the heap was trimmed (tests)
-_.reconnect_policy  # push/connection.py: the running link's reconnect counters (tests and benchmarks read them)
+_.reconnect_policy  # push/connection.py: the running link's reconnect counters
 _.streak  # push/reconnect.py: losses since the last stable connection
 _.attempts_in_last  # push/reconnect.py: attempts per time window
 _.outage_seconds  # core/poll_schedule.py: how long no push path has been live
-Backoff  # push/backoff.py: a plain jittered backoff (no quick-kick guard) for other reconnecting streams
-_.silence_menu  # ui/games_window.py: a card's snooze/mute choices
+_.silence_menu  # ui/game_card.py: a card's snooze/mute choices
 
 # --- attributes read by libraries -------------------------------------------------------------------------------
 _.trust_env  # core/updates.py: requests takes no proxy or .netrc from the environment for the release feed
 
-# --- the secret registry is global: tests reset it; logout has no caller yet ------------------------------------
+# --- the secret registry is process-wide: each test that registers secrets starts again from none ------------------
 clear_secrets
-unregister_secret
 
 # --- the PYDT simulator's control surface, driven by tests and the demo (sandbox/simulator.py) -------------------
 _.set_current_player

@@ -1,99 +1,37 @@
 """Client of the PYDT REST API and of its S3 objects (pollUrl, presigned download/upload URLs).
 
 Blocking calls built on ``requests``; run them off the UI thread. Failures surface as
-:class:`PydtError` subclasses whose ``str()`` is a one-line message fit for the user. The token is
-sent raw in ``Authorization`` to authenticated API calls only, never to S3 URLs, and is never logged.
+:class:`~pydt_tray.core.api_errors.PydtError` subclasses whose ``str()`` is a one-line message fit for the user.
+The token is sent raw in ``Authorization`` to authenticated API calls only, never to S3 URLs, and is never
+logged. The HTTP layer (retries, deadlines, size caps) is :class:`~pydt_tray.core.transport.ApiTransport`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
-import types
-import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
-from urllib.parse import quote, urlsplit
+from typing import Any
+from urllib.parse import quote
 
 import requests
 import urllib3.exceptions
 
-from pydt_tray import APP_NAME, __version__
-from pydt_tray.core.deadline import Deadline, DeadlineAdapter
-from pydt_tray.core.errors import EXIT_AUTH, EXIT_NETWORK, PydtTrayError
-from pydt_tray.core.limits import (
-    MAX_JSON_BYTES,
-    DecodeError,
-    LimitExceededError,
-    StreamDecoder,
-    UnsafeJsonError,
-    loads_json,
-    megabytes,
-)
+from pydt_tray.core.api_errors import UNREADABLE_REPLY, ApiError, PydtError
+from pydt_tray.core.limits import MAX_JSON_BYTES, DecodeError, LimitExceededError, StreamDecoder, loads_json
 from pydt_tray.core.models import Game, Metadata, ModelError, SteamProfile, TurnDownload, User, parse_games
+from pydt_tray.core.transport import REQUEST_DEADLINE, TRANSFER_DEADLINE, ApiTransport
 
 log = logging.getLogger(__name__)
 
-UNREADABLE_REPLY = "The PYDT service sent a reply pydt-tray could not read."
 PROFILE_TTL = 24 * 60 * 60.0  # a player seen before is looked up again only after a day
 PROFILES_PER_CALL = 100
 FINISH_SUBMIT_READ_TIMEOUT = 35.0
-REQUEST_DEADLINE = 60.0  # a whole API call, retries included, however the server trickles
 FINISH_SUBMIT_DEADLINE = 90.0
-TRANSFER_DEADLINE = 600.0  # a whole save download or upload
-TOO_SLOW = "The PYDT service did not answer in time. Please try again later."
 UPLOAD_CHUNK = 64 * 1024
-READ_CHUNK = 64 * 1024
 Progress = Callable[[int, int | None], None]
-_Parsed = TypeVar("_Parsed")
-
-
-class PydtError(PydtTrayError):
-    """Base of every client error; ``user_message`` (and ``str()``) is one line for the user."""
-
-
-class AuthError(PydtError):
-    """401: the token is wrong or was revoked. Never retried; ask for a new token."""
-
-    exit_code = EXIT_AUTH
-
-    def __init__(self, user_message: str = "") -> None:
-        super().__init__(
-            user_message
-            or "PYDT did not accept your token. It may have been regenerated on the website; please enter it again."
-        )
-
-
-class ApiError(PydtError):
-    """The service answered with an error, or with something unreadable.
-
-    ``error_message`` is the service's ``errorMessage`` verbatim (newlines kept).
-    """
-
-    def __init__(self, error_message: str, status: int | None = None) -> None:
-        super().__init__(" ".join(line.strip() for line in error_message.splitlines() if line.strip()))
-        self.status = status
-        self.error_message = error_message
-
-
-class ReplyTooLargeError(ApiError):
-    """A reply unpacked to more than the client accepts; nothing of it is used."""
-
-    def __init__(self, limit: int, status: int | None = None) -> None:
-        super().__init__(
-            f"The PYDT service sent a reply larger than {megabytes(limit)}; pydt-tray ignored it and kept what it had.",
-            status,
-        )
-        self.limit = limit
-
-
-class NetworkError(PydtError):
-    """The service could not be reached or did not answer in time."""
-
-    exit_code = EXIT_NETWORK
 
 
 @dataclass(frozen=True)
@@ -125,47 +63,6 @@ class _CachedProfile:
     expires: float
 
 
-class _NoNetrc(requests.auth.AuthBase):
-    """Explicit no-op auth: stops requests from adding ~/.netrc credentials to any call."""
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        return request
-
-
-def _origin(url: str | None) -> tuple[str, str, int | None]:
-    parts = urlsplit(url or "")
-    try:
-        port = parts.port
-    except ValueError:
-        port = -1
-    return parts.scheme.lower(), (parts.hostname or "").lower(), port
-
-
-def _rebuild_auth_without_netrc(
-    self: requests.Session, prepared_request: requests.PreparedRequest, response: Any
-) -> None:
-    """On a redirect: drop ``Authorization`` unless scheme, host and port stay the same, and never add
-    ``~/.netrc`` credentials (``requests`` reads netrc here whenever ``trust_env`` is on, whatever auth the
-    first request had)."""
-    headers = prepared_request.headers
-    if "Authorization" in headers and _origin(response.request.url) != _origin(prepared_request.url):
-        del headers["Authorization"]
-
-
-class NoNetrcSession(requests.Session):
-    """A session that keeps proxies and CA bundles from the environment but never reads ``~/.netrc``."""
-
-    def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: Any) -> None:
-        _rebuild_auth_without_netrc(self, prepared_request, response)
-
-
-def _without_netrc(session: requests.Session) -> requests.Session:
-    """``session``, changed so a redirect never picks up ``~/.netrc`` credentials."""
-    if not isinstance(session, NoNetrcSession):
-        session.rebuild_auth = types.MethodType(_rebuild_auth_without_netrc, session)  # type: ignore[method-assign]
-    return session
-
-
 class _UploadBody:
     """A sized, iterable request body: requests sends Content-Length (S3 refuses chunked PUTs)."""
 
@@ -186,7 +83,7 @@ class _UploadBody:
                 self._progress(min(start + UPLOAD_CHUNK, total), total)
 
 
-class PydtClient:
+class PydtClient(ApiTransport):
     """One user's connection to PYDT. Thread-safe; the caches are shared by all threads."""
 
     def __init__(
@@ -211,46 +108,26 @@ class PydtClient:
         ``clock`` times the profile cache. ``deadline`` bounds a whole API call (``transfer_deadline`` a save
         download or upload), from the first byte sent to the last byte read; a JSON reply may unpack to at
         most ``max_reply_bytes``."""
-        self._base_url = base_url.rstrip("/")
-        self._token = token
-        self._timeout = timeout
-        self._retries = max(0, retries)
-        self._backoff = backoff
-        self._sleep = sleep
+        super().__init__(
+            base_url,
+            token,
+            user_agent=user_agent,
+            timeout=timeout,
+            retries=retries,
+            backoff=backoff,
+            deadline=deadline,
+            transfer_deadline=transfer_deadline,
+            session=session,
+            sleep=sleep,
+            max_reply_bytes=max_reply_bytes,
+        )
         self._clock = clock
-        self._owns_session = session is None
-        self._session = _without_netrc(session or NoNetrcSession())
-        self._max_reply_bytes = max_reply_bytes
-        self._deadline = deadline
-        self._transfer_deadline = transfer_deadline
-        self._deadlines: set[Deadline] = set()
-        self._stream_deadlines: weakref.WeakKeyDictionary[requests.Response, Deadline] = weakref.WeakKeyDictionary()
-        for prefix in ("http://", "https://"):
-            self._session.mount(prefix, DeadlineAdapter())
-        self._headers = {"User-Agent": user_agent or f"{APP_NAME}/{__version__}", "Accept-Encoding": "gzip, deflate"}
-        self._lock = threading.Lock()
         self._profiles_lock = threading.Lock()
         self._metadata_lock = threading.Lock()
         self._poll_url = poll_url
         self._poll_etag = poll_etag
         self._profiles: dict[str, _CachedProfile] = {}
         self._metadata: Metadata | None = None
-
-    # --- properties ------------------------------------------------------------------------
-
-    @property
-    def base_url(self) -> str:
-        return self._base_url
-
-    @property
-    def token(self) -> str | None:
-        with self._lock:
-            return self._token
-
-    @token.setter
-    def token(self, value: str | None) -> None:
-        with self._lock:
-            self._token = value
 
     @property
     def poll_url(self) -> str | None:
@@ -261,17 +138,6 @@ class PydtClient:
     def poll_etag(self) -> str | None:
         with self._lock:
             return self._poll_etag
-
-    def close(self) -> None:
-        if self._owns_session:
-            self._session.close()
-
-    def abort(self) -> None:
-        """Quitting: every call in flight, on any thread, fails now with a NetworkError."""
-        with self._lock:
-            deadlines = list(self._deadlines)
-        for deadline in deadlines:
-            deadline.expire()
 
     # --- API calls -------------------------------------------------------------------------
 
@@ -466,230 +332,6 @@ class PydtClient:
         with response:
             if response.status_code != 200:
                 raise ApiError(f"The save file upload failed (HTTP {response.status_code}).", response.status_code)
-
-    # --- plumbing --------------------------------------------------------------------------
-
-    def _api_json(
-        self,
-        method: str,
-        path: str,
-        *,
-        auth: bool = True,
-        retry: bool | None = None,
-        timeout: tuple[float, float] | None = None,
-        deadline: float | None = None,
-        json_body: Any = None,
-    ) -> Any:
-        """Call the API; return the parsed JSON body of a 2xx reply or raise a PydtError."""
-        retry = method == "GET" if retry is None else retry
-        url = self._base_url + path
-        sent: dict[str, Any] = {}
-        if json_body is not None:
-            sent = {"data": json.dumps(json_body).encode(), "headers": {"Content-Type": "application/json"}}
-        response = self._send(
-            method, url, auth=auth, retry=retry, timeout=timeout, api=True, deadline=deadline, stream=True, **sent
-        )
-        with response:
-            status = response.status_code
-            if status == 401:
-                raise AuthError()
-            try:
-                content = self._read_body(response)
-            except ApiError:
-                if 200 <= status < 300:
-                    raise
-                content = b""  # an unreadable error body: the status alone says enough
-            try:
-                body = loads_json(content) if content else None
-            except UnsafeJsonError as exc:
-                log.info("Unreadable PYDT reply (HTTP %s): %s", status, exc)
-                body = None
-                if 200 <= status < 300:
-                    raise ApiError(UNREADABLE_REPLY, status) from None
-            if not 200 <= status < 300:
-                message = body.get("errorMessage") if isinstance(body, dict) else None
-                if not isinstance(message, str) or not message:
-                    message = f"The PYDT service answered with an error (HTTP {status})."
-                raise ApiError(message, status)
-            return body
-
-    def _read_body(self, response: requests.Response) -> bytes:
-        """The whole body of a streamed reply, unpacked as its ``Content-Encoding`` says, counting as it goes:
-        :class:`ReplyTooLargeError` as soon as it passes the limit, whatever the compression."""
-        limit = self._max_reply_bytes
-        status = response.status_code
-        try:
-            decoder = StreamDecoder(response.headers.get("Content-Encoding", ""), limit)
-        except DecodeError as exc:
-            log.info("Unreadable PYDT reply: %s", exc)
-            raise ApiError(UNREADABLE_REPLY, status) from None
-        length = response.headers.get("Content-Length", "")
-        if length.isdigit() and int(length) > limit:
-            log.warning("A PYDT reply announced %s bytes, more than %s; ignored", length, megabytes(limit))
-            raise ReplyTooLargeError(limit, status)
-        parts: list[bytes] = []
-        try:
-            for chunk in response.raw.stream(READ_CHUNK, decode_content=False):
-                parts.extend(decoder.feed(chunk))
-            parts.extend(decoder.finish())
-        except LimitExceededError:
-            log.warning("A PYDT reply passed %s once unpacked; ignored", megabytes(limit))
-            raise ReplyTooLargeError(limit, status) from None
-        except DecodeError as exc:
-            if self._cut_short(response):
-                raise NetworkError(TOO_SLOW) from exc
-            log.info("Unreadable PYDT reply: %s", exc)
-            raise ApiError(UNREADABLE_REPLY, status) from None
-        except (urllib3.exceptions.HTTPError, requests.RequestException, OSError) as exc:
-            message = "The connection to the PYDT service failed. Please try again."
-            raise self._read_failed(response, exc, message) from exc
-        if self._cut_short(response):  # the deadline shut the socket: what arrived is not the whole reply
-            raise NetworkError(TOO_SLOW)
-        return b"".join(parts)
-
-    def _cut_short(self, response: requests.Response) -> bool:
-        watch = self._stream_deadlines.get(response)
-        return watch is not None and watch.expired
-
-    def _read_failed(self, response: requests.Response, exc: BaseException, message: str) -> NetworkError:
-        """The error for a body that stopped arriving: too slow when its deadline cut it (or it timed out)."""
-        too_slow = isinstance(exc, urllib3.exceptions.ReadTimeoutError) or self._cut_short(response)
-        if too_slow:
-            log.debug("reading a reply ended by its deadline or a read timeout (%s)", type(exc).__name__)
-        return NetworkError(TOO_SLOW if too_slow else message)
-
-    @staticmethod
-    def _parse(parser: Callable[[Any], _Parsed], data: Any) -> _Parsed:
-        try:
-            return parser(data)
-        except (ModelError, TypeError, ValueError, AttributeError, KeyError, OverflowError, RecursionError) as exc:
-            log.info("Unreadable PYDT reply: %s", exc)
-            raise ApiError(UNREADABLE_REPLY) from exc
-
-    def _send(
-        self,
-        method: str,
-        url: str,
-        *,
-        auth: bool,
-        retry: bool,
-        headers: dict[str, str] | None = None,
-        data: Any = None,
-        timeout: tuple[float, float] | None = None,
-        stream: bool = False,
-        api: bool = False,
-        deadline: float | None = None,
-    ) -> requests.Response:
-        """One request with retries (idempotent calls only: 5xx and connection errors), all within one deadline.
-
-        A streamed response keeps its deadline until it is closed."""
-        all_headers = dict(self._headers)
-        if headers:
-            all_headers.update(headers)
-        if auth:
-            token = self.token
-            if not token:
-                raise AuthError("No PYDT token is set. Please enter your token.")
-            if not token.isascii() or not token.isprintable():
-                raise AuthError("This is not a PYDT token: it contains characters a token never has.")
-            all_headers["Authorization"] = token
-        attempts = 1 + (self._retries if retry else 0)
-        safe_path = urlsplit(url).path
-        watch = self._start_deadline(self._deadline if deadline is None else deadline)
-        kept = False
-        try:
-            for attempt in range(attempts):
-                if attempt:
-                    self._sleep(min(self._backoff * 2 ** (attempt - 1), watch.remaining()))
-                response = self._attempt(watch, method, url, safe_path, all_headers, data, timeout, stream, api)
-                if response is None:  # a connection error worth another attempt
-                    continue
-                if response.status_code >= 500 and attempt + 1 < attempts and watch.remaining() > 0:
-                    response.close()
-                    continue
-                if stream:
-                    self._keep_until_closed(watch, response)
-                    kept = True
-                return response
-        finally:
-            if not kept:
-                self._end_deadline(watch)
-        raise NetworkError("Could not reach the PYDT service. Check your internet connection.")
-
-    def _start_deadline(self, seconds: float) -> Deadline:
-        watch = Deadline(seconds)
-        with self._lock:
-            self._deadlines.add(watch)
-        return watch.start()
-
-    def _end_deadline(self, watch: Deadline) -> None:
-        watch.cancel()
-        with self._lock:
-            self._deadlines.discard(watch)
-
-    def _keep_until_closed(self, watch: Deadline, response: requests.Response) -> None:
-        self._stream_deadlines[response] = watch
-        close = response.close
-
-        def close_and_end() -> None:
-            self._end_deadline(watch)
-            close()
-
-        response.close = close_and_end  # type: ignore[method-assign]
-
-    def _attempt(
-        self,
-        watch: Deadline,
-        method: str,
-        url: str,
-        safe_path: str,
-        headers: dict[str, str],
-        data: Any,
-        timeout: tuple[float, float] | None,
-        stream: bool,
-        api: bool,
-    ) -> requests.Response | None:
-        """One try: the response, None after a connection error worth retrying, or a PydtError."""
-        if watch.expired or watch.remaining() <= 0:
-            raise NetworkError(TOO_SLOW)
-        started = time.monotonic()
-        try:
-            try:
-                with watch.watching():
-                    response = self._session.request(
-                        method,
-                        url,
-                        headers=headers,
-                        data=data,
-                        timeout=timeout or self._timeout,
-                        stream=stream,
-                        auth=_NoNetrc(),
-                    )
-            except requests.RequestException as exc:
-                if watch.expired:
-                    log.debug("%s %s -> deadline of %.0f s passed", method, safe_path, watch.seconds)
-                    raise NetworkError(TOO_SLOW) from exc
-                raise
-        except requests.ConnectTimeout as exc:
-            log.debug("%s %s -> connect timeout (%s)", method, safe_path, type(exc).__name__)
-            return None
-        except requests.Timeout as exc:
-            raise NetworkError(TOO_SLOW) from exc
-        except requests.exceptions.ContentDecodingError as exc:
-            raise ApiError(UNREADABLE_REPLY) from exc
-        except requests.ConnectionError as exc:
-            log.debug("%s %s -> connection error (%s)", method, safe_path, type(exc).__name__)
-            return None
-        except requests.RequestException as exc:
-            raise NetworkError("The connection to the PYDT service failed. Please try again.") from exc
-        if watch.expired:  # the socket was cut short: whatever arrived is not the whole reply
-            response.close()
-            raise NetworkError(TOO_SLOW)
-        elapsed = (time.monotonic() - started) * 1000
-        log.debug("%s %s -> %s in %.0f ms", method, safe_path, response.status_code, elapsed)
-        if api:
-            self._note_metadata_hash(response.headers.get("Metadata-Hash"))
-        return response
 
     def _note_metadata_hash(self, digest: str | None) -> None:
         if not digest:

@@ -17,7 +17,7 @@ from pydt_tray.core.diff import Snapshot
 from pydt_tray.core.models import Game
 from pydt_tray.core.policy import Notification
 from pydt_tray.core.quiet import GamePrefs, LocalTime, Quiet, Silence, hours_from_setting, local_time
-from pydt_tray.core.settings import SettingsSnapshot
+from pydt_tray.core.settings_table import SettingsSnapshot
 from pydt_tray.core.state import State
 from pydt_tray.core.timers import TimerWarnings, countdown_text, warnings_from_setting
 from pydt_tray.core.updates import UpdateCheck

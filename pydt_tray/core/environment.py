@@ -25,7 +25,8 @@ from urllib.parse import urlsplit
 
 from pydt_tray.core.errors import PydtTrayError
 from pydt_tray.core.logs import register_secret
-from pydt_tray.core.settings import SPECS, Settings
+from pydt_tray.core.settings import Settings
+from pydt_tray.core.settings_table import SPECS
 
 log = logging.getLogger(__name__)
 

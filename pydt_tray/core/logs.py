@@ -47,12 +47,6 @@ def register_secret(value: str | None) -> None:
             _secrets.add(value)
 
 
-def unregister_secret(value: str | None) -> None:
-    """Stop redacting ``value`` (e.g. after logout)."""
-    with _secrets_lock:
-        _secrets.discard(value or "")
-
-
 def clear_secrets() -> None:
     """Forget every registered secret (tests)."""
     with _secrets_lock:

@@ -76,7 +76,7 @@ class SaveWatcher:
 
     def poll(self) -> Path | None:
         """Check the folder once; returns the detected save (and disarms), else None."""
-        if not self._armed:
+        if not self.armed:
             return None
         current = self._scan()
         if current is None:
@@ -112,7 +112,7 @@ class SaveWatcher:
         should_stop: Callable[[], bool] | None = None,
     ) -> Path | None:
         """Poll until a save is found, ``timeout`` seconds pass or ``should_stop()`` is true (command line)."""
-        if not self._armed:
+        if not self.armed:
             self.arm()
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:

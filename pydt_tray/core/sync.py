@@ -27,7 +27,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from pydt_tray.core.api import AuthError, PydtClient, PydtError
+from pydt_tray.core.api import PydtClient
+from pydt_tray.core.api_errors import AuthError, PydtError
 from pydt_tray.core.diff import GameEvent, Snapshot, diff_snapshots
 from pydt_tray.core.models import User
 

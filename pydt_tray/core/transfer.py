@@ -6,7 +6,7 @@ step leaves it where the game wrote it. Downloads are checked (HTTP 200, announc
 a size cap against decompression bombs) and unpacked straight into a temporary file next to the target
 (:class:`SaveWriter`), which replaces the target only once all of it arrived intact.
 
-Service errors surface as the API client's :class:`~pydt_tray.core.api.PydtError` subclasses
+Service errors surface as the API client's :class:`~pydt_tray.core.api_errors.PydtError` subclasses
 (``ApiError.error_message`` is the service's text verbatim); problems found here raise
 :class:`TransferError`.
 """
@@ -24,7 +24,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydt_tray.core.api import ApiError, NetworkError, Progress, PydtClient
+from pydt_tray.core.api import Progress, PydtClient
+from pydt_tray.core.api_errors import ApiError, NetworkError
 from pydt_tray.core.errors import PydtTrayError
 from pydt_tray.core.limits import DecodeError, LimitExceededError, StreamDecoder
 from pydt_tray.core.models import FIRST_SAVE_HINT, CivGame, Game

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from pydt_tray.core.api import ApiError, PydtClient
+from pydt_tray.core.api import PydtClient
+from pydt_tray.core.api_errors import ApiError
 from pydt_tray.core.errors import PydtTrayError
 from pydt_tray.core.models import FIRST_SAVE_HINT, CivGame, Game
 from pydt_tray.core.saves import base_dirs, detect_store
-from pydt_tray.core.settings import SettingsSnapshot
+from pydt_tray.core.settings_table import SettingsSnapshot
 
 FIRST_TURN_MESSAGE = "{name} has no save yet: " + FIRST_SAVE_HINT + "."
 NOT_IN_LIST_MESSAGE = "That game is not in your game list (any more). Refresh and try again."

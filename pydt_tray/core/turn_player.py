@@ -17,12 +17,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from pydt_tray.core.api import ApiError, AuthError, PydtClient
+from pydt_tray.core.api import PydtClient
+from pydt_tray.core.api_errors import ApiError, AuthError
 from pydt_tray.core.diff import Snapshot
 from pydt_tray.core.errors import PydtTrayError
 from pydt_tray.core.models import CivGame
 from pydt_tray.core.save_watch import GRACE_SECONDS, STABLE_SECONDS, SaveWatcher
-from pydt_tray.core.settings import SettingsSnapshot
+from pydt_tray.core.settings_table import SettingsSnapshot
 from pydt_tray.core.transfer import TransferError, archive_after_submit, download_turn, launch_url, submit_turn
 from pydt_tray.core.turn import (
     BUSY,

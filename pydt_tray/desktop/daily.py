@@ -23,7 +23,8 @@ from typing import Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from pydt_tray.core.api import PydtClient, PydtError
+from pydt_tray.core.api import PydtClient
+from pydt_tray.core.api_errors import PydtError
 from pydt_tray.core.context import AppContext
 from pydt_tray.core.daily import PAUSE_HOUR, VACATION_OFF_QUESTION, VACATION_ON_QUESTION, DailyRules
 from pydt_tray.core.diff import Snapshot

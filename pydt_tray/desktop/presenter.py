@@ -37,6 +37,8 @@ class SessionView(Protocol):
 
     def name_of(self, steam_id: str) -> str | None: ...
 
+    def request(self, reason: str, *, full: bool = False) -> None: ...  # ask for a load (the window's Refresh)
+
 
 class DailyView(Protocol):
     """What the everyday controls add to the tray and the window (``pydt_tray.desktop.daily.DailyController``)."""
@@ -121,10 +123,6 @@ class Presenter:
         self.closed = False
 
     @property
-    def window_built(self) -> bool:
-        return self._window is not None
-
-    @property
     def window(self) -> GamesWindow:
         if self._window is None:
             from pydt_tray.ui.games_window import GamesWindow  # only when first shown: a hidden app stays light
@@ -134,8 +132,10 @@ class Presenter:
             if daily is not None:
                 self._window.game_note = lambda game: daily.game_note(game, self._steam_id(), countdown=False)
                 self._window.game_actions = daily.game_actions
+            self._window.refresh_requested.connect(lambda: self.session.request("user refresh", full=True))
+            self._window.open_game.connect(self.open_game_page)
             self._on_window_built(self._window)
-            self._window.render(
+            self._window.update_view(
                 self.session.snapshot(), self.status_text(), self.session.name_of, error=self.session.last_error
             )
         return self._window
@@ -145,9 +145,11 @@ class Presenter:
         return snapshot.steam_id if snapshot is not None else ""
 
     def close(self) -> None:
+        """Quitting: close the window and hide the tray icon."""
         self.closed = True
         if self._window is not None:
             self._window.close()
+        self.tray.hide()
 
     def status_text(self) -> str:
         session = self.session
@@ -165,6 +167,19 @@ class Presenter:
 
     def connection_text(self) -> str:
         return push_wording(self._push_state(), self._poll_seconds())
+
+    def show_games(self) -> None:
+        log.info("Showing the game list")
+        self.window.bring_to_front()
+
+    def open_game_page(self, game_id: str) -> None:
+        """The game's page on the website, if the game is still in the list."""
+        snapshot = self.session.snapshot()
+        game = snapshot.by_id().get(game_id) if snapshot else None
+        if game is None:
+            log.info("Game %s is not in the game list any more", game_id)
+            return
+        self.open_page(game.web_url)
 
     def open_page(self, url: str) -> None:
         """Open ``url`` in the web browser; without one, say so in the window, with the address to copy."""
@@ -217,4 +232,4 @@ class Presenter:
             )
         )
         if self._window is not None:
-            self._window.render(snapshot, status_text, self.session.name_of, error=self.session.last_error)
+            self._window.update_view(snapshot, status_text, self.session.name_of, error=self.session.last_error)

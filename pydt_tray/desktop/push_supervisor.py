@@ -13,10 +13,12 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from pydt_tray.core.context import AppContext
+from pydt_tray.core.errors import PydtTrayError
 from pydt_tray.core.poll_schedule import PollSchedule
 from pydt_tray.core.push_state import OFF, PathMode, PushPath, PushState
 from pydt_tray.core.relay_store import relay_store
 from pydt_tray.desktop.relay_push import RelayPush
+from pydt_tray.push.config import PushConfigError
 from pydt_tray.push.connection import PushConfig, PushConnection, make_client_id
 from pydt_tray.ui.bridge import PushBridge
 
@@ -71,10 +73,14 @@ class Backstop(QObject):
 
 
 def push_config(ctx: AppContext, steam_id: str) -> PushConfig | None:
-    """The IoT connection's settings for ``steam_id``; None without credentials. Raises ValueError."""
+    """The IoT connection's settings for ``steam_id``; None without credentials. Raises PushConfigError."""
     endpoints, current = ctx.endpoints, ctx.settings.snapshot()
     if not endpoints.has_push_credentials:
         return None
+    try:
+        topic = endpoints.topic_for(steam_id)
+    except ValueError as error:
+        raise PushConfigError(str(error)) from error
     return PushConfig(
         endpoint=endpoints.iot_endpoint,
         port=endpoints.iot_port,
@@ -84,7 +90,7 @@ def push_config(ctx: AppContext, steam_id: str) -> PushConfig | None:
         secret_access_key=endpoints.iot_secret_access_key or "",
         keepalive_seconds=current.iot_keepalive_seconds,
         client_id=make_client_id(ctx.state.install_id),
-        topic=endpoints.topic_for(steam_id),
+        topic=topic,
         protocol=current.mqtt_protocol,
     )
 
@@ -161,7 +167,7 @@ class PushSupervisor(QObject):
                 return
             connection = PushConnection(config, self.bridge)
             connection.start()
-        except ValueError as error:  # PushConfigError: a bad setting, a CA file that does not exist, ...
+        except PydtTrayError as error:  # PushConfigError: a bad setting, a CA file that does not exist, ...
             log.error("Push connection not started: %s", error)
             self._set(self.state.with_path(PushPath.IOT, PathMode.FAILED, str(error)))
             return
@@ -222,6 +228,7 @@ class PushSupervisor(QObject):
 
     def _on_message(self, _topic: str) -> None:
         self.messages += 1
+        log.debug("push message #%d", self.messages)
         self._request("push")
 
     def _on_connected(self, session_present: bool) -> None:

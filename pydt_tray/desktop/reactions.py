@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pydt_tray.core.context import AppContext
+from pydt_tray.core.errors import PydtTrayError
 from pydt_tray.desktop.settings_watch import SettingsFileWatcher
 from pydt_tray.ui.services import AutostartService, TurnApiService
 
@@ -66,7 +67,7 @@ class SettingsReactions:
         if key in CONNECTION_KEYS:
             try:
                 self.ctx.refresh_endpoints()
-            except ValueError as error:
+            except PydtTrayError as error:  # EnvironmentConfigError: a bad address, port or stage
                 log.error("Connection settings not applied: %s", error)
                 return
             self._restart_push()

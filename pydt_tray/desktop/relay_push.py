@@ -13,8 +13,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from pydt_tray.core.api import PydtClient, PydtError
-from pydt_tray.core.credentials import CredentialError
+from pydt_tray.core.api import PydtClient
+from pydt_tray.core.errors import PydtTrayError
 from pydt_tray.core.relay_path import OFF, RelayPushPath, SubscriberFactory
 from pydt_tray.core.relay_setup import ForeignWebhookError, RelaySetupError
 from pydt_tray.core.relay_store import RelayStore
@@ -150,7 +150,7 @@ class RelayPush(QObject):
                     outcome = RelayOutcome(False, str(error), error.host)
                 except (RelaySetupError, RelayConfigError) as error:
                     outcome = RelayOutcome(False, str(error))
-                except (PydtError, CredentialError) as error:
+                except PydtTrayError as error:  # the service, the keyring, ...: its message for the user
                     outcome = RelayOutcome(False, error.user_message)
                 except Exception:
                     log.exception("The relay setup failed")

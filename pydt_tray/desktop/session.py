@@ -12,7 +12,8 @@ from typing import Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from pydt_tray.core.api import AuthError, PydtClient
+from pydt_tray.core.api import PydtClient
+from pydt_tray.core.api_errors import AuthError
 from pydt_tray.core.context import AppContext
 from pydt_tray.core.credentials import CredentialError
 from pydt_tray.core.diff import Snapshot

@@ -75,7 +75,7 @@ class HeapTrimmer(QObject):
         self.trims += 1
         linecache.clearcache()
         released = release_free_memory()
-        log.debug("heap trimmed (%s)", "pages returned" if released else "nothing to return")
+        log.debug("heap trimmed (#%d, %s)", self.trims, "pages returned" if released else "nothing to return")
 
     def stop(self) -> None:
         self._timer.stop()

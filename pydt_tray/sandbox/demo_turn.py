@@ -12,7 +12,7 @@ from pydt_tray.core.transfer import download_name, sanitize_name
 from pydt_tray.core.turn_player import TurnPlayer
 
 if TYPE_CHECKING:
-    from pydt_tray.app import TrayApp
+    from pydt_tray.gui import StartedApp
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def run_demo_gui(
     hidden: bool,
     title_suffix: str,
     token: str | None,
-    on_started: Callable[[TrayApp], None] | None = None,
+    on_started: Callable[[StartedApp], None] | None = None,
 ) -> int:
     """The tray app with the demo's stand-in for the game (``token`` is the demo's, never stored);
     ``on_started(app)`` runs before the event loop (``--check`` watches the app through it)."""

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QObject
 
-from pydt_tray.core.api import AuthError, PydtError
-from pydt_tray.core.credentials import CredentialError
+from pydt_tray.core.api_errors import AuthError
+from pydt_tray.core.errors import PydtTrayError
 from pydt_tray.core.logs import register_secret
 
 if TYPE_CHECKING:
@@ -101,7 +101,7 @@ class AccountFlow(QObject):
                 name = verify(token)
             except AuthError:
                 error = REFUSED
-            except (PydtError, CredentialError) as failure:
+            except PydtTrayError as failure:
                 error = failure.user_message
             except Exception:  # the dialog must leave "Checking…" whatever happened
                 log.exception("Checking the token failed unexpectedly")

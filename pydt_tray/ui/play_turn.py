@@ -70,6 +70,13 @@ class TurnView(QObject):
         self.player = make_player(self)
         notifier.activated.connect(self.on_notification)
 
+    def open_game(self, game_id: str, otherwise: Callable[[str], None]) -> None:
+        """A tray entry: play the turn when it is a playable turn of ours, else ``otherwise(game_id)``."""
+        if self.player.is_playable(game_id):
+            self.player.play(game_id)
+        else:
+            otherwise(game_id)
+
     def attach_window(self, window: GamesWindow) -> None:
         """Put the panel into the games window and listen to its Play buttons (idempotent)."""
         if self._window is window:

@@ -122,7 +122,3 @@ class PlayTurnPanel(QFrame):
         for key, button in self.buttons.items():
             button.setVisible(key in view.buttons)
         self.show()
-
-    def visible_buttons(self) -> list[str]:
-        """The keys of the buttons the current view offers (tests)."""
-        return list(self.view.buttons) if self.view is not None else []

@@ -30,15 +30,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pydt_tray.core.settings import (
-    SECTIONS,
-    SETTINGS,
-    Settings,
-    SettingsError,
-    SettingSpec,
-    parse_value,
-    validate,
-)
+from pydt_tray.core.settings import Settings
+from pydt_tray.core.settings_table import SECTIONS, SETTINGS, SettingsError, SettingSpec, parse_value, validate
 
 ERROR_STYLE = "color: #c62828;"
 
@@ -68,8 +61,8 @@ class SettingsWindow(QWidget):
         self.settings = settings
         self.setWindowTitle("pydt-tray settings")
         self.resize(660, 620)
-        self._editors: dict[str, QWidget] = {}
-        self._errors: dict[str, QLabel] = {}
+        self.editors: dict[str, QWidget] = {}  # the main editor of each key: QCheckBox, QSpinBox, QComboBox, QLineEdit
+        self.error_labels: dict[str, QLabel] = {}  # the problem shown next to each editor, hidden when none
         self._updating = False
 
         self.tabs = QTabWidget()
@@ -98,20 +91,6 @@ class SettingsWindow(QWidget):
         self.changed_elsewhere.connect(self._show_value)
         self._listener = _make_listener(self, settings)
         settings.add_listener(self._listener)
-
-    # --- public helpers ------------------------------------------------------------------------------------
-
-    def editor(self, key: str) -> QWidget:
-        """The main editor of ``key`` (QCheckBox, QSpinBox, QComboBox or QLineEdit)."""
-        return self._editors[key]
-
-    def error_text(self, key: str) -> str:
-        """The problem shown next to ``key``'s editor ('' when none)."""
-        label = self._errors[key]
-        return label.text() if not label.isHidden() else ""
-
-    def save_error_text(self) -> str:
-        return self.save_error.text() if not self.save_error.isHidden() else ""
 
     # --- building ------------------------------------------------------------------------------------------
 
@@ -156,7 +135,7 @@ class SettingsWindow(QWidget):
         editor = self._editor_for(spec)
         editor.setObjectName(spec.key)
         editor.setToolTip(spec.help)
-        self._editors[spec.key] = editor
+        self.editors[spec.key] = editor
         if spec.kind != "path":
             return editor
         box = QWidget()
@@ -202,7 +181,7 @@ class SettingsWindow(QWidget):
         label.setWordWrap(True)
         label.setStyleSheet(ERROR_STYLE)
         label.hide()
-        self._errors[spec.key] = label
+        self.error_labels[spec.key] = label
         return label
 
     def _editor_for(self, spec: SettingSpec) -> QWidget:
@@ -277,7 +256,7 @@ class SettingsWindow(QWidget):
             self._show_error(spec.key, "")
 
     def _set_text_and_apply(self, spec: SettingSpec, text: str) -> None:
-        line = self._editors[spec.key]
+        line = self.editors[spec.key]
         assert isinstance(line, QLineEdit)
         line.setText(text)
         self._apply_text(spec, text)
@@ -308,7 +287,7 @@ class SettingsWindow(QWidget):
             self.save_error.hide()
 
     def _show_error(self, key: str, text: str) -> None:
-        label = self._errors[key]
+        label = self.error_labels[key]
         label.setText(text)
         label.setVisible(bool(text))
 
@@ -316,7 +295,7 @@ class SettingsWindow(QWidget):
 
     def _show_value(self, key: str, value: Any) -> None:
         """Put ``value`` into the editor of ``key`` without applying it again."""
-        editor = self._editors.get(key)
+        editor = self.editors.get(key)
         if editor is None:
             return
         self._updating = True

@@ -21,7 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-WEBSITE_URL = "https://playyourdamnturn.com/"
+from pydt_tray.core.models import WEBSITE_URL
+
 ERROR_STYLE = "color: #c62828;"
 HOW_TO_FIND = (
     "pydt-tray signs in with your personal PYDT token.\n"

@@ -39,11 +39,6 @@ def menu_text(text: str) -> str:
     return text.replace("&", "&&")
 
 
-def shown_text(action_text: str) -> str:
-    """What a menu entry made with :func:`menu_text` shows."""
-    return action_text.replace("&&", "&")
-
-
 def game_label(game: Game, mine: bool, note: str = "") -> str:
     flags = " (congress turn)" if game.is_congress_turn else ""
     tail = f" · {note}" if note else ""
@@ -139,44 +134,9 @@ class Tray(QObject):
         self.menu.addSeparator()
         self._add("Quit", self.quit_requested.emit)
 
-    def action_texts(self) -> list[str]:
-        """The menu as text (top level, then submenus indented): for logs and tests."""
-        texts: list[str] = []
-
-        def walk(actions: list[QAction], indent: str) -> None:
-            for action in actions:
-                if action.isSeparator():
-                    continue
-                texts.append(indent + shown_text(action.text()))
-                walk(_submenu_actions(action), indent + "  ")
-
-        walk(list(self.menu.actions()), "")
-        return texts
-
-    def trigger(self, text_prefix: str) -> bool:
-        """Trigger the first menu entry starting with ``text_prefix`` (tests and the CLI use it)."""
-
-        def walk(actions: list[QAction]) -> bool:
-            for action in actions:
-                submenu = _submenu_actions(action)
-                if not submenu and shown_text(action.text()).startswith(text_prefix) and action.isEnabled():
-                    action.trigger()
-                    return True
-                if submenu and walk(submenu):
-                    return True
-            return False
-
-        return walk(list(self.menu.actions()))
-
     def hide(self) -> None:
         if self.icon is not None:
             self.icon.hide()
-
-
-def _submenu_actions(action: QAction) -> list[QAction]:
-    """The entries of the submenu ``action`` opens (none when it opens nothing)."""
-    menu = action.menu()
-    return list(menu.actions()) if isinstance(menu, QMenu) else []
 
 
 def tooltip_text(text: str) -> str:

@@ -13,7 +13,7 @@ import pytest
 
 import pydt_tray
 from pydt_tray.core.credentials import SERVICE, USERNAME
-from pydt_tray.core.settings import SETTINGS, SPECS
+from pydt_tray.core.settings_table import SETTINGS, SPECS
 from tests.e2e.cli_runner import CliRunner, wait_until
 
 pytestmark = pytest.mark.e2e

@@ -17,7 +17,7 @@ from typing import IO
 import pytest
 
 from pydt_tray.core.environment import Endpoints
-from pydt_tray.sandbox.demo import DEMO_GAMES, USER_ID
+from pydt_tray.sandbox.demo_world import DEMO_GAMES, USER_ID
 from tests.helpers.notification_server import FakeNotificationServer
 
 pytestmark = pytest.mark.e2e

@@ -7,6 +7,7 @@ import pytest
 
 from pydt_tray.core.policy import Notification
 from tests.helpers.release_feed import Feed
+from tests.helpers.tray_menu import click, menu_texts
 from tests.integration.app_harness import WAIT_MS
 
 pytestmark = pytest.mark.integration
@@ -22,19 +23,19 @@ def test_pause_from_the_tray_holds_a_new_turn_and_resume_brings_it_back(app_fact
     app = app_factory.start(with_push=False)
     app_factory.wait_synced(app)
     shown = collect(app)
-    texts = app.tray.action_texts()
+    texts = menu_texts(app.tray)
     assert "Pause notifications for 1 hour" in texts
     assert "Pause notifications until tomorrow morning" in texts
-    assert app.tray.trigger("Pause notifications for 1 hour")
+    assert click(app.tray, "Pause notifications for 1 hour")
     assert app.rules.quiet.is_quiet()
-    assert any(line.startswith("Notifications paused until") for line in app.tray.action_texts())
-    assert "Resume notifications" in app.tray.action_texts()
+    assert any(line.startswith("Notifications paused until") for line in menu_texts(app.tray))
+    assert "Resume notifications" in menu_texts(app.tray)
 
     simulator.advance_turn(world.their_turn_game)  # Alice played: my turn
     app.session.request("test")
     app_factory.wait_synced(app, 2)
     assert shown == []  # held
-    assert app.tray.trigger("Resume notifications")
+    assert click(app.tray, "Resume notifications")
     app.notices.check_reminders()
     assert [note.kind for note in shown] == ["summary"]
     assert shown[0].title.startswith("2 turns waiting: ")
@@ -45,13 +46,13 @@ def test_away_toggle_confirms_and_switches_vacation_mode(app_factory, simulator,
     app_factory.wait_synced(app)
     asked: list[str] = []
     app.daily.confirm = lambda question: asked.append(question) or True
-    assert app.tray.trigger("I'm away")
+    assert click(app.tray, "I'm away")
     qtbot.waitUntil(lambda: app.rules.away, timeout=WAIT_MS)
     assert "vacation mode" in asked[0] and "no turn notifications" in asked[0]
     assert simulator.recorded("setUserInformation")
-    assert "✓ I'm away (vacation mode)" in app.tray.action_texts()
+    assert "✓ I'm away (vacation mode)" in menu_texts(app.tray)
     assert "You are away" in app.tray.model.tooltip
-    assert app.tray.trigger("✓ I'm away")
+    assert click(app.tray, "✓ I'm away")
     qtbot.waitUntil(lambda: not app.rules.away, timeout=WAIT_MS)
 
 
@@ -76,11 +77,11 @@ def test_mute_from_the_window_marks_the_game_and_silences_it(app_factory, simula
 def test_snooze_from_the_tray_menu(app_factory, world, qtbot):
     app = app_factory.start(with_push=False)
     app_factory.wait_synced(app)
-    assert "Snooze or mute a game" in app.tray.action_texts()
-    assert app.tray.trigger("Snooze until its next turn")  # the first game's entry
+    assert "Snooze or mute a game" in menu_texts(app.tray)
+    assert click(app.tray, "Snooze until its next turn")  # the first game's entry
     snoozed = [g for g in app.session.snapshot().games if app.rules.games.snoozed_until(g) == "turn"]
     assert len(snoozed) == 1
-    assert any("snoozed until its next turn" in text for text in app.tray.action_texts())
+    assert any("snoozed until its next turn" in text for text in menu_texts(app.tray))
 
 
 def test_notification_buttons_snooze_or_mute_the_game(app_factory, simulator, world, notification_server, qtbot):
@@ -104,7 +105,7 @@ def test_countdown_in_the_tray_and_a_timer_warning(app_factory, simulator, world
     app = app_factory.start(with_push=False)
     shown = collect(app)
     app_factory.wait_synced(app)
-    assert any("Timer expires in" in text for text in app.tray.action_texts())
+    assert any("Timer expires in" in text for text in menu_texts(app.tray))
     qtbot.waitUntil(lambda: any(note.kind == "timer" for note in shown), timeout=WAIT_MS)
 
 
@@ -114,7 +115,7 @@ def test_update_entry_and_one_notice(app_factory, feed: Feed, qtbot):
     app = app_factory.start(with_push=False)
     shown = collect(app)
     qtbot.waitUntil(lambda: any(note.kind == "update" for note in shown), timeout=WAIT_MS)
-    qtbot.waitUntil(lambda: "Update available: pydt-tray 99.0…" in app.tray.action_texts(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: "Update available: pydt-tray 99.0…" in menu_texts(app.tray), timeout=WAIT_MS)
     assert len(feed.requests) == 1
 
 

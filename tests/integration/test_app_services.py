@@ -11,6 +11,7 @@ import pytest
 
 from pydt_tray.core.push_state import PushMode
 from tests.helpers.mosquitto import free_port
+from tests.helpers.tray_menu import click, menu_texts
 from tests.integration.app_harness import WAIT_MS
 
 pytestmark = pytest.mark.integration
@@ -61,11 +62,11 @@ def test_start_at_login_from_the_tray_writes_and_removes_the_entry(app_factory, 
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     entry = tmp_path / "xdg" / "autostart" / "pydt-tray.desktop"
     app = app_factory.start()
-    assert "Start at login" in app.tray.action_texts()
-    assert app.tray.trigger("Start at login")
+    assert "Start at login" in menu_texts(app.tray)
+    assert click(app.tray, "Start at login")
     assert entry.exists() and "--hidden" in entry.read_text()
-    assert "✓ Start at login" in app.tray.action_texts()
-    assert app.tray.trigger("✓ Start at login")
+    assert "✓ Start at login" in menu_texts(app.tray)
+    assert click(app.tray, "✓ Start at login")
     assert not entry.exists()
     assert app.ctx.settings.get("start_at_login") is False
 

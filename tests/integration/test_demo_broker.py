@@ -195,7 +195,7 @@ class Changes:
 
 def test_demo_world_waits_for_the_subscriber_then_plays_around_the_user(broker: DemoBroker) -> None:
     from pydt_tray.core.api import PydtClient
-    from pydt_tray.sandbox.demo import DEMO_GAMES, USER_ID, DemoWorld
+    from pydt_tray.sandbox.demo_world import DEMO_GAMES, USER_ID, DemoWorld
     from pydt_tray.sandbox.simulator import PydtSimulator
 
     with PydtSimulator() as simulator:
@@ -231,14 +231,14 @@ def test_demo_world_waits_for_the_subscriber_then_plays_around_the_user(broker: 
 
 @pytest.mark.parametrize("text, expected", [("5", (5.0, 5.0)), (" 2-4 ", (2.0, 4.0)), ("0.5-1", (0.5, 1.0))])
 def test_turn_seconds_parse(text: str, expected: tuple[float, float]) -> None:
-    from pydt_tray.sandbox.demo import parse_turn_seconds
+    from pydt_tray.sandbox.demo_world import parse_turn_seconds
 
     assert parse_turn_seconds(text) == expected
 
 
 @pytest.mark.parametrize("text", ["", "soon", "4-2", "0", "-3", "1-x", "nan", "inf"])
 def test_turn_seconds_refuse_nonsense_with_a_clear_message(text: str) -> None:
-    from pydt_tray.sandbox.demo import TURN_SECONDS_VARIABLE, parse_turn_seconds
+    from pydt_tray.sandbox.demo_world import TURN_SECONDS_VARIABLE, parse_turn_seconds
 
     with pytest.raises(ValueError, match=TURN_SECONDS_VARIABLE):
         parse_turn_seconds(text)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from PySide6.QtWidgets import QMessageBox
 
+from tests.helpers.tray_menu import click
+
 pytestmark = pytest.mark.integration
 
 
@@ -14,7 +16,7 @@ def test_forget_from_settings_removes_everything_and_quits(app_factory, tmp_path
     app = app_factory.start()
     store = app.ctx.token_store()
     store.save(world.token)
-    assert app.tray.trigger("Start at login") and entry.exists()
+    assert click(app.tray, "Start at login") and entry.exists()
     app_factory.wait_synced(app)
     assert app.ctx.paths.state_file.exists()
 

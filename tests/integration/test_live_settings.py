@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.tray_menu import menu_texts
 from tests.integration.app_harness import WAIT_MS
 
 pytestmark = pytest.mark.integration
@@ -58,8 +59,8 @@ def test_start_at_login_from_the_command_line_reaches_the_running_app(app_factor
     app_factory.wait_synced(app)
     config_set(app_factory.home, "start_at_login", "true", {"XDG_CONFIG_HOME": str(xdg)})
     assert entry.exists()  # written by the command itself
-    qtbot.waitUntil(lambda: "✓ Start at login" in app.tray.action_texts(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: "✓ Start at login" in menu_texts(app.tray), timeout=WAIT_MS)
     config_set(app_factory.home, "start_at_login", "false", {"XDG_CONFIG_HOME": str(xdg)})
     assert not entry.exists()
-    qtbot.waitUntil(lambda: "Start at login" in app.tray.action_texts(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: "Start at login" in menu_texts(app.tray), timeout=WAIT_MS)
     assert app.ctx.settings.snapshot().start_at_login is False

@@ -8,6 +8,7 @@ import pytest
 
 from pydt_tray.core.push_state import PushMode
 from pydt_tray.platform.wake import ClockJumpSource
+from tests.helpers.tray_menu import menu_texts
 from tests.integration.app_harness import WAIT_MS
 
 pytestmark = pytest.mark.integration
@@ -59,7 +60,7 @@ def test_first_turn_is_shown_but_never_notified(app_factory, notification_server
     )
     app_factory.wait_synced(app)
     assert notification_server.notifications == []
-    assert any(text.startswith("Fresh start") for text in app.tray.action_texts())
+    assert any(text.startswith("Fresh start") for text in menu_texts(app.tray))
 
 
 def test_burst_of_30_messages_makes_at_most_2_fetches_and_one_notification(
@@ -195,6 +196,6 @@ def test_token_revoked_leads_back_to_sign_in(app_factory, notification_server, s
     app.session.request("user refresh", full=True)
     app_factory.qtbot.waitUntil(lambda: app.session.auth_failed, timeout=WAIT_MS)
     assert app.session.token is None and app.push.connection is None
-    assert "Sign in…" in app.tray.action_texts()
+    assert "Sign in…" in menu_texts(app.tray)
     app_factory.qtbot.waitUntil(lambda: len(notification_server.notifications) == 1, timeout=WAIT_MS)
     assert "sign in again" in notification_server.notifications[0].summary

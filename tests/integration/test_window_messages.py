@@ -44,7 +44,7 @@ def test_open_game_page_without_a_browser_says_so_in_the_window(app_factory, wor
     app = app_factory.start(with_push=False)
     app_factory.wait_synced(app)
     with caplog.at_level(logging.WARNING):
-        app.open_game_page(world.their_turn_game)
+        app.presenter.open_game_page(world.their_turn_game)
     window = app.presenter.window
     assert window.isVisible() and window.notice.isVisible()
     assert "No web browser could be opened" in window.notice.text()

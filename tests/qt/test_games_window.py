@@ -11,8 +11,10 @@ from PySide6.QtWidgets import QLabel
 
 from pydt_tray.core.diff import Snapshot
 from pydt_tray.core.models import Game
-from pydt_tray.ui.games_window import GamesWindow, ago, time_text
+from pydt_tray.ui.game_card import ago, time_text
+from pydt_tray.ui.games_window import GamesWindow
 from pydt_tray.ui.tray import Tray, TrayModel
+from tests.helpers.tray_menu import click, menu_texts
 
 ME, ALICE, BOB = "1001", "1002", "1003"
 NOW = datetime(2026, 8, 10, 12, 0, tzinfo=UTC)
@@ -57,7 +59,7 @@ def snapshot() -> Snapshot:
 
 
 def test_order_texts_and_badges(window):
-    window.render(snapshot(), "3 turns waiting · live", NAMES.get, now=NOW)
+    window.update_view(snapshot(), "3 turns waiting · live", NAMES.get, now=NOW)
     rows = window.rows()
     assert [row[0] for row in rows] == [
         "Game congress",  # mine, more flags first
@@ -76,7 +78,7 @@ def test_order_texts_and_badges(window):
 
 
 def test_buttons_and_signals(window, qtbot):
-    window.render(snapshot(), "", NAMES.get, now=NOW)
+    window.update_view(snapshot(), "", NAMES.get, now=NOW)
     texts = {card.game_id: [b.text() for b in card.buttons] for card in window.cards}
     assert texts["congress"] == ["Play turn", "Open game page"]
     assert texts["first"] == ["Open game page"]  # turn 1: the save is uploaded on the website
@@ -92,7 +94,7 @@ def test_buttons_and_signals(window, qtbot):
 
 
 def test_sections_and_highlight(window):
-    window.render(snapshot(), "", NAMES.get, now=NOW)
+    window.update_view(snapshot(), "", NAMES.get, now=NOW)
     from PySide6.QtWidgets import QLabel
 
     sections = [label.text() for label in window.list_widget.findChildren(QLabel, "section")]
@@ -102,7 +104,7 @@ def test_sections_and_highlight(window):
 
 def test_type_names_and_unknown_player(window):
     snap = Snapshot.build(ME, [game("x", "9999", game_type="CIV6")])
-    window.render(snap, "", NAMES.get, now=NOW)
+    window.update_view(snap, "", NAMES.get, now=NOW)
     assert window.rows()[0][1:4] == ["CIV6", "Round 15", "9999's turn"]
     window.set_type_names({"CIV6": "Civilization 6"})
     assert window.rows()[0][1] == "Civilization 6"
@@ -119,24 +121,24 @@ def test_type_names_and_unknown_player(window):
 def test_empty_states(window, snap, status, expected):
     from PySide6.QtWidgets import QLabel
 
-    window.render(snap, status, NAMES.get, now=NOW)
+    window.update_view(snap, status, NAMES.get, now=NOW)
     assert window.rows() == []
     assert [label.text() for label in window.list_widget.findChildren(QLabel, "empty")] == [expected]
 
 
 def test_rerender_replaces_the_cards(window, qtbot):
-    window.render(snapshot(), "", NAMES.get, now=NOW)
-    window.render(Snapshot.build(ME, [game("only", ALICE)]), "", NAMES.get, now=NOW)
+    window.update_view(snapshot(), "", NAMES.get, now=NOW)
+    window.update_view(Snapshot.build(ME, [game("only", ALICE)]), "", NAMES.get, now=NOW)
     assert [row[0] for row in window.rows()] == ["Game only"]
     qtbot.waitUntil(lambda: len(window.list_widget.findChildren(type(window.cards[0]))) == 1, timeout=2000)
 
 
 def test_a_render_keeps_the_cards_of_unchanged_games_and_updates_their_time(window, qtbot):
-    window.render(snapshot(), "", NAMES.get, now=NOW)
+    window.update_view(snapshot(), "", NAMES.get, now=NOW)
     before = {card.game_id: card for card in window.cards}
     changed = [g if g.game_id != "theirs" else game("theirs", ME, minutes_ago=1, turn=6) for g in snapshot().games]
     later = NOW + timedelta(hours=2)
-    window.render(Snapshot.build(ME, changed), "", NAMES.get, now=later)
+    window.update_view(Snapshot.build(ME, changed), "", NAMES.get, now=later)
     after = {card.game_id: card for card in window.cards}
     assert after.keys() == before.keys()
     assert after["theirs"] is not before["theirs"], "a changed game gets a new card"
@@ -174,7 +176,7 @@ def test_service_text_is_shown_as_plain_text_never_rich_text(window):
             game("theirs", ALICE, display_name="<h1>Theirs</h1>"),
         ],
     )
-    window.render(hostile, "signed in · <u>The service said: no</u>", {ALICE: "<b>Alice</b>"}.get, now=NOW)
+    window.update_view(hostile, "signed in · <u>The service said: no</u>", {ALICE: "<b>Alice</b>"}.get, now=NOW)
     labels = window.findChildren(QLabel)
     shown = {label.text(): label.textFormat() for label in labels if QtGuiNamespace.mightBeRichText(label.text())}
     assert HOSTILE in shown and "<i>FLAG</i>" in shown and "signed in · <u>The service said: no</u>" in shown
@@ -193,26 +195,26 @@ def test_menu_entries_show_service_names_as_they_are(qapp):
     shown = [action.iconText() for action in entries] + [action.iconText() for action in sub.actions()]
     assert any(text.startswith("▶ Rock & Roll") for text in shown), shown
     assert any(text.startswith("Salt & Pepper") for text in shown), shown
-    assert any(text.startswith("▶ Rock & Roll") for text in tray.action_texts())
-    assert tray.trigger("▶ Rock & Roll")
+    assert any(text.startswith("▶ Rock & Roll") for text in menu_texts(tray))
+    assert click(tray, "▶ Rock & Roll")
 
 
 def test_a_failed_first_load_shows_the_error_and_a_retry_button(window, qtbot):
     from PySide6.QtWidgets import QLabel
 
-    window.render(None, "loading games… · checking every 90 s", NAMES.get, now=NOW, error="No connection.")
+    window.update_view(None, "loading games… · checking every 90 s", NAMES.get, now=NOW, error="No connection.")
     assert window.list_widget.findChildren(QLabel, "empty") == []
     [label] = window.list_widget.findChildren(QLabel, "loadError")
     assert label.text() == "Your games could not be loaded: No connection."
     assert window.empty_button is not None and window.empty_button.text() == "Retry"
     with qtbot.waitSignal(window.refresh_requested, timeout=2000):
         window.empty_button.click()
-    window.render(Snapshot.build(ME, [game("only", ALICE)]), "", NAMES.get, now=NOW)
+    window.update_view(Snapshot.build(ME, [game("only", ALICE)]), "", NAMES.get, now=NOW)
     assert window.empty_button is None and len(window.rows()) == 1
 
 
 def test_the_signed_out_window_has_a_sign_in_button(window, qtbot):
-    window.render(None, "signed out", NAMES.get, now=NOW)
+    window.update_view(None, "signed out", NAMES.get, now=NOW)
     assert window.empty_button is not None and window.empty_button.text() == "Sign in…"
     with qtbot.waitSignal(window.sign_in_requested, timeout=2000):
         window.empty_button.click()

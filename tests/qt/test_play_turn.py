@@ -13,16 +13,24 @@ from PySide6.QtWidgets import QApplication
 
 from pydt_tray.app import TrayApp
 from pydt_tray.core.context import load_context
+from pydt_tray.core.models import WEBSITE_URL
 from pydt_tray.core.transfer import download_name
 from pydt_tray.core.turn_player import TurnPlayer, TurnState
 from pydt_tray.sandbox.demo_turn import DEMO_WAITING_ACTIONS
 from pydt_tray.sandbox.world import synthetic_save
+from pydt_tray.ui.games_window import GamesWindow
 from pydt_tray.ui.play_turn import TurnView
+from pydt_tray.ui.play_turn_panel import PlayTurnPanel
 
 WAIT_MS = 15_000
 EXT = "Civ6Save"
 DOWNLOADED = download_name(EXT)
 DLC_MESSAGE = "Your save uses DLC the game does not allow:\n\n* Rise and Fall\n* Gathering Storm"
+
+
+def shown_buttons(panel: PlayTurnPanel) -> list[str]:
+    """The panel's buttons the user sees, in their order on screen."""
+    return [key for key, button in panel.buttons.items() if not button.isHidden()]
 
 
 class UrlRecorder(QObject):
@@ -64,7 +72,7 @@ class Harness:
 
     def click(self, key: str) -> None:
         panel = self.view.panel
-        assert panel is not None and key in panel.visible_buttons(), (key, panel.visible_buttons())
+        assert panel is not None and key in shown_buttons(panel), (key, shown_buttons(panel))
         panel.buttons[key].click()
 
 
@@ -103,12 +111,12 @@ def test_play_detect_submit_archives_and_advances(harness, simulator, world, not
     panel = harness.view.panel
     assert panel is not None and panel.isVisible() and harness.app.presenter.window.isVisible()
     assert str(harness.save_dir) in panel.folder.text()
-    assert panel.visible_buttons() == ["open_folder", "cancel"]
+    assert shown_buttons(panel) == ["open_folder", "cancel"]
 
     save = harness.save_game()
     harness.wait_state(TurnState.DETECTED)
     assert "My turn 5.Civ6Save" in panel.message.text()
-    assert panel.visible_buttons()[:2] == ["submit", "ignore"]
+    assert shown_buttons(panel)[:2] == ["submit", "ignore"]
     prompt = wait_note(harness.qtbot, notification_server, "Submit this save for Mine to play?")
     assert prompt.actions[2:] == [f"submit:{world.my_turn_game}", "Submit"]
 
@@ -120,7 +128,7 @@ def test_play_detect_submit_archives_and_advances(harness, simulator, world, not
     archived = harness.save_dir / "pydt-archive" / f"{world.my_turn_game[:8]}_My turn 5.Civ6Save"
     assert archived.read_bytes() == b"my saved game " * 100
     assert not save.exists() and not downloaded.exists()
-    assert panel.visible_buttons() == ["open_folder", "close"]
+    assert shown_buttons(panel) == ["open_folder", "close"]
     # the list reloads after the submission: it is no longer my turn there
     harness.qtbot.waitUntil(
         lambda: all(g.game_id != world.my_turn_game for g in harness.app.session.snapshot().my_turns()), timeout=WAIT_MS
@@ -150,7 +158,7 @@ def test_dlc_rejection_is_shown_verbatim_then_submit_again_succeeds(harness, sim
     panel = harness.view.panel
     assert panel.message.text() == DLC_MESSAGE
     assert save.is_file()
-    assert panel.visible_buttons() == ["resubmit", "watch", "open_folder", "cancel"]
+    assert shown_buttons(panel) == ["resubmit", "watch", "open_folder", "cancel"]
     assert simulator.game(world.my_turn_game)["gameTurnRangeKey"] == 5
     harness.click("resubmit")
     harness.wait_state(TurnState.DONE)
@@ -229,7 +237,7 @@ def test_folder_that_cannot_be_created_shows_a_message(harness, world, tmp_path)
     harness.wait_state(TurnState.ERROR)
     text = harness.view.panel.message.text()
     assert "cannot be created or used" in text and str(blocker / "Hotseat") in text
-    assert harness.view.panel.visible_buttons() == ["retry", "cancel"]
+    assert shown_buttons(harness.view.panel) == ["retry", "cancel"]
 
 
 @pytest.mark.expect_warning_logs  # the failed download is logged
@@ -287,12 +295,13 @@ def test_launch_and_open_folder_use_the_desktop_url_handlers(harness, world):
 
 def test_tray_entry_plays_my_turn_and_opens_the_page_otherwise(harness, world, monkeypatch):
     opened: list[str] = []
-    monkeypatch.setattr(harness.app, "open_game_page", opened.append)
+    monkeypatch.setattr("webbrowser.open", lambda url, *_args, **_kwargs: opened.append(url) or True)
+    page = f"{WEBSITE_URL}/game/{world.their_turn_game}"
     harness.app.tray.open_game.emit(world.their_turn_game)
-    assert opened == [world.their_turn_game]
+    assert opened == [page]  # the web page of a game that is not my turn
     harness.app.tray.open_game.emit(world.my_turn_game)
     harness.wait_state(TurnState.WAITING)
-    assert opened == [world.their_turn_game]
+    assert opened == [page]
 
 
 def show_window(harness: Harness) -> None:
@@ -325,7 +334,7 @@ def test_game_type_names_come_from_the_metadata(harness, world):
 def test_demo_save_button_stands_in_for_the_game(harness, simulator, world):
     harness.view.waiting_actions = dict(DEMO_WAITING_ACTIONS)  # what the demo passes to the app
     harness.play_until_waiting(world.my_turn_game)
-    assert "demo_save" in harness.view.panel.visible_buttons()
+    assert "demo_save" in shown_buttons(harness.view.panel)
     watcher = harness.player.watcher
     harness.qtbot.waitUntil(lambda: watcher.grace_over, timeout=WAIT_MS)
     harness.click("demo_save")
@@ -344,7 +353,7 @@ def test_auto_download_places_a_new_turn_without_showing_the_window(harness, sim
     assert harness.player.turn.game.game_id in {world.my_turn_game, world.their_turn_game}
     assert (harness.save_dir / DOWNLOADED).is_file()
     assert harness.player.turn.background
-    assert not harness.app.presenter.window_built or not harness.app.presenter.window.isVisible()
+    assert not any(isinstance(widget, GamesWindow) and widget.isVisible() for widget in QApplication.topLevelWidgets())
     harness.app.session.request("push")  # the same turns again: nothing new is downloaded
     harness.qtbot.waitUntil(lambda: not harness.app.session.engine.busy, timeout=WAIT_MS)
     assert harness.player.state is TurnState.WAITING

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pydt_tray.core.api import UNREADABLE_REPLY
+from pydt_tray.core.api_errors import UNREADABLE_REPLY
 from pydt_tray.core.context import load_context
 from pydt_tray.desktop.session import RETRY_AFTER_ERROR_SECONDS, TOKEN_REFUSED, Session
 from pydt_tray.ui.bridge import BackgroundWorker, MainThreadInvoker

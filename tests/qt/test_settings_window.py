@@ -20,10 +20,16 @@ from PySide6.QtWidgets import (
     QTabWidget,
 )
 
-from pydt_tray.core.settings import SECTIONS, SETTINGS, SPECS, Settings
+from pydt_tray.core.settings import Settings
+from pydt_tray.core.settings_table import SECTIONS, SETTINGS, SPECS
 from pydt_tray.ui.settings_window import SettingsWindow
 
 EDITOR_TYPES = {"bool": QCheckBox, "int": QSpinBox, "choice": QComboBox, "str": QLineEdit, "path": QLineEdit}
+
+
+def shown(label: QLabel) -> str:
+    """What ``label`` shows the user ('' while it is hidden)."""
+    return label.text() if not label.isHidden() else ""
 
 
 @pytest.fixture
@@ -67,7 +73,7 @@ def test_one_tab_per_section_in_table_order(window):
 @pytest.mark.parametrize("spec", SETTINGS, ids=lambda spec: spec.key)
 def test_every_setting_has_an_editor_of_its_kind(window, spec):
     window.tabs.setCurrentIndex(SECTIONS.index(spec.section))
-    editor = window.editor(spec.key)
+    editor = window.editors[spec.key]
     assert isinstance(editor, EDITOR_TYPES[spec.kind])
     assert editor.toolTip() == spec.help
     help_label = window.findChild(QLabel, f"{spec.key}_help")
@@ -90,40 +96,40 @@ def test_editors_start_from_the_current_values(qtbot, tmp_path):
     settings = Settings(tmp_path / "s.toml", {"reminder_minutes": 15, "mqtt_protocol": "mqtt311", "iot_region": "x"})
     widget = SettingsWindow(settings)
     qtbot.addWidget(widget)
-    assert widget.editor("reminder_minutes").value() == 15
-    assert widget.editor("mqtt_protocol").currentText() == "mqtt311"
-    assert widget.editor("iot_region").text() == "x"
+    assert widget.editors["reminder_minutes"].value() == 15
+    assert widget.editors["mqtt_protocol"].currentText() == "mqtt311"
+    assert widget.editors["iot_region"].text() == "x"
 
 
 def test_checkbox_applies_and_saves(qtbot, window, settings):
-    click_checkbox(qtbot, window.editor("notifications_enabled"))
+    click_checkbox(qtbot, window.editors["notifications_enabled"])
     assert settings.get("notifications_enabled") is False
     assert reloaded(settings).get("notifications_enabled") is False
 
 
 def test_typed_number_applies_and_saves(qtbot, window, settings):
     window.tabs.setCurrentIndex(SECTIONS.index("Connection"))
-    retype(qtbot, window.editor("poll_interval_seconds"), "900")
+    retype(qtbot, window.editors["poll_interval_seconds"], "900")
     assert settings.get("poll_interval_seconds") == 900
     assert reloaded(settings).get("poll_interval_seconds") == 900
-    assert window.error_text("poll_interval_seconds") == ""
+    assert shown(window.error_labels["poll_interval_seconds"]) == ""
 
 
 def test_spinbox_arrow_step_applies(qtbot, window, settings):
-    qtbot.keyClick(window.editor("reminder_minutes"), Qt.Key.Key_Up)
+    qtbot.keyClick(window.editors["reminder_minutes"], Qt.Key.Key_Up)
     assert settings.get("reminder_minutes") == 121
     assert reloaded(settings).get("reminder_minutes") == 121
 
 
 def test_combobox_applies_and_saves(window, settings):
-    window.editor("mqtt_protocol").setCurrentText("mqtt311")
+    window.editors["mqtt_protocol"].setCurrentText("mqtt311")
     assert settings.get("mqtt_protocol") == "mqtt311"
     assert reloaded(settings).get("mqtt_protocol") == "mqtt311"
 
 
 def test_line_edit_applies_stripped_text_on_enter(qtbot, window, settings):
     window.tabs.setCurrentIndex(SECTIONS.index("Connection"))
-    editor = window.editor("iot_region")
+    editor = window.editors["iot_region"]
     editor.setFocus()
     editor.selectAll()
     qtbot.keyClicks(editor, " eu-west-1 ")
@@ -135,11 +141,11 @@ def test_line_edit_applies_stripped_text_on_enter(qtbot, window, settings):
 
 def test_out_of_range_number_shows_the_error_and_changes_nothing(qtbot, window, settings):
     window.tabs.setCurrentIndex(SECTIONS.index("Connection"))
-    spin = window.editor("poll_interval_seconds")
+    spin = window.editors["poll_interval_seconds"]
     spin.setFocus()
     spin.selectAll()
     qtbot.keyClicks(spin, "5")
-    error = window.error_text("poll_interval_seconds")
+    error = shown(window.error_labels["poll_interval_seconds"])
     assert "60..3600" in error and "got 5" in error
     assert window.findChild(QLabel, "poll_interval_seconds_error").isVisible()
     qtbot.keyClick(spin, Qt.Key.Key_Return)
@@ -147,21 +153,21 @@ def test_out_of_range_number_shows_the_error_and_changes_nothing(qtbot, window, 
     assert spin.value() == 600
     assert not settings.path.exists()
     retype(qtbot, spin, "120")
-    assert window.error_text("poll_interval_seconds") == ""
+    assert shown(window.error_labels["poll_interval_seconds"]) == ""
     assert settings.get("poll_interval_seconds") == 120
 
 
 @pytest.mark.parametrize("text", ["   ", "bad\x01host"])
 def test_invalid_text_shows_the_error_and_changes_nothing(qtbot, window, settings, text):
     window.tabs.setCurrentIndex(SECTIONS.index("Connection"))
-    editor = window.editor("iot_endpoint")
+    editor = window.editors["iot_endpoint"]
     editor.setText(text)
     qtbot.keyClick(editor, Qt.Key.Key_Return)
-    assert "key 'iot_endpoint': must be non-empty text" in window.error_text("iot_endpoint")
+    assert "key 'iot_endpoint': must be non-empty text" in shown(window.error_labels["iot_endpoint"])
     assert settings.get("iot_endpoint") == SPECS["iot_endpoint"].default
     assert not settings.path.exists()
     retype(qtbot, editor, "localhost")
-    assert window.error_text("iot_endpoint") == ""
+    assert shown(window.error_labels["iot_endpoint"]) == ""
     assert reloaded(settings).get("iot_endpoint") == "localhost"
 
 
@@ -170,10 +176,10 @@ def test_external_change_updates_the_editor_without_saving(window, settings):
     settings.set("auto_submit", True)
     settings.set("store_civ6", "epic")
     settings.set("save_dir_civ5", "/games/civ5")
-    assert window.editor("reminder_minutes").value() == 30
-    assert window.editor("auto_submit").isChecked()
-    assert window.editor("store_civ6").currentText() == "epic"
-    assert window.editor("save_dir_civ5").text() == "/games/civ5"
+    assert window.editors["reminder_minutes"].value() == 30
+    assert window.editors["auto_submit"].isChecked()
+    assert window.editors["store_civ6"].currentText() == "epic"
+    assert window.editors["save_dir_civ5"].text() == "/games/civ5"
     assert not settings.path.exists()  # the window did not write the change back
 
 
@@ -181,7 +187,7 @@ def test_change_from_another_thread_reaches_the_editor(qtbot, window, settings):
     worker = threading.Thread(target=settings.set, args=("archive_count", 7))
     worker.start()
     worker.join(5)
-    qtbot.waitUntil(lambda: window.editor("archive_count").value() == 7, timeout=5000)
+    qtbot.waitUntil(lambda: window.editors["archive_count"].value() == 7, timeout=5000)
     assert not settings.path.exists()
 
 
@@ -209,10 +215,10 @@ def test_browse_and_clear_a_folder(qtbot, window, settings, monkeypatch, tmp_pat
     window.tabs.setCurrentIndex(SECTIONS.index("Games"))
     qtbot.mouseClick(window.findChild(QPushButton, "save_dir_civ6_browse"), Qt.MouseButton.LeftButton)
     assert asked == [(SPECS["save_dir_civ6"].label, "")]
-    assert window.editor("save_dir_civ6").text() == str(folder)
+    assert window.editors["save_dir_civ6"].text() == str(folder)
     assert reloaded(settings).get("save_dir_civ6") == str(folder)
     qtbot.mouseClick(window.findChild(QPushButton, "save_dir_civ6_clear"), Qt.MouseButton.LeftButton)
-    assert window.editor("save_dir_civ6").text() == ""
+    assert window.editors["save_dir_civ6"].text() == ""
     assert reloaded(settings).get("save_dir_civ6") == ""
 
 
@@ -253,9 +259,9 @@ def test_restore_defaults_of_a_section(qtbot, window, settings, monkeypatch):
     assert asked and "Connection" in asked[0]
     for key in ("poll_interval_seconds", "mqtt_protocol", "iot_region"):
         assert settings.get(key) == SPECS[key].default
-    assert window.editor("poll_interval_seconds").value() == 600
-    assert window.editor("mqtt_protocol").currentText() == "mqtt5"
-    assert window.editor("iot_region").text() == "us-east-1"
+    assert window.editors["poll_interval_seconds"].value() == 600
+    assert window.editors["mqtt_protocol"].currentText() == "mqtt5"
+    assert window.editors["iot_region"].text() == "us-east-1"
     fresh = reloaded(settings)
     assert fresh.get("poll_interval_seconds") == 600
     assert fresh.get("reminder_minutes") == 5
@@ -268,21 +274,21 @@ def test_restore_defaults_declined_changes_nothing(qtbot, window, settings, monk
     assert window.restore_defaults("Connection") is False
     assert asked
     assert settings.get("poll_interval_seconds") == 900
-    assert window.editor("poll_interval_seconds").value() == 900
+    assert window.editors["poll_interval_seconds"].value() == 900
     assert not settings.path.exists()
 
 
 def test_save_failure_is_shown_and_the_value_kept(qtbot, window, settings):
     settings.path.mkdir()  # the file's place is taken by a folder: writing it fails
-    qtbot.keyClick(window.editor("reminder_minutes"), Qt.Key.Key_Down)
+    qtbot.keyClick(window.editors["reminder_minutes"], Qt.Key.Key_Down)
     assert settings.get("reminder_minutes") == 119
-    message = window.save_error_text()
+    message = shown(window.save_error)
     assert "could not be written" in message and str(settings.path) in message
     assert "until pydt-tray quits" in message
     assert window.save_error.isVisible()
     settings.path.rmdir()
-    qtbot.keyClick(window.editor("reminder_minutes"), Qt.Key.Key_Down)
-    assert window.save_error_text() == ""
+    qtbot.keyClick(window.editors["reminder_minutes"], Qt.Key.Key_Down)
+    assert shown(window.save_error) == ""
     assert reloaded(settings).get("reminder_minutes") == 118
 
 
@@ -291,18 +297,18 @@ def test_save_failure_from_save_itself(qtbot, window, settings, monkeypatch):
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr(settings, "save", refuse)
-    click_checkbox(qtbot, window.editor("notifications_enabled"))
-    assert "Permission denied" in window.save_error_text()
+    click_checkbox(qtbot, window.editors["notifications_enabled"])
+    assert "Permission denied" in shown(window.save_error)
     assert settings.get("notifications_enabled") is False
 
 
 def test_quiet_hours_are_checked_as_typed_and_applied_when_valid(qtbot, window, settings):
     window.tabs.setCurrentIndex(SECTIONS.index("Notifications"))
-    editor = window.editor("quiet_hours")
+    editor = window.editors["quiet_hours"]
     editor.setText("22:00-25:00")
     qtbot.keyClick(editor, Qt.Key.Key_Return)
-    assert "key 'quiet_hours': hours go from 00 to 23" in window.error_text("quiet_hours")
+    assert "key 'quiet_hours': hours go from 00 to 23" in shown(window.error_labels["quiet_hours"])
     assert settings.get("quiet_hours") == ""
     retype(qtbot, editor, "22:00-07:30 sun-thu")
-    assert window.error_text("quiet_hours") == ""
+    assert shown(window.error_labels["quiet_hours"]) == ""
     assert reloaded(settings).get("quiet_hours") == "22:00-07:30 sun-thu"

@@ -9,7 +9,8 @@ from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QLineEdit
 
-from pydt_tray.ui.sign_in_dialog import WEBSITE_URL, SignInDialog
+from pydt_tray.core.models import WEBSITE_URL
+from pydt_tray.ui.sign_in_dialog import SignInDialog
 
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJzdGVhbUlkIjoiNzY1NjExOTgwMDAwMDAwMDEifQ.c2lnbmF0dXJl"
 

@@ -14,7 +14,8 @@ import pytest
 import requests
 
 from pydt_tray import __version__
-from pydt_tray.core.api import UNREADABLE_REPLY, ApiError, AuthError, NetworkError, PydtClient
+from pydt_tray.core.api import PydtClient
+from pydt_tray.core.api_errors import UNREADABLE_REPLY, ApiError, AuthError, NetworkError
 from pydt_tray.sandbox.simulator import PydtSimulator
 from tests.helpers.simulator import InstrumentedSimulator
 from tests.helpers.simulator_fixtures import ALICE, BOB, ME, FakeClock, World, seeded_world

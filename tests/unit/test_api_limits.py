@@ -13,7 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from pydt_tray.core.api import UNREADABLE_REPLY, ApiError, PydtClient, ReplyTooLargeError
+from pydt_tray.core.api import PydtClient
+from pydt_tray.core.api_errors import UNREADABLE_REPLY, ApiError, ReplyTooLargeError
 from pydt_tray.core.limits import MAX_JSON_BYTES, UnsafeJsonError, loads_json
 from pydt_tray.core.sync import GameFetcher, SyncEngine
 

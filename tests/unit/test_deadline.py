@@ -8,7 +8,8 @@ from collections.abc import Callable
 
 import pytest
 
-from pydt_tray.core.api import TOO_SLOW, NetworkError, PydtClient
+from pydt_tray.core.api import PydtClient
+from pydt_tray.core.api_errors import TOO_SLOW, NetworkError
 from pydt_tray.sandbox.simulator import PydtSimulator
 from tests.helpers.simulator_fixtures import World
 from tests.helpers.trickle import trickle_server

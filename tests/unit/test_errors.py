@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from pydt_tray.core.api import ApiError, AuthError, NetworkError, PydtError
+from pydt_tray.core.api_errors import ApiError, AuthError, NetworkError, PydtError
 from pydt_tray.core.credentials import CredentialError, KeyringLockedError, NoSecureBackendError
 from pydt_tray.core.environment import EnvironmentConfigError
 from pydt_tray.core.errors import EXIT_AUTH, EXIT_FAILURE, EXIT_NETWORK, EXIT_USAGE, PydtTrayError
 from pydt_tray.core.saves import SaveFolderError
-from pydt_tray.core.settings import SettingsError
+from pydt_tray.core.settings_table import SettingsError
 from pydt_tray.core.transfer import TransferError
 from pydt_tray.core.turn_api import TurnApiError
 from pydt_tray.platform.autostart import AutostartError

@@ -1,6 +1,7 @@
 """GameFetcher against the real simulator: which source it uses and when."""
 
-from pydt_tray.core.api import AuthError, PydtClient
+from pydt_tray.core.api import PydtClient
+from pydt_tray.core.api_errors import AuthError
 from pydt_tray.core.sync import USER_REFRESH_SECONDS, GameFetcher
 from tests.helpers.simulator_fixtures import FakeClock
 

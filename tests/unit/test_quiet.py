@@ -11,7 +11,7 @@ from pydt_tray.core.diff import Snapshot, diff_snapshots
 from pydt_tray.core.models import Game
 from pydt_tray.core.policy import NotificationPolicy
 from pydt_tray.core.quiet import GamePrefs, Quiet, QuietHours, Silence, next_morning, parse_quiet_hours, parse_snooze
-from pydt_tray.core.settings import SPECS, SettingsError, validate
+from pydt_tray.core.settings_table import SPECS, SettingsError, validate
 from pydt_tray.core.state import State
 
 ME, ALICE = "76561190000000001", "76561190000000002"

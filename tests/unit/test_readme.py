@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from pydt_tray.core.environment import ENVIRONMENT_VARIABLES
-from pydt_tray.core.settings import SETTINGS
+from pydt_tray.core.settings_table import SETTINGS
 
 README = (Path(__file__).parents[2] / "README.md").read_text()
 

@@ -9,18 +9,8 @@ import pytest
 
 import pydt_tray.core.atomic as atomic
 from pydt_tray.core.atomic import write_atomic
-from pydt_tray.core.settings import (
-    SETTINGS,
-    SETTINGS_VERSION,
-    SPECS,
-    Settings,
-    SettingsError,
-    migrate,
-    parse_value,
-    render_toml,
-    toml_string,
-    validate,
-)
+from pydt_tray.core.settings import SETTINGS_VERSION, Settings, migrate, render_toml, toml_string
+from pydt_tray.core.settings_table import SETTINGS, SPECS, SettingsError, parse_value, validate
 
 REQUIRED = [
     ("iot_keepalive_seconds", "int", 600, 30, 1200),
@@ -321,7 +311,7 @@ def test_write_into_a_missing_folder_raises_oserror(tmp_path):
 def test_the_snapshot_is_typed_from_the_table_and_follows_changes() -> None:
     from dataclasses import FrozenInstanceError, fields
 
-    from pydt_tray.core.settings import SettingsSnapshot, _snapshot_mismatches
+    from pydt_tray.core.settings_table import SettingsSnapshot, _snapshot_mismatches
 
     assert _snapshot_mismatches() == []
     assert [field.name for field in fields(SettingsSnapshot)] == [spec.key for spec in SETTINGS]

@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from pydt_tray.core.api import ApiError, PydtClient
+from pydt_tray.core.api import PydtClient
+from pydt_tray.core.api_errors import ApiError
 from pydt_tray.sandbox.webhooks import WEBHOOK_TIMEOUT
 from tests.helpers.ntfy_relay import NtfyRelay
 from tests.helpers.simulator import InstrumentedSimulator

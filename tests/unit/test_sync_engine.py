@@ -3,7 +3,7 @@
 import itertools
 import logging
 
-from pydt_tray.core.api import AuthError, NetworkError
+from pydt_tray.core.api_errors import AuthError, NetworkError
 from pydt_tray.core.diff import EventKind, Snapshot
 from pydt_tray.core.models import Game
 from pydt_tray.core.sync import FetchOutcome, SyncEngine

@@ -10,7 +10,7 @@ import pytest
 from pydt_tray.core.diff import Snapshot
 from pydt_tray.core.models import Game
 from pydt_tray.core.quiet import GamePrefs, Quiet, Silence, parse_quiet_hours
-from pydt_tray.core.settings import SPECS, SettingsError, validate
+from pydt_tray.core.settings_table import SPECS, SettingsError, validate
 from pydt_tray.core.timers import (
     TimerWarnings,
     countdown_text,

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from pydt_tray.core.api import ApiError, PydtClient
+from pydt_tray.core.api import PydtClient
+from pydt_tray.core.api_errors import ApiError
 from pydt_tray.core.models import CivGame, Game, Metadata, TurnDownload
 from pydt_tray.core.save_watch import SaveWatcher
 from pydt_tray.core.saves import ARCHIVE_DIR_NAME, ensure_save_dir

@@ -6,7 +6,8 @@ import threading
 
 import requests
 
-from pydt_tray.core.api import ApiError, PydtClient
+from pydt_tray.core.api import PydtClient
+from pydt_tray.core.api_errors import ApiError
 from pydt_tray.sandbox.simulator import PydtSimulator
 from tests.helpers.simulator_fixtures import ALICE, BOB, ME, World
 
