@@ -49,6 +49,7 @@ from tests.helpers.flapping import NotificationLog, Turn
 from tests.helpers.mosquitto import Mosquitto
 from tests.helpers.ntfy_relay import NtfyRelay
 from tests.helpers.simulator import InstrumentedSimulator
+from tests.helpers.tray_menu import menu_texts
 from tests.helpers.trickle import TrickleServer
 
 log = logging.getLogger(__name__)
@@ -491,7 +492,7 @@ class ChaosRun:
             self._signing_in = True
             self.sign_in_prompts += 1
             assert session.token is None and self.app.push.connection is None
-            assert "Sign in…" in self.app.tray.action_texts(), self.app.tray.action_texts()
+            assert "Sign in…" in menu_texts(self.app.tray), menu_texts(self.app.tray)
             self._at(self.rng.uniform(0.5, 2.0), self._sign_in_again)
 
     def _sign_in_again(self) -> None:
