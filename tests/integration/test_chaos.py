@@ -22,9 +22,10 @@ CHAOS_SECONDS = 115.0
 MIN_FAULTS = 100
 RSS_GROWTH_LIMIT = 96 * 2**20  # replies of up to 16 MB are unpacked and dropped; a leak per fault shows far above
 # A turn's push can be lost (broker killed or paused) and its loads can hit faults: the outage polling looks
-# within 15 s, a failed load is tried again after 15 s, then 30 s (or at the next push), a hanging or trickling
-# reply costs up to the client's deadline, and a 401 waits for the user to sign in again.
-NOTIFY_WITHIN_SECONDS = 15.0 + 30.0 + CLIENT_DEADLINE + 10.0
+# within 15 s, a failed load is tried again after 15 s, 30 s, then 60 s (or at the next push; three failed
+# loads in a row happen under this fault rate), a hanging or trickling reply costs up to the client's deadline,
+# and a 401 waits for the user to sign in again.
+NOTIFY_WITHIN_SECONDS = 15.0 + 60.0 + CLIENT_DEADLINE + 10.0
 
 
 @pytest.mark.expect_warning_logs  # failed loads, oversized replies and the refused token are logged
@@ -51,7 +52,7 @@ def test_chaos_run_notifies_every_turn_exactly_once(
     assert outcome.failures == []
     assert report.total_faults >= MIN_FAULTS, report.text()
     assert report.missed == [] and report.duplicated == [] and report.stray == [], report.text()
-    assert report.turns >= 20, report.text()
+    assert report.turns >= 12, report.text()  # a turn held up by the retry schedule slows the game down
     assert report.worst_delay <= NOTIFY_WITHIN_SECONDS, report.text()
     assert report.rss_growth <= RSS_GROWTH_LIMIT, report.text()
     # responsive at the end: live again, a Refresh loads cleanly, the turn API lists the user's turns
