@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
 import sys
 from pathlib import Path
@@ -19,6 +18,7 @@ from pydt_tray.platform.display import (
     requested_platforms,
     x_server_answers,
 )
+from tests.helpers.tools import require_tool
 
 QT = qt_folders()
 
@@ -40,9 +40,7 @@ def test_the_elf_reader_lists_what_the_real_xcb_plugin_needs() -> None:
 
 
 def test_the_elf_reader_agrees_with_objdump() -> None:
-    objdump = shutil.which("objdump")
-    if objdump is None:
-        pytest.skip("objdump is missing: apt-get install -y binutils")
+    objdump = require_tool("objdump", "binutils")  # fails under CI instead of skipping
     import subprocess
 
     target = QT[1] / "libqxcb.so"
