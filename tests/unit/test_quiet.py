@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -13,32 +13,13 @@ from pydt_tray.core.policy import NotificationPolicy
 from pydt_tray.core.quiet import GamePrefs, Quiet, QuietHours, Silence, next_morning, parse_quiet_hours, parse_snooze
 from pydt_tray.core.settings_table import SPECS, SettingsError, validate
 from pydt_tray.core.state import State
+from tests.helpers.wall_clock import Clock, at, utc
 
 ME, ALICE = "76561190000000001", "76561190000000002"
 
 
 def _contains(hours: QuietHours, moment: datetime) -> bool:
     return hours.period_start(moment) is not None
-
-
-def at(text: str) -> float:
-    """A UTC wall-clock time as epoch seconds ("2026-11-30 22:15" is a Monday)."""
-    return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
-
-
-def utc(timestamp: float) -> datetime:
-    return datetime.fromtimestamp(timestamp, tz=UTC)
-
-
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def set(self, text: str) -> None:
-        self.now = at(text)
 
 
 def game(game_id: str, current: str = ME, turn: int = 5, name: str = "") -> Game:

@@ -18,28 +18,10 @@ from pydt_tray.core.timers import (
     parse_timer_warnings,
     timer_expiry,
 )
+from tests.helpers.wall_clock import Clock, at, utc
 
 ME, ALICE = "76561190000000001", "76561190000000002"
 START = "2026-11-30T10:00:00.000Z"
-
-
-def at(text: str) -> float:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
-
-
-def utc(timestamp: float) -> datetime:
-    return datetime.fromtimestamp(timestamp, tz=UTC)
-
-
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def set(self, text: str) -> None:
-        self.now = at(text)
 
 
 def game(
