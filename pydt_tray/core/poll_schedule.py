@@ -13,6 +13,15 @@ The schedule only cares whether *any* of them is live:
 A network change or a wake calls :meth:`PollSchedule.restart_window`: a running outage starts its fast
 window again, since whatever was missed before is likely to be missed again.
 
+While a path is live the backstop keeps to a budget of one poll per relaxed interval. The owner reports every
+good load with :meth:`PollSchedule.loaded`: a load a push message asked for only restarts the interval, any other
+(the backstop itself, an outage's catch-up polls, a reconnect's catch-up) spends one interval of the budget, so
+the polls of a short outage replace the next backstop polls instead of adding to them. The budget owed never
+postpones the next poll by more than ``LIVE_MAX_INTERVALS`` intervals.
+
+After a failed load the owner backs off (:meth:`PollSchedule.retry_delay`), but while no path is live never
+longer than the outage's own interval, so a turn is still noticed on the outage schedule.
+
 Qt-free and clock-injected; the owner calls it on one thread and arms its own timer with
 :meth:`PollSchedule.next_delay`.
 """
@@ -27,6 +36,8 @@ FAST_INTERVAL_SECONDS = 15.0
 FAST_WINDOW_SECONDS = 120.0
 DOWN_INTERVAL_SECONDS = 90.0
 LIVE_MIN_INTERVAL_SECONDS = 600.0  # while push is live the backstop is a safety net: never more often than this
+LIVE_MAX_INTERVALS = 3  # what the polls of an outage owe delays the live backstop by at most this many intervals
+PUSH_REASONS = frozenset({"push", "relay push"})  # loads a push message asked for: free of the backstop budget
 
 
 class PollMode(enum.Enum):
@@ -59,6 +70,7 @@ class PollSchedule:
         self._clock = clock
         self._paths: dict[str, bool] = {}  # running paths -> live?
         self._outage_since: float | None = None
+        self._spent_until: float | None = None  # the live backstop budget is used up to this time
 
     # --- what the push paths report -----------------------------------------------------------------
 
@@ -93,6 +105,18 @@ class PollSchedule:
         if self._outage_since is not None:
             self._outage_since = self._clock()
 
+    def loaded(self, reasons: tuple[str, ...] | list[str]) -> None:
+        """A good load just ended; ``reasons`` are what asked for it (the sync engine's reasons)."""
+        now = self._clock()
+        interval = self._live_delay()
+        if self._spent_until is None or self._spent_until < now:
+            self._spent_until = now
+        if PUSH_REASONS.intersection(reasons):
+            self._spent_until = max(self._spent_until, now + interval)  # a push only restarts the interval
+        else:
+            self._spent_until += interval
+        self._spent_until = min(self._spent_until, now + interval * LIVE_MAX_INTERVALS)  # the rest is forgiven
+
     # --- what the owner asks ------------------------------------------------------------------------
 
     @property
@@ -118,10 +142,24 @@ class PollSchedule:
         relaxed = float(self._live_interval())
         mode = self.mode
         if mode is PollMode.LIVE:
-            return max(relaxed, self.live_floor)
+            interval = self._live_delay()
+            if self._spent_until is None:
+                return interval
+            owed = self._spent_until - self._clock()
+            return min(max(interval, owed), interval * LIVE_MAX_INTERVALS)
         if mode is PollMode.CATCH_UP:
             return min(self.fast_interval, relaxed)
         return min(self.down_interval, relaxed)
+
+    def retry_delay(self, backoff: float) -> float:
+        """The wait after a failed load: ``backoff`` while a path is live, else never more than the poll
+        interval of now (an outage's 15 s, then 90 s), so the back-off cannot hold off the outage polling."""
+        if self.any_live:
+            return backoff
+        return min(backoff, self.next_delay())
+
+    def _live_delay(self) -> float:
+        return max(float(self._live_interval()), self.live_floor)
 
     def _settle(self) -> None:
         if not self._paths:

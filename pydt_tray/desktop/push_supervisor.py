@@ -57,6 +57,15 @@ class Backstop(QObject):
             seconds = self.schedule.next_delay()
         self.timer.start(round(seconds * 1000))
 
+    def loaded(self, reasons: tuple[str, ...]) -> None:
+        """A good load ended: it spends the schedule's budget (see :meth:`PollSchedule.loaded`), then arm."""
+        self.schedule.loaded(reasons)
+        self.arm()
+
+    def retry_delay(self, backoff: float) -> float:
+        """The wait after a failed load: see :meth:`PollSchedule.retry_delay`."""
+        return self.schedule.retry_delay(backoff)
+
     def arm_sooner(self) -> None:
         """Like :meth:`arm`, but never later than already planned: repeated failed reconnect attempts must not
         keep pushing the next poll away."""

@@ -33,6 +33,10 @@ class Scheduler(Protocol):
 
     def arm(self, seconds: int | None = None) -> None: ...
 
+    def loaded(self, reasons: tuple[str, ...]) -> None: ...  # a good load ended: arm at the usual interval
+
+    def retry_delay(self, backoff: float) -> float: ...  # the back-off, capped while no push path is live
+
     def stop(self) -> None: ...
 
 
@@ -196,13 +200,14 @@ class Session(QObject):
         if outcome.error is not None:
             self.last_error = outcome.error.user_message
             self._error_streak += 1
-            delay = RETRY_AFTER_ERROR_SECONDS[min(self._error_streak, len(RETRY_AFTER_ERROR_SECONDS)) - 1]
+            backoff = RETRY_AFTER_ERROR_SECONDS[min(self._error_streak, len(RETRY_AFTER_ERROR_SECONDS)) - 1]
+            delay = round(self.backstop.retry_delay(backoff))
             log.warning("Could not load games (%s); next try in %d s", self.last_error, delay)
             self.backstop.arm(delay)
         else:
             self.last_error = ""
             self._error_streak = 0
-            self.backstop.arm()
+            self.backstop.loaded(outcome.reasons)
             if outcome.user is not None:
                 self.user_name = outcome.user.display_name
                 self.user_known.emit(outcome.user.steam_id)

@@ -100,9 +100,11 @@ class DayRun:
         self.results.append(result)
         if result.outcome.error is not None:
             self._errors += 1
-            self.arm_backstop(RETRY_AFTER_ERROR_SECONDS[min(self._errors, len(RETRY_AFTER_ERROR_SECONDS)) - 1])
+            backoff = RETRY_AFTER_ERROR_SECONDS[min(self._errors, len(RETRY_AFTER_ERROR_SECONDS)) - 1]
+            self.arm_backstop(self.schedule.retry_delay(backoff))
             return
         self._errors = 0
+        self.schedule.loaded(result.outcome.reasons)
         self.arm_backstop()
         self.client.get_metadata()  # the type names loader, once per client
 

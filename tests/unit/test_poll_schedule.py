@@ -152,3 +152,78 @@ def test_a_stopped_path_no_longer_counts_as_live() -> None:
 def test_rejects_nonsense() -> None:
     with pytest.raises(ValueError):
         PollSchedule(live_interval=lambda: 300, fast_interval=100, down_interval=90)
+
+
+def live_polls(schedule: PollSchedule, clock: FakeClock, until: float) -> list[float]:
+    """Like :func:`polls_until`, with each backstop poll reported as a good load (as the session does)."""
+    start = clock()
+    times = []
+    while clock() + schedule.next_delay() - start <= until:
+        clock.advance(schedule.next_delay())
+        schedule.loaded(("timer",))
+        times.append(round(clock() - start, 6))
+    return times
+
+
+def test_a_push_load_restarts_the_live_interval_without_spending_the_budget() -> None:
+    clock = FakeClock()
+    schedule = make(clock, setting=600)
+    schedule.path_live("iot")
+    schedule.loaded(("connected",))
+    assert live_polls(schedule, clock, 1800) == [600.0, 1200.0, 1800.0]
+    clock.advance(100)
+    schedule.loaded(("push",))
+    assert schedule.next_delay() == 600.0
+    clock.advance(50)
+    schedule.loaded(("relay push", "timer"))  # folded with a push: still free
+    assert schedule.next_delay() == 600.0
+
+
+def test_the_polls_of_a_short_outage_replace_the_next_backstop_polls() -> None:
+    clock = FakeClock()
+    schedule = make(clock, setting=600)
+    schedule.path_live("iot")
+    schedule.loaded(("connected",))
+    clock.advance(600)
+    schedule.loaded(("timer",))
+    assert schedule.path_lost("iot")
+    clock.advance(1)
+    schedule.loaded(("push lost",))  # the outage: a poll at once, then every 15 s
+    assert schedule.next_delay() == FAST_INTERVAL_SECONDS
+    clock.advance(15)
+    schedule.loaded(("timer",))
+    schedule.path_live("iot")
+    clock.advance(1)
+    schedule.loaded(("connected",))
+    # four polls within 17 s spent four intervals: the next backstop poll waits for them (at most three)
+    assert schedule.next_delay() == pytest.approx(3 * 600.0)
+    clock.advance(schedule.next_delay())
+    schedule.loaded(("timer",))
+    assert schedule.next_delay() == 600.0  # the budget is back to one poll per interval
+
+
+def test_what_an_outage_owes_postpones_the_backstop_by_at_most_three_intervals() -> None:
+    clock = FakeClock()
+    schedule = make(clock, setting=600)
+    schedule.path_live("iot")
+    schedule.path_lost("iot")
+    for _ in range(40):  # a long outage: 40 polls
+        clock.advance(schedule.next_delay())
+        schedule.loaded(("timer",))
+    schedule.path_live("iot")
+    schedule.loaded(("connected",))
+    assert schedule.next_delay() == 1800.0
+    assert live_polls(schedule, clock, 3000) == [1800.0, 2400.0, 3000.0]  # the rest is forgiven
+
+
+def test_retry_after_an_error_keeps_to_the_outage_schedule_while_no_path_is_live() -> None:
+    clock = FakeClock()
+    schedule = make(clock)
+    schedule.path_live("iot")
+    assert [schedule.retry_delay(b) for b in (15, 60, 300)] == [15, 60, 300]  # live: the full back-off
+    schedule.path_lost("iot")
+    assert [schedule.retry_delay(b) for b in (15, 60, 300)] == [15.0, 15.0, 15.0]  # catch-up window
+    clock.advance(FAST_WINDOW_SECONDS)
+    assert [schedule.retry_delay(b) for b in (15, 60, 300)] == [15, 60, 90.0]  # later in the outage
+    schedule.path_stopped("iot")
+    assert schedule.retry_delay(300) == 90.0  # no push at all: plain polling
