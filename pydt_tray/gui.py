@@ -86,7 +86,8 @@ def run_gui(
         app.synced.connect(lambda _result: trimmer.soon())
         app.start(token=token)
     if not app.tray.available:  # say so once, on the window, and keep running
-        announce_missing_tray(False, show_window=app.show_games, show_notice=window_notice(app.presenter.window))
+        notice = window_notice(lambda: app.presenter.window)  # the window is built only if a notice is shown
+        announce_missing_tray(False, show_window=app.show_games, show_notice=notice)
     if on_started is not None:
         on_started(app)
     log.info("pydt-tray %s running (%s)", __version__, "hidden" if hidden else "window shown")

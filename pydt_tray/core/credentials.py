@@ -207,6 +207,8 @@ class TokenStore:
     def load(self) -> str | None:
         if self._forced is None and not self._resolved and secret_service.keyring_would_pick_secret_service():
             token = secret_service.read_token(self._service, self._username)  # keyring's backends stay unloaded
+            if token == "":
+                return None  # surely nothing stored
             if token:
                 register_secret(token)
                 return token

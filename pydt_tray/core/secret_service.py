@@ -6,8 +6,9 @@ When keyring would pick the Secret Service anyway (Linux, no other backend confi
 where KWallet comes first), :func:`read_token` asks the service over D-Bus with ``jeepney`` (a "plain"
 session on the private session bus, as the specification allows) for the item keyring stored: the same
 collection (the default one) and the same attributes. Anything unusual (no default collection, a locked one,
-not exactly one item, any D-Bus error) returns None and the caller goes the usual keyring way, which also
-deals with unlock prompts and errors.
+more than one item, any D-Bus error) returns None and the caller goes the usual keyring way, which also
+deals with unlock prompts and errors. No item at all in the unlocked default collection is a sure answer
+(nothing stored, as for an account without a relay), so keyring's backends stay unloaded then too.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ def keyring_would_pick_secret_service(environ: dict[str, str] | None = None, pla
 
 
 def read_token(service: str, username: str) -> str | None:
-    """The secret keyring stored for (service, username) in the default collection; None when unsure."""
+    """The secret keyring stored for (service, username) in the default collection; "" when the unlocked default
+    collection holds no such item (keyring's answer would be None too); None when unsure."""
     try:
         return _read(service, username)
     except Exception as error:  # jeepney's D-Bus errors, a closed bus, an unexpected reply shape
@@ -71,6 +73,8 @@ def _read(service: str, username: str) -> str | None:
         if locked:
             return None
         (items,) = call(collection, "SearchItems", "a{ss}", ({"username": username, "service": service},))
+        if not items:
+            return ""  # nothing stored: what keyring's search in the same collection would find too
         if len(items) != 1:
             return None
         _output, session_path = call(secrets, "OpenSession", "sv", ("plain", ("s", "")))

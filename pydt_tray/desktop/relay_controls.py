@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QObject, SignalInstance
 
@@ -19,8 +19,10 @@ from pydt_tray.desktop.notices import SIGN_IN_KEY
 from pydt_tray.desktop.push_supervisor import PushSupervisor
 from pydt_tray.desktop.relay_push import RelayOutcome, RelayPush
 from pydt_tray.platform.notifications import Notifier
-from pydt_tray.ui.relay_section import PushView, RelaySection
-from pydt_tray.ui.settings_window import SettingsWindow
+
+if TYPE_CHECKING:  # both only once the settings window is opened: a hidden app does not load them
+    from pydt_tray.ui.relay_section import RelaySection
+    from pydt_tray.ui.settings_window import SettingsWindow
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +69,8 @@ class RelayControls(QObject):
 
     def attach(self, window: SettingsWindow) -> None:
         """Add the section to a freshly built settings window."""
+        from pydt_tray.ui.relay_section import RelaySection
+
         section = RelaySection(window)
         section.enable_requested.connect(self.enable)
         section.disable_requested.connect(self.disable)
@@ -76,6 +80,8 @@ class RelayControls(QObject):
 
     def refresh(self) -> None:
         if self.section is not None:
+            from pydt_tray.ui.relay_section import PushView
+
             self.section.show_state(PushView(self._push_text(), self.relay.on, self.relay.detail))
 
     # --- the section's requests -----------------------------------------------------------------------

@@ -2,9 +2,13 @@
 
 Who wins is decided by a lock file (``QLockFile``), held for the whole life of the first instance. The lock
 is atomic, so two near-simultaneous starts cannot both win, and it carries the holder's process id, so
-the lock of a crashed instance is recognised as stale and taken over. The winner then listens on a
-``QLocalServer``, clearing any socket a crashed run left behind. A loser connects to that server, sends
-``show`` and waits briefly for ``ok``; the whole exchange stays under a second.
+the lock of a crashed instance is recognised as stale and taken over. The winner then listens on a local
+socket, clearing any socket a crashed run left behind. A loser connects to it, sends ``show`` and waits
+briefly for ``ok``; the whole exchange stays under a second.
+
+On Unix the socket is a plain ``AF_UNIX`` stream socket of the standard library, watched by a
+``QSocketNotifier``: a running app does not load QtNetwork (about 2.5 MB) for one line a day. Windows has
+no such socket in Python, so there the exchange goes through QtNetwork's ``QLocalServer`` (a named pipe).
 
 The key (lock and socket name) is derived from the user and the resolved config folder, so a test or
 demo run with its own ``PYDT_TRAY_HOME`` never talks to the user's real instance.
@@ -18,16 +22,18 @@ ignored: a foreign file never stops the app from starting.
 from __future__ import annotations
 
 import contextlib
+import errno
 import getpass
 import hashlib
 import logging
 import os
+import socket
 import stat
 import time
 from pathlib import Path
+from typing import Any
 
-from PySide6.QtCore import QDir, QLockFile, QObject, Signal
-from PySide6.QtNetwork import QLocalServer, QLocalSocket
+from PySide6.QtCore import QDir, QLockFile, QObject, QSocketNotifier, Signal
 
 from pydt_tray import APP_NAME
 from pydt_tray.core.paths import app_paths
@@ -38,6 +44,8 @@ SHOW_MESSAGE = b"show\n"
 ACK_MESSAGE = b"ok\n"
 TOTAL_BUDGET_MS = 900  # a second start must be done in under a second
 CONNECT_RETRY_MS = 25
+MAX_LINE = 64  # longer than any message of ours: not our protocol
+UNIX_SOCKETS = os.name == "posix" and hasattr(socket, "AF_UNIX")
 
 
 def _user_name() -> str:
@@ -123,15 +131,19 @@ class SingleInstance(QObject):
         # On Unix a server name with a slash is used as the socket path; keep it within the 104-byte limit.
         socket_path = folder / self.key
         self._socket_name = str(socket_path) if os.name == "posix" and len(str(socket_path)) < 100 else self.key
+        if UNIX_SOCKETS and self._socket_name == self.key:
+            self._socket_name = str(Path(QDir.tempPath()) / self.key)  # where QLocalServer would put it
         self._lock = QLockFile(str(self._lock_path))
         self._lock.setStaleLockTime(0)  # only a dead holder makes the lock stale, never its age
-        self._server: QLocalServer | None = None
+        self._server: Any = None  # a _UnixServer, or a QLocalServer on Windows
         self._first = False
 
     @property
     def server_name(self) -> str:
         """The socket path (Unix) or pipe name (Windows) while listening, else ``""``."""
-        return self._server.fullServerName() if self._server is not None else ""
+        if self._server is None:
+            return ""
+        return self._server.path if UNIX_SOCKETS else self._server.fullServerName()
 
     def acquire(self) -> bool:
         """True: this is the first instance and now listens. False: another one runs and was asked to show."""
@@ -160,7 +172,8 @@ class SingleInstance(QObject):
         server, self._server = self._server, None
         if server is not None:
             server.close()
-            server.deleteLater()
+            if not UNIX_SOCKETS:
+                server.deleteLater()
         if self._lock.isLocked():
             self._lock.unlock()
         self._first = False
@@ -169,6 +182,16 @@ class SingleInstance(QObject):
 
     def _listen(self) -> bool:
         self._first = True
+        if UNIX_SOCKETS:
+            try:
+                self._server = _UnixServer(self._socket_name, self._on_line, self)
+            except OSError as error:
+                log.warning("cannot listen for other starts (%s); running without that", error)
+                return True
+            log.debug("first instance, listening on %s", self._socket_name)
+            return True
+        from PySide6.QtNetwork import QLocalServer
+
         server = QLocalServer(self)
         server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
         server.newConnection.connect(self._on_new_connection)
@@ -184,54 +207,194 @@ class SingleInstance(QObject):
         log.debug("first instance, listening on %s", server.fullServerName())
         return True
 
+    def _on_line(self, line: bytes) -> bytes:
+        """What a later start sent (one line); returns the answer ("" for none)."""
+        if line != SHOW_MESSAGE:
+            return b""
+        log.debug("another start asked to show the window")
+        self.show_requested.emit()
+        return ACK_MESSAGE
+
     def _on_new_connection(self) -> None:
         server = self._server
         while server is not None and server.hasPendingConnections():
-            socket = server.nextPendingConnection()
-            socket.setParent(self)
-            socket.readyRead.connect(lambda s=socket: self._on_ready_read(s))
-            socket.disconnected.connect(socket.deleteLater)
-            if socket.bytesAvailable():
-                self._on_ready_read(socket)
+            connection = server.nextPendingConnection()
+            connection.setParent(self)
+            connection.readyRead.connect(lambda c=connection: self._on_ready_read(c))
+            connection.disconnected.connect(connection.deleteLater)
+            if connection.bytesAvailable():
+                self._on_ready_read(connection)
 
-    def _on_ready_read(self, socket: QLocalSocket) -> None:
-        if not socket.canReadLine():
-            if socket.bytesAvailable() > 64:  # not our protocol
-                socket.abort()
+    def _on_ready_read(self, connection: Any) -> None:  # a QLocalSocket (Windows)
+        if not connection.canReadLine():
+            if connection.bytesAvailable() > MAX_LINE:  # not our protocol
+                connection.abort()
             return
-        line = bytes(socket.readLine().data())
-        if line == SHOW_MESSAGE:
-            socket.write(ACK_MESSAGE)
-            socket.flush()
-            log.debug("another start asked to show the window")
-            self.show_requested.emit()
-        socket.disconnectFromServer()
+        answer = self._on_line(bytes(connection.readLine().data()))
+        if answer:
+            connection.write(answer)
+            connection.flush()
+        connection.disconnectFromServer()
 
     # --- second instance ----------------------------------------------------------------------------------
 
     def _ask_running_instance(self, started: float, retry: bool) -> bool:
         """Connect to the running instance and send ``show``; True once connected (an ack is waited for)."""
-        socket = QLocalSocket()
+        ask = self._ask_unix if UNIX_SOCKETS else self._ask_qt
+        acked = ask(started, retry)
+        if acked is None:
+            return False
+        if not acked:
+            log.warning("the running %s did not confirm the show request", APP_NAME)
+        return True
+
+    def _ask_unix(self, started: float, retry: bool) -> bool | None:
+        """None: nobody listens. Else whether the show request was confirmed."""
+        while True:
+            client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                client.settimeout(max(1, self._remaining_ms(started)) / 1000)
+                client.connect(self._socket_name)
+            except OSError:
+                client.close()
+                if not retry or self._remaining_ms(started) <= CONNECT_RETRY_MS:
+                    return None
+                time.sleep(CONNECT_RETRY_MS / 1000)  # the winner is between taking the lock and listening
+                continue
+            break
+        with client:
+            received = b""
+            try:
+                client.sendall(SHOW_MESSAGE)
+                while b"\n" not in received and self._remaining_ms(started) > 0:
+                    client.settimeout(max(1, self._remaining_ms(started)) / 1000)
+                    chunk = client.recv(MAX_LINE)
+                    if not chunk:
+                        break
+                    received += chunk
+            except OSError:
+                pass
+            return received.split(b"\n", 1)[0] + b"\n" == ACK_MESSAGE
+
+    def _ask_qt(self, started: float, retry: bool) -> bool | None:
+        from PySide6.QtNetwork import QLocalSocket
+
+        connection = QLocalSocket()
         try:
             while True:
-                socket.connectToServer(self._socket_name)
-                if socket.waitForConnected(max(1, self._remaining_ms(started))):
+                connection.connectToServer(self._socket_name)
+                if connection.waitForConnected(max(1, self._remaining_ms(started))):
                     break
-                socket.abort()
+                connection.abort()
                 if not retry or self._remaining_ms(started) <= CONNECT_RETRY_MS:
-                    return False
-                time.sleep(CONNECT_RETRY_MS / 1000)  # the winner is between taking the lock and listening
-            socket.write(SHOW_MESSAGE)
-            socket.flush()
+                    return None
+                time.sleep(CONNECT_RETRY_MS / 1000)
+            connection.write(SHOW_MESSAGE)
+            connection.flush()
             acked = False
-            while not acked and socket.waitForReadyRead(max(1, self._remaining_ms(started))):
-                acked = socket.canReadLine() and bytes(socket.readLine().data()) == ACK_MESSAGE
-            if not acked:
-                log.warning("the running %s did not confirm the show request", APP_NAME)
-            return True
+            while not acked and connection.waitForReadyRead(max(1, self._remaining_ms(started))):
+                acked = connection.canReadLine() and bytes(connection.readLine().data()) == ACK_MESSAGE
+            return acked
         finally:
-            socket.abort()
+            connection.abort()
 
     @staticmethod
     def _remaining_ms(started: float) -> int:
         return int(TOTAL_BUDGET_MS - (time.monotonic() - started) * 1000)
+
+
+class _UnixServer(QObject):
+    """A listening ``AF_UNIX`` socket (mode 0600) on the Qt event loop: each connection sends one line, gets
+    the answer of ``on_line`` and is closed. A socket file left at ``path`` by a crashed run is replaced."""
+
+    def __init__(self, path: str, on_line: Any, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.path = path
+        self._on_line = on_line
+        self._clients: dict[int, tuple[socket.socket, QSocketNotifier, bytearray]] = {}
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            try:
+                self._bind(listener)
+            except OSError as error:
+                if error.errno != errno.EADDRINUSE:
+                    raise
+                # We hold the lock, so a socket under our name is a leftover of a crashed run.
+                log.debug("removing a stale instance socket: %s", path)
+                os.unlink(path)
+                self._bind(listener)
+            listener.listen(8)
+            listener.setblocking(False)
+        except OSError:
+            listener.close()
+            raise
+        self._listener: socket.socket | None = listener
+        self._notifier = QSocketNotifier(listener.fileno(), QSocketNotifier.Type.Read, self)
+        self._notifier.activated.connect(lambda *_args: self._accept())
+
+    def _bind(self, listener: socket.socket) -> None:
+        old_mask = os.umask(0o177)  # the socket file is born 0600: only this user may connect
+        try:
+            listener.bind(self.path)
+        finally:
+            os.umask(old_mask)
+
+    def _accept(self) -> None:
+        while self._listener is not None:
+            try:
+                connection, _address = self._listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as error:
+                log.debug("instance socket accept failed: %s", error)
+                return
+            connection.setblocking(False)
+            notifier = QSocketNotifier(connection.fileno(), QSocketNotifier.Type.Read, self)
+            fd = connection.fileno()
+            self._clients[fd] = (connection, notifier, bytearray())
+            notifier.activated.connect(lambda *_args, fd=fd: self._read(fd))
+            self._read(fd)
+
+    def _read(self, fd: int) -> None:
+        entry = self._clients.get(fd)
+        if entry is None:
+            return
+        connection, _notifier, buffer = entry
+        try:
+            chunk = connection.recv(MAX_LINE + 1)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            chunk = b""
+        buffer += chunk
+        if b"\n" in buffer:
+            line = bytes(buffer[: buffer.index(b"\n") + 1])
+            answer = self._on_line(line)
+            if answer:
+                with contextlib.suppress(OSError):
+                    connection.setblocking(True)
+                    connection.settimeout(0.5)
+                    connection.sendall(answer)
+            self._drop(fd)
+        elif not chunk or len(buffer) > MAX_LINE:  # closed, or not our protocol
+            self._drop(fd)
+
+    def _drop(self, fd: int) -> None:
+        connection, notifier, _buffer = self._clients.pop(fd)
+        notifier.setEnabled(False)
+        notifier.deleteLater()
+        with contextlib.suppress(OSError):
+            connection.shutdown(socket.SHUT_RDWR)
+        connection.close()
+
+    def close(self) -> None:
+        for fd in list(self._clients):
+            self._drop(fd)
+        listener, self._listener = self._listener, None
+        if listener is None:
+            return
+        self._notifier.setEnabled(False)
+        self._notifier.deleteLater()
+        listener.close()
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)

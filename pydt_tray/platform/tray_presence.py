@@ -70,8 +70,9 @@ def announce_missing_tray(
     return True
 
 
-def window_notice(window: PanelHost) -> Callable[[str], None]:
-    """A ``show_notice`` that puts the text above the game list of ``window`` (a ``GamesWindow``)."""
+def window_notice(window: Callable[[], PanelHost]) -> Callable[[str], None]:
+    """A ``show_notice`` that puts the text above the game list of the window ``window()`` returns (a
+    ``GamesWindow``, built only when a notice is shown: a hidden app on a headless platform builds none)."""
 
     def show(text: str) -> None:
         from PySide6.QtWidgets import QLabel
@@ -80,6 +81,6 @@ def window_notice(window: PanelHost) -> Callable[[str], None]:
         label.setObjectName("noTrayNotice")
         label.setWordWrap(True)
         label.setStyleSheet("QLabel#noTrayNotice { background: #fff4d6; color: #4a3a00; padding: 8px; }")
-        window.set_panel(label)
+        window().set_panel(label)
 
     return show

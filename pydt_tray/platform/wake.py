@@ -100,6 +100,58 @@ class LogindResumeSource(WakeSource):
         self.woke.emit("resume")
 
 
+# --- Linux: NetworkManager -------------------------------------------------------------------------------------
+
+NM_SERVICE = "org.freedesktop.NetworkManager"
+NM_PATH = "/org/freedesktop/NetworkManager"
+NM_INTERFACE = "org.freedesktop.NetworkManager"
+NM_CONNECTED_GLOBAL = 70  # NMState: full network access
+
+
+class NetworkManagerSource(WakeSource):
+    """NetworkManager's ``StateChanged(u)`` on the system bus: fires when the state becomes "connected, global".
+
+    The same event Qt's ``QNetworkInformation`` reads on Linux, taken straight from D-Bus (QtDBus is loaded for
+    logind anyway), so a running app does not load QtNetwork for it. The signal comes only on a change, so
+    reaching the connected state always means the network came back. ``bus`` is injectable for tests.
+    """
+
+    def __init__(self, bus: Any = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._bus = bus
+        self._connected_bus: Any = None
+        self._last: int | None = None
+
+    def start(self) -> None:
+        if self._connected_bus is not None:
+            return
+        from PySide6.QtDBus import QDBusConnection
+
+        bus: Any = self._bus if self._bus is not None else QDBusConnection.systemBus()
+        if not bus.isConnected():
+            log.debug("no system bus (%s); network change events unavailable", bus.lastError().message())
+            return
+        if not bus.connect(*self._match(), self, SLOT("on_state_changed(uint)")):
+            log.debug("could not subscribe to NetworkManager StateChanged: %s", bus.lastError().message())
+            return
+        self._connected_bus = bus
+
+    def stop(self) -> None:
+        bus, self._connected_bus = self._connected_bus, None
+        if bus is not None:
+            bus.disconnect(*self._match(), self, SLOT("on_state_changed(uint)"))
+
+    @staticmethod
+    def _match() -> tuple[str, str, str, str]:
+        return NM_SERVICE, NM_PATH, NM_INTERFACE, "StateChanged"
+
+    @Slot("uint")
+    def on_state_changed(self, state: int) -> None:
+        previous, self._last = self._last, int(state)
+        if self._last == NM_CONNECTED_GLOBAL and previous != NM_CONNECTED_GLOBAL:
+            self.woke.emit("network back")
+
+
 # --- Qt network reachability --------------------------------------------------------------------------------
 
 
@@ -286,10 +338,11 @@ def pick_wake_sources(platform: str = sys.platform) -> list[WakeSource]:
     """The sources for ``platform``; none of them touches the OS until ``start``."""
     sources: list[WakeSource] = []
     if platform.startswith("linux"):
-        sources.append(LogindResumeSource())
-    elif platform == "win32":
-        sources.append(WindowsPowerSource())
-    sources.append(NetworkReachabilitySource())
+        sources += [LogindResumeSource(), NetworkManagerSource()]  # D-Bus both: no QtNetwork in a running app
+    else:
+        if platform == "win32":
+            sources.append(WindowsPowerSource())
+        sources.append(NetworkReachabilitySource())
     sources.append(ClockJumpSource())
     return sources
 

@@ -21,8 +21,9 @@ import enum
 import functools
 import logging
 from importlib import resources
+from pathlib import Path
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, QRectF, QSize, Qt
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -40,7 +41,8 @@ log = logging.getLogger(__name__)
 
 TRAY_SIZES = (16, 22, 32, 64)
 APP_ICON_SIZES = (16, 22, 32, 48, 64, 128, 256)
-APP_ICON_RESOURCE = "pydt-tray.svg"
+APP_ICON_RESOURCE = "pydt-tray.svg"  # the drawing; the app loads the PNGs rendered from it
+APP_ICON_PNG = "icons/hicolor/{size}x{size}/apps/pydt-tray.png"
 
 
 class TrayStatus(enum.Enum):
@@ -225,10 +227,11 @@ def _draw_key_slash(p: QPainter) -> None:
 
 
 def app_icon() -> QIcon:
-    """The application icon from the packaged SVG, or the painted token when it cannot be loaded."""
+    """The application icon from the packaged PNGs (rendered from our SVG, one per size, read only when a size
+    is first drawn: no SVG renderer is loaded), or the painted token when they cannot be read."""
     if QGuiApplication.instance() is None:
         raise RuntimeError("the app icon needs a QGuiApplication")
-    icon = _icon_from_svg(_read_app_icon_svg())
+    icon = _icon_from_files(_app_icon_files())
     if icon is None:
         log.warning("app icon %s could not be loaded; using the painted icon", APP_ICON_RESOURCE)
         icon = QIcon()
@@ -237,28 +240,26 @@ def app_icon() -> QIcon:
     return icon
 
 
-def _read_app_icon_svg() -> bytes | None:
+def _app_icon_files() -> dict[int, Path]:
+    """The packaged PNG of each app icon size ({} when the resources are not files on disk)."""
     try:
-        return resources.files("pydt_tray.resources").joinpath(APP_ICON_RESOURCE).read_bytes()
-    except (OSError, ModuleNotFoundError) as exc:
-        log.debug("app icon resource unavailable: %s", exc)
-        return None
+        root = resources.files("pydt_tray.resources")
+    except ModuleNotFoundError as exc:
+        log.debug("app icon resources unavailable: %s", exc)
+        return {}
+    if not isinstance(root, Path):  # inside an archive: no file to read lazily
+        return {}
+    return {size: root / APP_ICON_PNG.format(size=size) for size in APP_ICON_SIZES}
 
 
-def _icon_from_svg(data: bytes | None) -> QIcon | None:
-    if not data:
+def _icon_from_files(files: dict[int, Path]) -> QIcon | None:
+    if not files:
         return None
     icon = QIcon()
-    for size in APP_ICON_SIZES:
-        buffer = QBuffer()
-        buffer.setData(QByteArray(data))
-        buffer.open(QIODevice.OpenModeFlag.ReadOnly)
-        reader = QImageReader(buffer, QByteArray(b"svg"))
-        reader.setScaledSize(QSize(size, size))
-        image = reader.read()
-        buffer.close()
-        if image.isNull():
-            log.debug("SVG app icon unreadable at %d px: %s", size, reader.errorString())
+    for size, path in files.items():
+        header = QImageReader(str(path))  # reads the header only: is it a PNG of the right size?
+        if header.size() != QSize(size, size):
+            log.debug("app icon %s unreadable or not %d px: %s", path, size, header.errorString())
             return None
-        icon.addPixmap(QPixmap.fromImage(image))
+        icon.addFile(str(path), QSize(size, size))
     return icon

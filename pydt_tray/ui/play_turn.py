@@ -15,10 +15,10 @@ from PySide6.QtGui import QDesktopServices
 
 from pydt_tray.core.turn_player import Turn, TurnHost, TurnPlayer, TurnState
 from pydt_tray.platform.notifications import Notifier
-from pydt_tray.ui.play_turn_panel import PanelView, PlayTurnPanel
 
 if TYPE_CHECKING:
     from pydt_tray.ui.games_window import GamesWindow
+    from pydt_tray.ui.play_turn_panel import PanelView, PlayTurnPanel
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,8 @@ class TurnView(QObject):
         if self._window is window:
             return
         self._window = window
+        from pydt_tray.ui.play_turn_panel import PlayTurnPanel  # only with the window: a hidden app stays light
+
         self.panel = PlayTurnPanel({key: label for key, (label, _) in self.waiting_actions.items()})
         self.panel.action.connect(self._on_panel_action)
         window.set_panel(self.panel)
@@ -158,6 +160,8 @@ class TurnView(QObject):
             self.panel.show_view(self.view())
 
     def view(self) -> PanelView | None:
+        from pydt_tray.ui.play_turn_panel import PanelView
+
         player = self.player
         turn, state = player.turn, player.state
         if state is TurnState.IDLE:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSize
@@ -67,16 +68,27 @@ def test_returned_icons_do_not_share_state_with_the_cache(qapp):
     assert 48 not in [s.width() for s in tray_icon(TrayStatus.ERROR).availableSizes()]
 
 
-def test_app_icon_loads_the_svg(qapp, caplog):
+def test_app_icon_loads_the_packaged_pngs_without_an_svg_renderer(qapp, caplog):
     with caplog.at_level(logging.WARNING, logger="pydt_tray.ui.icons"):
         icon = app_icon()
     assert not icon.isNull()
-    assert caplog.records == []  # the packaged SVG was used, not the fallback
+    assert caplog.records == []  # the packaged PNGs were used, not the fallback
     assert {16, 64, 256} <= {s.width() for s in icon.availableSizes()}
+    assert icon.pixmap(64, 64).toImage().pixelColor(32, 32).alpha() > 0
+    assert not [lib for lib in _loaded_libraries() if "svg" in Path(lib).name.lower()]
 
 
-def test_app_icon_falls_back_to_painting(qapp, monkeypatch, caplog):
-    monkeypatch.setattr(icons, "_read_app_icon_svg", lambda: b"<svg this is not")
+def _loaded_libraries() -> list[str]:
+    return [line.split()[-1] for line in Path("/proc/self/maps").read_text().splitlines() if "/" in line]
+
+
+@pytest.mark.parametrize("broken", ["missing", "wrong size"])
+def test_app_icon_falls_back_to_painting(qapp, monkeypatch, caplog, tmp_path, broken):
+    files = {size: tmp_path / f"{size}.png" for size in icons.APP_ICON_SIZES}
+    for size, path in files.items():
+        if broken == "wrong size":
+            QImage(size + 1, size + 1, QImage.Format.Format_ARGB32).save(str(path))
+    monkeypatch.setattr(icons, "_app_icon_files", lambda: files)
     with caplog.at_level(logging.WARNING, logger="pydt_tray.ui.icons"):
         icon = app_icon()
     assert not icon.isNull()

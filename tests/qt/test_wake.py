@@ -17,6 +17,7 @@ from pydt_tray.platform.wake import (
     WM_POWERBROADCAST,
     ClockJumpSource,
     LogindResumeSource,
+    NetworkManagerSource,
     NetworkReachabilitySource,
     WakeMonitor,
     WakeSource,
@@ -173,6 +174,62 @@ def test_logind_without_a_bus_does_nothing(qapp, caplog):
         QDBusConnection.disconnectFromBus(name)
 
 
+@pytest.fixture
+def fake_network_manager(private_system_bus):
+    """A jeepney connection owning org.freedesktop.NetworkManager that can emit StateChanged."""
+    from jeepney import DBusAddress, new_signal
+    from jeepney.bus_messages import message_bus
+    from jeepney.io.blocking import open_dbus_connection
+
+    conn = open_dbus_connection(bus=private_system_bus)
+    reply = conn.send_and_get_reply(message_bus.RequestName("org.freedesktop.NetworkManager"), timeout=5)
+    assert reply.body == (1,)
+    manager = DBusAddress("/org/freedesktop/NetworkManager", interface="org.freedesktop.NetworkManager")
+
+    def emit(state: int) -> None:
+        conn.send(new_signal(manager, "StateChanged", "u", (state,)))
+
+    try:
+        yield emit
+    finally:
+        conn.close()
+
+
+def test_network_manager_reaching_full_connectivity_fires(qtbot, qt_bus, fake_network_manager):
+    source = NetworkManagerSource(bus=qt_bus)
+    source.start()
+    reasons = record(source)
+    fake_network_manager(20)  # disconnected
+    fake_network_manager(40)  # connecting
+    with qtbot.waitSignal(source.woke, timeout=5000) as blocker:
+        fake_network_manager(70)  # connected, global
+    assert blocker.args == ["network back"]
+    fake_network_manager(60)  # site only
+    with qtbot.waitSignal(source.woke, timeout=5000):
+        fake_network_manager(70)
+    assert reasons == ["network back", "network back"]
+
+    source.stop()
+    source.stop()  # idempotent
+    fake_network_manager(20)
+    fake_network_manager(70)
+    with qtbot.assertNotEmitted(source.woke, wait=300):
+        pass
+
+
+def test_network_manager_without_a_bus_does_nothing(qapp, caplog):
+    name = "pydt-test-missing-bus-nm"
+    bus = QDBusConnection.connectToBus("unix:path=/nonexistent/pydt-test-bus", name)
+    try:
+        source = NetworkManagerSource(bus=bus)
+        with caplog.at_level(logging.DEBUG, logger="pydt_tray.platform.wake"):
+            source.start()
+        assert "network change events unavailable" in caplog.text
+        source.stop()
+    finally:
+        QDBusConnection.disconnectFromBus(name)
+
+
 # --- NetworkReachabilitySource -------------------------------------------------------------------------------
 
 
@@ -266,12 +323,14 @@ def test_monitor_starts_and_stops_every_source(qapp, caplog):
 
 
 @pytest.mark.parametrize(
-    ("platform", "first"),
-    [("linux", LogindResumeSource), ("win32", WindowsPowerSource)],
+    ("platform", "expected"),
+    [
+        ("linux", [LogindResumeSource, NetworkManagerSource, ClockJumpSource]),
+        ("win32", [WindowsPowerSource, NetworkReachabilitySource, ClockJumpSource]),
+    ],
 )
-def test_pick_wake_sources_per_platform(qapp, platform, first):
-    sources = pick_wake_sources(platform)
-    assert [type(s) for s in sources] == [first, NetworkReachabilitySource, ClockJumpSource]
+def test_pick_wake_sources_per_platform(qapp, platform, expected):
+    assert [type(s) for s in pick_wake_sources(platform)] == expected
 
 
 @pytest.mark.parametrize("platform", ["darwin", "freebsd14"])
