@@ -95,7 +95,9 @@ class GameCard(QFrame):
         self.setObjectName("card")
         self.setProperty("mine", "true" if mine else "false")
         self.game_id = game.game_id
+        self.game = game
         self.mine = mine
+        self.actions = actions
         self.title = game.display_name
         self.type_name = type_name
         self.round_text = f"Round {game.round}"
@@ -107,7 +109,7 @@ class GameCard(QFrame):
         self.note = note
         self.silence_menu: QMenu | None = None  # the snooze/mute choices, when the card has them
 
-        title = QLabel(game.display_name)
+        title = self.title_label = QLabel(game.display_name)
         title.setObjectName("cardTitle")
         title.setTextFormat(Qt.TextFormat.PlainText)
         head = QHBoxLayout()
@@ -130,18 +132,13 @@ class GameCard(QFrame):
         column.addLayout(head)
         column.addWidget(self.detail)
 
-        self.buttons: list[QPushButton] = []
-        row = QHBoxLayout(self)
+        self.buttons: list[QPushButton] = []  # the buttons shown, in order
+        self._on_play = on_play
+        self._play: QPushButton | None = None  # made when the card first shows a turn of ours, then kept
+        self._row = row = QHBoxLayout(self)
         row.setContentsMargins(12, 9, 10, 9)
         row.addLayout(column, 1)
-        if mine and not game.is_first_turn:
-            play = QPushButton("Play turn")
-            play.setObjectName("play")
-            play.setCursor(Qt.CursorShape.PointingHandCursor)
-            play.clicked.connect(lambda: on_play(self.game_id))
-            row.addWidget(play)
-            self.buttons.append(play)
-        page = QPushButton("Open game page")
+        page = self._page = QPushButton("Open game page")
         page.setObjectName("page")
         page.clicked.connect(lambda: on_page(self.game_id))
         row.addWidget(page)
@@ -156,13 +153,65 @@ class GameCard(QFrame):
             silence.setMenu(self.silence_menu)
             row.addWidget(silence)
             self.buttons.append(silence)
+        self._show_play(mine and not game.is_first_turn)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+
+    def _show_play(self, wanted: bool) -> None:
+        play = self._play
+        if wanted and play is None:
+            play = self._play = QPushButton("Play turn")
+            play.setObjectName("play")
+            play.setCursor(Qt.CursorShape.PointingHandCursor)
+            play.clicked.connect(lambda: self._on_play(self.game_id))
+            self._row.insertWidget(self._row.indexOf(self._page), play)
+        if play is None:
+            return
+        play.setVisible(wanted)
+        if wanted and play not in self.buttons:
+            self.buttons.insert(0, play)
+        elif not wanted and play in self.buttons:
+            self.buttons.remove(play)
+
+    def show_game(
+        self,
+        game: Game,
+        *,
+        mine: bool,
+        type_name: str,
+        whose: str,
+        now: datetime,
+        note: str = "",
+        actions: tuple[tuple[str, str], ...] = (),
+    ) -> bool:
+        """Show ``game`` (the same game id) in this card, changing only what differs; False when its badges
+        or menu entries differ (the caller builds a new card then)."""
+        signature = (game, mine, type_name, whose, note, actions)
+        if signature == self.signature:
+            self.set_time(card_time(game, now))
+            return True
+        if actions != self.actions or badges_of(game, mine) != badges_of(self.game, self.mine):
+            return False  # other badges or menu entries: built anew
+        self.signature, self.game = signature, game
+        self.title, self.type_name, self.whose, self.note = game.display_name, type_name, whose, note
+        self.round_text = f"Round {game.round}"
+        if self.title_label.text() != game.display_name:
+            self.title_label.setText(game.display_name)
+        if mine != self.mine:
+            self.mine = mine
+            self.setProperty("mine", "true" if mine else "false")
+            self.style().unpolish(self)  # the style sheet styles a card of ours apart
+            self.style().polish(self)
+        self._show_play(mine and not game.is_first_turn)
+        self.time = ""  # the detail line is written again below
+        self.set_time(card_time(game, now))
+        return True
 
     def set_time(self, text: str) -> None:
         """Only the time text changed (the clock moved on)."""
         if text != self.time:
             self.time = text
-            self.detail.setText(" · ".join([self.type_name, self.round_text, self.whose, self.time]))
+            parts = (self.type_name, self.round_text, self.whose, self.time, self.note)
+            self.detail.setText(" · ".join(part for part in parts if part))
 
     def button(self, text: str) -> QPushButton | None:
         return next((button for button in self.buttons if button.text() == text), None)

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QScrollArea, QVB
 
 from pydt_tray.core.diff import Snapshot
 from pydt_tray.core.models import Game
-from pydt_tray.ui.game_card import GameCard, card_time
+from pydt_tray.ui.game_card import GameCard
 
 CLOCK_REFRESH_MS = 30_000
 NamesLookup = Callable[[str], "str | None"]
@@ -60,6 +60,7 @@ class GamesWindow(QWidget):
         self.type_names: dict[str, str] = {}
         self.cards: list[GameCard] = []
         self._spare: dict[str, GameCard] = {}  # cards of the previous render, by game id, while rendering
+        self._sections: dict[str, QLabel] = {}  # the "Your turn" and "Other games" headings, kept between renders
         self.game_note: GameNote | None = None
         self.game_actions: GameActions | None = None
         self._last: tuple[Snapshot | None, str, NamesLookup, str] | None = None
@@ -129,40 +130,69 @@ class GamesWindow(QWidget):
         now: datetime | None = None,
         error: str = "",
     ) -> None:
-        """``error``: why the last load failed; without a list yet it is shown with a Retry button."""
+        """``error``: why the last load failed; without a list yet it is shown with a Retry button.
+
+        The list is updated in place: a card whose game did not change stays (only its time text follows the
+        clock), a changed game gets a new card in its place, and only cards whose position changed move."""
         self._last = (snapshot, status, names, error)
         self.status.setText(status)
-        self._clear()
+        self._spare = {card.game_id: card for card in self.cards}
+        self.cards = []
+        self.empty_label = None
+        self.empty_button = None
         try:
-            self._fill(snapshot, status, names, now or datetime.now(UTC), error)
+            self._place(self._fill(snapshot, status, names, now or datetime.now(UTC), error))
         finally:
             self._end_render()
 
-    def _fill(self, snapshot: Snapshot | None, status: str, names: NamesLookup, now: datetime, error: str) -> None:
+    def _fill(
+        self, snapshot: Snapshot | None, status: str, names: NamesLookup, now: datetime, error: str
+    ) -> list[QWidget]:
+        """The widgets of the list, in order (cards reused where they can be)."""
         if snapshot is None:
             if status.startswith("signed out"):
-                self._empty("Sign in to see your games.", ("Sign in…", self.sign_in_requested.emit))
-            elif error:
-                self._empty(f"Your games could not be loaded: {error}", ("Retry", self.refresh_requested.emit))
-            else:
-                self._empty("Loading your games…")
-            return
+                return self._empty("Sign in to see your games.", ("Sign in…", self.sign_in_requested.emit))
+            if error:
+                return self._empty(f"Your games could not be loaded: {error}", ("Retry", self.refresh_requested.emit))
+            return self._empty("Loading your games…")
         if not snapshot.games:
-            self._empty("You have no games.")
-            return
+            return self._empty("You have no games.")
+        widgets: list[QWidget] = []
         mine = snapshot.my_turns()
         others = snapshot.others()
         if mine:
-            self._section(f"Your turn ({len(mine)})")
-            for game in mine:
-                self._add(game, True, names, now)
+            widgets.append(self._section("mine", f"Your turn ({len(mine)})"))
+            widgets += [self._add(game, True, names, now) for game in mine]
         if others:
-            self._section(f"Other games ({len(others)})")
-            for game in others:
-                self._add(game, False, names, now)
-        self.list_layout.addStretch(1)
+            widgets.append(self._section("others", f"Other games ({len(others)})"))
+            widgets += [self._add(game, False, names, now) for game in others]
+        return widgets
 
-    def _add(self, game: Game, mine: bool, names: NamesLookup, now: datetime) -> None:
+    def _place(self, widgets: list[QWidget]) -> None:
+        """Make the list show ``widgets`` in this order above the closing stretch, moving as few as possible."""
+        layout = self.list_layout
+        if layout.count() == 0:
+            layout.addStretch(1)  # stays last: every widget goes in before it
+        for index, widget in enumerate(widgets):
+            item = layout.itemAt(index)
+            if item is not None and item.widget() is widget:
+                continue  # already in place: no layout work for it
+            if layout.indexOf(widget) >= 0:
+                layout.removeWidget(widget)
+            layout.insertWidget(index, widget)
+            if widget.isHidden() and widget in self._sections.values():
+                widget.show()  # a section heading that was hidden while it had no games
+        while layout.count() > len(widgets) + 1:  # what is left between the list and the stretch goes
+            item = layout.takeAt(len(widgets))
+            widget = item.widget() if item is not None else None
+            if widget is None:
+                continue
+            if widget in self._sections.values():
+                widget.hide()  # kept for later renders
+            elif widget not in self._spare.values():  # spare cards go in _end_render
+                self._discard(widget)
+
+    def _add(self, game: Game, mine: bool, names: NamesLookup, now: datetime) -> GameCard:
         if mine:
             whose = "your turn"
         else:
@@ -172,12 +202,13 @@ class GamesWindow(QWidget):
         note = self.game_note(game) if self.game_note is not None else ""
         actions = self.game_actions(game) if self.game_actions is not None else ()
         kept = self._spare.pop(game.game_id, None)
-        if kept is not None and kept.signature == (game, mine, type_name, whose, note, actions):
-            kept.set_time(card_time(game, now))  # unchanged game: the same card, no new widgets
-            self.cards.append(kept)
-            self.list_layout.addWidget(kept)
-            return
-        if kept is not None:
+        if kept is not None and kept.show_game(
+            game, mine=mine, type_name=type_name, whose=whose, now=now, note=note, actions=actions
+        ):
+            self.cards.append(kept)  # the same card, its texts updated where the game changed: no new widgets
+            return kept
+        if kept is not None:  # other buttons or badges: a new card takes its place
+            self.list_layout.removeWidget(kept)
             self._discard(kept)
         card = GameCard(
             game,
@@ -192,52 +223,42 @@ class GamesWindow(QWidget):
             on_action=self.action_requested.emit,
         )
         self.cards.append(card)
-        self.list_layout.addWidget(card)
+        return card
 
-    def _section(self, text: str) -> None:
-        label = QLabel(text)
-        label.setObjectName("section")
-        self.list_layout.addWidget(label)
+    def _section(self, key: str, text: str) -> QLabel:
+        label = self._sections.get(key)
+        if label is None:
+            label = self._sections[key] = QLabel(text)
+            label.setObjectName("section")
+        elif label.text() != text:
+            label.setText(text)
+        return label
 
-    def _empty(self, text: str, action: tuple[str, Callable[[], None]] | None = None) -> None:
+    def _empty(self, text: str, action: tuple[str, Callable[[], None]] | None = None) -> list[QWidget]:
         label = QLabel(text)
         label.setObjectName("loadError" if action and action[0] == "Retry" else "empty")
         label.setTextFormat(Qt.TextFormat.PlainText)
         label.setWordWrap(True)
         label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.list_layout.addWidget(label)
         self.empty_label = label
-        if action is not None:
-            button = QPushButton(action[0])
-            button.setObjectName("emptyAction")
-            button.clicked.connect(action[1])
-            row = QHBoxLayout()
-            row.addStretch(1)
-            row.addWidget(button)
-            row.addStretch(1)
-            holder = QWidget()
-            holder.setLayout(row)
-            self.list_layout.addWidget(holder)
-            self.empty_button = button
-        self.list_layout.addStretch(1)
-
-    def _clear(self) -> None:
-        """Empty the list; the game cards wait in ``_spare`` to be reused by the render that follows."""
-        self._spare = {card.game_id: card for card in self.cards}
-        self.cards = []
-        self.empty_label = None
-        self.empty_button = None
-        while self.list_layout.count():
-            item = self.list_layout.takeAt(0)
-            if item is None:
-                break
-            widget = item.widget()
-            if widget is not None and widget not in self._spare.values():
-                self._discard(widget)
+        if action is None:
+            return [label]
+        button = QPushButton(action[0])
+        button.setObjectName("emptyAction")
+        button.clicked.connect(action[1])
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(button)
+        row.addStretch(1)
+        holder = QWidget()
+        holder.setLayout(row)
+        self.empty_button = button
+        return [label, holder]
 
     def _end_render(self) -> None:
-        """Cards of games no longer listed go."""
+        """Cards of games no longer listed (or replaced by a new card) go."""
         for card in self._spare.values():
+            self.list_layout.removeWidget(card)
             self._discard(card)
         self._spare = {}
 

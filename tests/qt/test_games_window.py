@@ -133,21 +133,54 @@ def test_rerender_replaces_the_cards(window, qtbot):
     qtbot.waitUntil(lambda: len(window.list_widget.findChildren(type(window.cards[0]))) == 1, timeout=2000)
 
 
+def listed_widgets(window: GamesWindow) -> list[object]:
+    """The widgets of the list, in layout order (the closing stretch left out)."""
+    layout = window.list_layout
+    return [layout.itemAt(i).widget() for i in range(layout.count()) if layout.itemAt(i).widget() is not None]
+
+
 def test_a_render_keeps_the_cards_of_unchanged_games_and_updates_their_time(window, qtbot):
     window.update_view(snapshot(), "", NAMES.get, now=NOW)
     before = {card.game_id: card for card in window.cards}
+    items = {card.game_id: window.list_layout.itemAt(window.list_layout.indexOf(card)) for card in window.cards}
     changed = [g if g.game_id != "theirs" else game("theirs", ME, minutes_ago=1, turn=6) for g in snapshot().games]
     later = NOW + timedelta(hours=2)
     window.update_view(Snapshot.build(ME, changed), "", NAMES.get, now=later)
     after = {card.game_id: card for card in window.cards}
     assert after.keys() == before.keys()
-    assert after["theirs"] is not before["theirs"], "a changed game gets a new card"
-    assert after["theirs"].whose == "your turn"
-    assert all(after[key] is before[key] for key in before if key != "theirs")
+    assert all(after[key] is before[key] for key in before), "every card is updated in place"
+    theirs = after["theirs"]
+    assert theirs.whose == "your turn" and theirs.property("mine") == "true" and "Round" in theirs.detail.text()
+    assert theirs.button("Play turn") is not None and not theirs.button("Play turn").isHidden()
+    unmoved = [key for key in before if key != "theirs" and before[key].mine]
+    assert all(window.list_layout.itemAt(window.list_layout.indexOf(after[k])) is items[k] for k in unmoved), (
+        "cards that did not move keep their layout item (no re-layout of the whole list)"
+    )
     assert after["old-mine"].time == "last turn 12 hours ago" and "12 hours ago" in after["old-mine"].detail.text()
     listed = Snapshot.build(ME, changed)
     assert [row[0] for row in window.rows()] == [g.display_name for g in (*listed.my_turns(), *listed.others())]
+    assert [w for w in listed_widgets(window) if w in window.cards] == window.cards, "the layout order follows"
     qtbot.waitUntil(lambda: len(window.list_widget.findChildren(type(window.cards[0]))) == len(after), timeout=2000)
+
+    back = [g if g.game_id != "theirs" else game("theirs", ALICE, minutes_ago=1, turn=7) for g in changed]
+    window.update_view(Snapshot.build(ME, back), "", NAMES.get, now=later)
+    assert window.card("theirs") is theirs and theirs.property("mine") == "false"
+    assert theirs.button("Play turn") is None and theirs.whose != "your turn"
+    listed = Snapshot.build(ME, back)
+    assert [card.game_id for card in window.cards] == [g.game_id for g in (*listed.my_turns(), *listed.others())]
+    assert [w for w in listed_widgets(window) if w in window.cards] == window.cards
+
+
+def test_a_card_with_other_badges_is_built_anew_in_its_place(window, qtbot):
+    window.update_view(snapshot(), "", NAMES.get, now=NOW)
+    old = window.card("theirs")
+    congress = game("theirs", ALICE, flags=("CIV6_CONGRESS_TURN",))
+    flagged = [g if g.game_id != "theirs" else congress for g in snapshot().games]
+    window.update_view(Snapshot.build(ME, flagged), "", NAMES.get, now=NOW)
+    new = window.card("theirs")
+    assert new is not old and new.badges == ["congress turn"]
+    assert [w for w in listed_widgets(window) if w in window.cards] == window.cards
+    qtbot.waitUntil(lambda: old not in window.list_widget.findChildren(type(new)), timeout=2000)
 
 
 def test_time_texts():
