@@ -7,8 +7,8 @@ The rules were measured on Debian 12 with PySide6-Essentials 6.11 (see docs/pack
 - The demo's package (``pydt_tray.sandbox``: the simulated service and its push broker) is only bundled
   when the demo is built in.
 - Qt plugins the app never loads are dropped: no GTK platform theme (it pulls in libgtk-3 and friends), no
-  TLS backends (the app does its TLS in awscrt and requests), no EGLFS/VNC/evdev, a single image format (SVG,
-  for the app icon), no translations.
+  TLS backends (the app does its TLS in awscrt and requests), no EGLFS/VNC/evdev, no image format plugins (the
+  app icon is read from PNGs, a format built into QtGui), no translations.
 - On Linux, shared libraries that nothing kept still needs (what the dropped plugins dragged in) are pruned
   by following the ``ldd`` dependencies of everything that stays.
 """
@@ -29,7 +29,7 @@ EXCLUDED_MODULES: tuple[str, ...] = (
     "setuptools", "pkg_resources", "distutils", "pip", "wheel",
     "jeepney.io.tests", "jeepney.io.trio", "jeepney.tests", "keyrings.alt", "secretstorage.tests",
     "amqtt.contrib", "amqtt.scripts", "werkzeug", "markupsafe",
-    # Qt modules the app does not use (it uses QtCore, QtGui, QtWidgets, QtNetwork, QtDBus and the SVG plugin)
+    # Qt modules the app does not use (it uses QtCore, QtGui, QtWidgets, QtDBus, and QtNetwork off Linux)
     "PySide6.QtQml", "PySide6.QtQuick", "PySide6.QtQuickWidgets", "PySide6.QtQuickControls2", "PySide6.QtQuickTest",
     "PySide6.Qt3DCore", "PySide6.QtWebEngineCore", "PySide6.QtWebEngineWidgets", "PySide6.QtMultimedia",
     "PySide6.QtPdf", "PySide6.QtPdfWidgets", "PySide6.QtSql", "PySide6.QtTest", "PySide6.QtSvgWidgets",
@@ -62,7 +62,6 @@ KEPT_PLUGINS = frozenset(
         "platforms/qminimal.dll", "platforms/libqcocoa.dylib", "platforms/libqoffscreen.dylib",
         "platforms/libqminimal.dylib",
         "platformthemes/libqxdgdesktopportal.so",
-        "imageformats/libqsvg.so", "imageformats/qsvg.dll", "imageformats/libqsvg.dylib",
         "styles/qmodernwindowsstyle.dll", "styles/qwindowsvistastyle.dll", "styles/libqmacstyle.dylib",
     }
 )  # fmt: skip

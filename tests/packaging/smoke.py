@@ -187,8 +187,8 @@ def check_tray(run: FrozenRun, idle_seconds: float) -> dict[str, float]:
         numbers["subscribed_s"] = time.perf_counter() - started
         print(f"    start -> subscribed: {numbers['subscribed_s']:.2f} s")
         log = run.log_text()
-        if "could not be loaded; using the painted icon" in log or "SVG app icon unreadable" in log:
-            raise SmokeFailure("the SVG app icon could not be loaded (svg image format plugin missing?)")
+        if "could not be loaded; using the painted icon" in log:
+            raise SmokeFailure("the app icon could not be loaded (its PNGs missing from the bundle?)")
 
         # The start fetch and the catch-up after subscribing must have read the games before the turn
         # moves, so that only a push-driven fetch can see the new turn.
