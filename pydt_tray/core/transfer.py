@@ -14,7 +14,6 @@ Service errors surface as the API client's :class:`~pydt_tray.core.api_errors.Py
 from __future__ import annotations
 
 import contextlib
-import gzip
 import logging
 import os
 import re
@@ -221,6 +220,8 @@ def submit_turn(
     is never moved or changed here. Raises ``PydtError`` (``ApiError.error_message`` is the service's
     text, verbatim) or :class:`TransferError`.
     """
+    import gzip  # only when a turn is submitted
+
     body = gzip.compress(read_save(save_file), compresslevel=6)
     for attempt in range(1, max(1, upload_attempts) + 1):
         put_url = client.start_submit(game_id)

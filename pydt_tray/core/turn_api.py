@@ -1,6 +1,7 @@
 """The local "turn API": ``GET /turns`` on 127.0.0.1 tells other programs how many turns are waiting.
 
-A read-only HTTP server from the standard library, serving in a daemon thread. The body is rendered once per
+A read-only HTTP server from the standard library (:mod:`pydt_tray.core.turn_api_http`, imported only once
+the API is turned on), serving in a daemon thread. The body is rendered once per
 :meth:`TurnApiServer.update` and handed out as-is, so a request never touches the game models. The server
 knows nothing but the games: no token, no user data beyond names and ids.
 
@@ -15,21 +16,21 @@ request whose Host is not a loopback name is refused.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import json
 import logging
-import os
 import re
 import selectors
 import socket
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydt_tray.core.diff import Snapshot
 from pydt_tray.core.errors import PydtTrayError
 from pydt_tray.core.models import format_date
+
+if TYPE_CHECKING:
+    from pydt_tray.core.turn_api_http import TurnApiHttpServer
 
 log = logging.getLogger(__name__)
 
@@ -85,113 +86,6 @@ def is_loopback_host(value: str | None) -> bool:
     return name in LOOPBACK_HOSTS
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = os.name != "nt"  # POSIX: rebind despite TIME_WAIT; Windows: would allow port theft
-
-    def __init__(self, address: tuple[str, int], body_source: TurnApiServer) -> None:
-        self.body_source = body_source
-        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
-        super().__init__(address, _Handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        """Serve in a thread of its own, unless :data:`MAX_CONNECTIONS` are already being served."""
-        if not self.slots.acquire(blocking=False):
-            log.debug("turn API: too many connections; closed the one from %s", client_address)
-            self.shutdown_request(request)
-            return
-        try:
-            super().process_request(request, client_address)
-        except BaseException:
-            self.slots.release()
-            raise
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self.slots.release()
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A broken connection is the client's business: log it quietly instead of printing to stderr."""
-        log.debug("turn API: error while answering %s", client_address, exc_info=True)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    timeout = 5  # a client that connects and says nothing does not hold a thread for long
-
-    def setup(self) -> None:
-        super().setup()
-        # A per-read timeout does not stop a client sending one byte a second: cut the whole exchange off.
-        self._deadline = threading.Timer(REQUEST_DEADLINE_SECONDS, self._expire)
-        self._deadline.daemon = True
-        self._deadline.start()
-
-    def _expire(self) -> None:
-        log.debug("turn API: %s did not finish its request in time; disconnected", self.client_address)
-        with contextlib.suppress(OSError):
-            self.connection.shutdown(socket.SHUT_RDWR)
-
-    def finish(self) -> None:
-        self._deadline.cancel()
-        with contextlib.suppress(OSError):  # the deadline closed the socket under the writer
-            super().finish()
-
-    def version_string(self) -> str:
-        return "pydt-tray"
-
-    def do_GET(self) -> None:
-        if not self._host_allowed():
-            return
-        if self._raw_target() != PATH:
-            self._reply(404, NOT_FOUND_BODY)
-            return
-        self._reply(200, self.server.body_source.body)
-
-    def _any_other_method(self) -> None:
-        if self._host_allowed():
-            self._reply(404, NOT_FOUND_BODY)
-
-    do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_TRACE = do_CONNECT = _any_other_method
-
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """Errors raised by the request parser, as JSON; an unknown method is just "Not found"."""
-        if code == 501:
-            self._reply(404, NOT_FOUND_BODY)
-            return
-        self.close_connection = True
-        self.request_version = "HTTP/1.0"  # unparsable request lines default to 0.9, which has no status line
-        text = message or self.responses.get(code, ("Error",))[0]
-        self._reply(code, json.dumps({"error": text}).encode("utf-8"))
-
-    def _raw_target(self) -> str:
-        """The request target exactly as sent (``self.path`` folds a leading ``//`` into ``/``)."""
-        words = self.requestline.split()
-        return words[1] if len(words) >= 2 else ""
-
-    def _host_allowed(self) -> bool:
-        hosts: list[str] = self.headers.get_all("Host") or []
-        host = hosts[0] if hosts else None
-        if len(hosts) <= 1 and is_loopback_host(host):  # none (HTTP/1.0) or exactly one
-            return True
-        log.debug("turn API: refused a request for Host %r", host)
-        self._reply(403, FORBIDDEN_BODY)
-        return False
-
-    def _reply(self, code: int, body: bytes) -> None:
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Cache-Control", "no-store")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("turn API: %s - %s", self.address_string(), format % args)
-
-
 class TurnApiServer:
     """``GET /turns`` on a loopback port, answered from the last :meth:`update`."""
 
@@ -204,7 +98,7 @@ class TurnApiServer:
         self._port = int(port)
         self._body = NOT_READY_BODY
         self._lock = threading.Lock()
-        self._server: _Server | None = None
+        self._server: TurnApiHttpServer | None = None
         self._thread: threading.Thread | None = None
         self._wake: tuple[socket.socket, socket.socket] | None = None
 
@@ -234,8 +128,10 @@ class TurnApiServer:
         """Listen and serve in a daemon thread; raises :class:`TurnApiError` if the port cannot be opened."""
         if self._server is not None:
             return
+        from pydt_tray.core.turn_api_http import TurnApiHttpServer  # http.server only once the API is on
+
         try:
-            server = _Server((self._host, self._port), self)
+            server = TurnApiHttpServer((self._host, self._port), self)
         except OSError as exc:
             if exc.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1)):
                 raise TurnApiError(
@@ -254,7 +150,7 @@ class TurnApiServer:
         log.info("turn API listening on http://%s:%d%s", self._host, self.port, PATH)
 
     @staticmethod
-    def _serve(server: _Server, wake: socket.socket) -> None:
+    def _serve(server: TurnApiHttpServer, wake: socket.socket) -> None:
         """Accept connections until ``wake`` becomes readable; sleeps in select, no polling while idle."""
         with selectors.DefaultSelector() as selector:
             selector.register(server, selectors.EVENT_READ)

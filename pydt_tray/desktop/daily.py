@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import webbrowser
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
@@ -45,6 +44,12 @@ SETTING_KEYS = frozenset(
 SNOOZES = (("1h", "Snooze for 1 hour"), ("tomorrow", "Snooze until tomorrow"), ("turn", "Snooze until its next turn"))
 
 
+
+def _open_in_browser(url: str) -> object:
+    import webbrowser  # only when a link is opened: a resident app does not keep it loaded
+
+    return webbrowser.open(url)
+
 class SessionView(Protocol):
     def client(self) -> PydtClient | None: ...
 
@@ -71,7 +76,7 @@ class DailyController(QObject):
         threads: Mapping[str, Callable[[Callable[[], None]], None]],
         *,
         confirm: Callable[[str], bool] = ask_user,
-        open_url: Callable[[str], object] = webbrowser.open,
+        open_url: Callable[[str], object] | None = None,
         parent: QObject | None = None,
     ) -> None:
         """``threads`` holds ``run_in_background`` and ``call_soon``, as the app hands them to every part."""
@@ -83,7 +88,7 @@ class DailyController(QObject):
         self._client = session.client
         self._snapshot = session.snapshot
         self.confirm = confirm  # replaceable: tests answer for the user
-        self._open_url = open_url
+        self._open_url = open_url or _open_in_browser
         self.away_busy = False
         self._seen_away: bool | None = None  # the vacation mode of the last fetched user
         self._update_busy = False

@@ -4,7 +4,6 @@ snapshot and the push state. This is where the push state and the problems are p
 from __future__ import annotations
 
 import logging
-import webbrowser
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
@@ -85,6 +84,8 @@ def turns_wording(snapshot: Snapshot | None) -> str:
 
 def open_in_browser(url: str) -> bool:
     """Open ``url`` in the user's web browser; False when there is none to open."""
+    import webbrowser  # only when a link is opened: a resident app does not keep it loaded
+
     try:
         return webbrowser.open(url)
     except webbrowser.Error as error:

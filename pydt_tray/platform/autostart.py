@@ -8,7 +8,6 @@ goes straight to the tray. No Qt here.
 from __future__ import annotations
 
 import os
-import plistlib
 import shutil
 import subprocess
 import sys
@@ -302,6 +301,8 @@ class MacLaunchAgent(_EntryFile):
             "ProcessType": "Interactive",
             "LimitLoadToSessionType": "Aqua",  # the graphical login only, not ssh sessions
         }
+        import plistlib  # macOS only
+
         return plistlib.dumps(agent, fmt=plistlib.FMT_XML)
 
     def is_enabled(self) -> bool:
@@ -311,6 +312,8 @@ class MacLaunchAgent(_EntryFile):
             return False
         except OSError as exc:
             raise _failure("read", self.path, exc) from exc
+        import plistlib
+
         try:
             agent = plistlib.loads(data)
         except Exception as exc:  # plistlib raises several types for a broken file

@@ -6,7 +6,8 @@
 1. publish -> notify latency, end to end (mosquitto over WSS+TLS, simulator, D-Bus), over N turns
 2. fetches caused by a burst of 30 messages in 100 ms
 3. memory: a floor process (bare QApplication + tray icon importing the same libraries) and the running
-   `pydt-tray`, connected and idle, side by side: RSS, PSS and the difference (medians of --footprint-runs)
+   `pydt-tray`, connected and idle, side by side: RSS, PSS and the difference (medians of --footprint-runs);
+   with `--only frozen`, the same on the frozen build in --bundle (the floor is frozen alongside, ~20 s)
 4. process start -> subscribed (the broker sees our SUBSCRIBE)
 5. idle over --idle-minutes: wake-ups (voluntary context switches, all threads) and CPU seconds per minute
 6. requests per user-day on a fake clock, beside the official client's (tests/benchmarks/calls.py)
@@ -25,6 +26,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 from tests.benchmarks.stack import BenchStack
 
@@ -240,7 +242,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--settle-seconds", type=float, default=20.0, help="wait after subscribing before measuring")
     parser.add_argument("--idle-minutes", type=float, default=5.0, help="length of the idle measurement")
     parser.add_argument("--games", type=int, nargs="*", default=[1, 10, 50, 200], help="sizes of the scaling table")
-    kinds = ["latency", "burst", "process", "footprint", "calls", "scaling", "relay"]
+    parser.add_argument("--bundle", type=Path, default=Path("dist/pydt-tray"), help="the frozen build, for 'frozen'")
+    kinds = ["latency", "burst", "process", "footprint", "calls", "scaling", "relay", "frozen"]
     parser.add_argument("--only", nargs="*", choices=kinds, default=None)
     args = parser.parse_args(argv)
     chosen = set(args.only or kinds)
@@ -252,9 +255,9 @@ def main(argv: list[str] | None = None) -> int:
         from tests.benchmarks.scaling import bench_scaling
 
         bench_scaling(args.games)
-    if not chosen & {"latency", "burst", "process", "footprint", "relay"}:
+    if not chosen & {"latency", "burst", "process", "footprint", "relay", "frozen"}:
         return 0
-    with BenchStack(keyring=bool(chosen & {"process", "footprint", "relay"})) as stack:
+    with BenchStack(keyring=bool(chosen & {"process", "footprint", "relay", "frozen"})) as stack:
         if chosen & {"latency", "burst", "relay"}:
             app = start_in_process_app(stack)
             try:
@@ -272,6 +275,10 @@ def main(argv: list[str] | None = None) -> int:
             from tests.benchmarks.footprint import bench_footprint
 
             bench_footprint(stack, process_env(stack), args.footprint_runs, args.settle_seconds, args.idle_minutes)
+        if "frozen" in chosen and args.only:  # on demand only: it freezes the floor first
+            from tests.benchmarks.frozen import bench_frozen_footprint
+
+            bench_frozen_footprint(stack, process_env(stack), args.bundle, args.footprint_runs, args.settle_seconds)
     return 0
 
 
