@@ -75,7 +75,8 @@ def test_a_new_turn_through_the_relay_gives_exactly_one_notification(
     app = start_with_relay(app_factory, notification_server)
     assert app.push.connection is None and app.push.relay.path.state == CONNECTED
     assert "Live (relay)" in app.tray.model.tooltip and "Live (relay)" in app.presenter.status_text()
-    assert app.backstop.timer.interval() == int(app.ctx.settings.get("poll_interval_seconds")) * 1000  # the long one
+    relaxed = int(app.ctx.settings.get("poll_interval_seconds")) * 1000
+    assert relaxed <= app.backstop.timer.interval() <= 3 * relaxed  # the long one (start loads spend the budget)
     fetches = app.session.engine.fetch_count
     simulator.advance_turn(world.their_turn_game)  # Alice -> me: the webhook goes to the relay
     wait_notifications(app_factory, notification_server, 1)
