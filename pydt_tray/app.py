@@ -19,6 +19,7 @@ from pydt_tray.desktop.push_supervisor import Backstop, PushSupervisor
 from pydt_tray.desktop.reactions import SettingsReactions, forget_in_window
 from pydt_tray.desktop.relay_controls import RelayControls
 from pydt_tray.desktop.session import Session, save_state
+from pydt_tray.desktop.smack import smack_for
 from pydt_tray.desktop.turns import turn_player_factory
 from pydt_tray.desktop.type_names import TypeNamesLoader
 from pydt_tray.platform.notifications import pick_notifier, set_windows_app_user_model_id
@@ -91,6 +92,7 @@ class TrayApp(QObject):
             poll_seconds=self.backstop.usual_seconds,
             on_window_built=self._attach_window,
             daily=self.daily,
+            smack=smack_for(ctx, session, self.notices.show, self.rules.silence, self.turn_api, self),
         )
         self.show_games = self.presenter.show_games
         self.relay = RelayControls(self.push, session, ctx.make_client, self.presenter.connection_text, self.notifier)
