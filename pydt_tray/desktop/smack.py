@@ -94,7 +94,7 @@ class SmackTalk(QObject):
         self._notify = notify
         self._enabled = enabled
         self._gate = gate
-        self._open_url = open_url
+        self.open_url = open_url  # replaceable: tests record the address
         self._on_unread = on_unread
         self._me: frozenset[str] = frozenset()
 
@@ -174,7 +174,7 @@ class SmackTalk(QObject):
         url = topic_url(game)
         if what == "open" and url is not None:
             log.info("Opening the smack talk of %s", game_id)
-            self._open_url(url)
+            self.open_url(url)
         reads.mark_read(game)
         self._changed()
         return True
