@@ -168,13 +168,13 @@ class SmackTalk(QObject):
             self._changed()
             return True
         what, _, game_id = key[len(PREFIX) :].partition(":")
-        game = snapshot.by_id().get(game_id)
-        if game is None or what not in ("open", "read"):
+        target = snapshot.by_id().get(game_id)
+        if target is None or what not in ("open", "read"):
             return what in ("open", "read")
-        url = topic_url(game)
+        url = topic_url(target)
         if what == "open" and url is not None:
             log.info("Opening the smack talk of %s", game_id)
             self.open_url(url)
-        reads.mark_read(game)
+        reads.mark_read(target)
         self._changed()
         return True
