@@ -13,13 +13,12 @@ from pydt_tray.core.context import AppContext
 from pydt_tray.core.forget import forgetter_for
 from pydt_tray.core.poll_schedule import PollSchedule
 from pydt_tray.desktop.daily import DailyController, rules_for
-from pydt_tray.desktop.notices import SIGN_IN_KEY, Notices, policy_for
+from pydt_tray.desktop.notices import SIGN_IN_KEY, Notices, policy_for, smack_for
 from pydt_tray.desktop.presenter import Presenter
 from pydt_tray.desktop.push_supervisor import Backstop, PushSupervisor
 from pydt_tray.desktop.reactions import SettingsReactions, forget_in_window
 from pydt_tray.desktop.relay_controls import RelayControls
 from pydt_tray.desktop.session import Session, save_state
-from pydt_tray.desktop.smack import smack_for
 from pydt_tray.desktop.turns import turn_player_factory
 from pydt_tray.desktop.type_names import TypeNamesLoader
 from pydt_tray.platform.notifications import pick_notifier, set_windows_app_user_model_id
