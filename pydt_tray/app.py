@@ -13,7 +13,7 @@ from pydt_tray.core.context import AppContext
 from pydt_tray.core.forget import forgetter_for
 from pydt_tray.core.poll_schedule import PollSchedule
 from pydt_tray.desktop.daily import DailyController, rules_for
-from pydt_tray.desktop.notices import SIGN_IN_KEY, Notices, policy_for
+from pydt_tray.desktop.notices import SIGN_IN_KEY, Notices, policy_for, smack_for
 from pydt_tray.desktop.presenter import Presenter
 from pydt_tray.desktop.push_supervisor import Backstop, PushSupervisor
 from pydt_tray.desktop.reactions import SettingsReactions, forget_in_window
@@ -91,6 +91,7 @@ class TrayApp(QObject):
             poll_seconds=self.backstop.usual_seconds,
             on_window_built=self._attach_window,
             daily=self.daily,
+            smack=smack_for(ctx, session, self.notices.show, self.rules.silence, self.turn_api, self),
         )
         self.show_games = self.presenter.show_games
         self.relay = RelayControls(self.push, session, ctx.make_client, self.presenter.connection_text, self.notifier)

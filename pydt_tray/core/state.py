@@ -3,8 +3,8 @@
 Holds the install id, which turns were already notified (``"<gameId>:<turnKey>"``), when each turn was last
 reminded about, the cached poll URL with its ETag, and the everyday switches: per-game mute and snooze
 (``games``), the notification pause and what quiet hours held back (``quiet``), the turn-timer warnings already
-given (``timer_warned``) and the last update check (``updates``). Written atomically; a broken file is kept as
-``state.json.bad-<timestamp>`` and a fresh state is used.
+given (``timer_warned``), the last update check (``updates``) and the smack talk read per account (``smack``).
+Written atomically; a broken file is kept as ``state.json.bad-<timestamp>`` and a fresh state is used.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ _INSTALL_ID = re.compile(r"^[0-9a-f]{16,64}$")
 STATE_MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 _KNOWN = {"version", "install_id", "notified_turns", "reminded_at", "poll_url", "poll_etag", "extra"}
 # the everyday sections: JSON objects owned by core.quiet, core.timers and core.updates
-_SECTIONS = ("games", "quiet", "timer_warned", "updates")
+_SECTIONS = ("games", "quiet", "timer_warned", "updates", "smack")
 _KNOWN |= set(_SECTIONS)
 
 
@@ -55,6 +55,7 @@ class State:
         quiet: dict[str, Any] | None = None,
         timer_warned: dict[str, Any] | None = None,
         updates: dict[str, Any] | None = None,
+        smack: dict[str, Any] | None = None,
     ) -> None:
         self.path = Path(path) if path is not None else None
         self.version = STATE_VERSION
@@ -68,6 +69,7 @@ class State:
         self.quiet: dict[str, Any] = dict(quiet or {})
         self.timer_warned: dict[str, Any] = dict(timer_warned or {})  # turn key -> [warning labels]
         self.updates: dict[str, Any] = dict(updates or {})
+        self.smack: dict[str, Any] = dict(smack or {})  # steamId -> gameId -> {"read": n, "notified": n}
         self._lock = threading.RLock()
         self._disk_stamp: tuple[int, int, int] | None = None
 
@@ -107,6 +109,7 @@ class State:
                 "quiet": dict(self.quiet),
                 "timer_warned": dict(sorted(self.timer_warned.items())),
                 "updates": dict(self.updates),
+                "smack": dict(sorted(self.smack.items())),
             }
 
     def save(self) -> None:
@@ -227,6 +230,7 @@ def _from_document(file: Path, data: dict[str, Any]) -> tuple[State, list[str]]:
         quiet=sections["quiet"],
         timer_warned=sections["timer_warned"],
         updates=sections["updates"],
+        smack=sections["smack"],
     )
     return state, problems
 

@@ -11,7 +11,10 @@ from pydt_tray.core.context import AppContext
 from pydt_tray.core.diff import Snapshot
 from pydt_tray.core.policy import Gate, NameLookup, Notification, NotificationPolicy
 from pydt_tray.core.sync import SyncResult
+from pydt_tray.desktop.smack import smack_for  # smack talk notices, built for the app with the others
 from pydt_tray.platform.notifications import Notifier
+
+__all__ = ["GAMES_KEY", "SIGN_IN_KEY", "Notices", "policy_for", "smack_for"]
 
 REMINDER_CHECK_MS = 60_000
 SIGN_IN_KEY = "sign-in"

@@ -90,7 +90,10 @@ class GameCard(QFrame):
         note: str = "",
         actions: tuple[tuple[str, str], ...] = (),
         on_action: Callable[[str], None] | None = None,
+        smack: tuple[tuple[str, str], ...] = (),
     ) -> None:
+        """``smack``: (key, text) of the smack talk entries ("Open smack talk", "Mark read") when the game has
+        unread posts; the card then shows who wrote the newest one."""
         super().__init__()
         self.setObjectName("card")
         self.setProperty("mine", "true" if mine else "false")
@@ -103,15 +106,17 @@ class GameCard(QFrame):
         self.round_text = f"Round {game.round}"
         self.whose = whose
         # a card with the same signature is reused as it is
-        self.signature: tuple[object, ...] = (game, mine, type_name, whose, note, actions)
+        self.signature: tuple[object, ...] = (game, mine, type_name, whose, note, actions, smack)
         self.time = card_time(game, now)
         self.badges = [text for _, text in badges_of(game, mine)]
         self.note = note
         self.silence_menu: QMenu | None = None  # the snooze/mute choices, when the card has them
+        self.unread_smack = bool(smack)
 
         title = self.title_label = QLabel(game.display_name)
         title.setObjectName("cardTitle")
         title.setTextFormat(Qt.TextFormat.PlainText)
+        title.setWordWrap(True)  # a long name wraps instead of widening the window
         head = QHBoxLayout()
         head.setSpacing(6)
         head.addWidget(title)
@@ -127,22 +132,33 @@ class GameCard(QFrame):
         self.detail.setObjectName("cardDetail")
         self.detail.setTextFormat(Qt.TextFormat.PlainText)
         self.detail.setWordWrap(True)
-        column = QVBoxLayout()
+        column = QVBoxLayout(self)  # buttons go under the text, so a narrow window never scrolls sideways
+        column.setContentsMargins(12, 9, 10, 9)
         column.setSpacing(3)
         column.addLayout(head)
         column.addWidget(self.detail)
 
         self.buttons: list[QPushButton] = []  # the buttons shown, in order
+        self.smack = smack
+        self.smack_buttons: list[QPushButton] = []
+        if smack and on_action is not None:
+            author = game.latest_discourse_post_user or "someone"
+            self.smack_label = QLabel(f"New smack talk by {author}")
+            self.smack_label.setObjectName("smackNote")
+            self.smack_label.setTextFormat(Qt.TextFormat.PlainText)  # the author's name comes from the service
+            self.smack_label.setWordWrap(True)
+            line = QHBoxLayout()
+            line.addWidget(self.smack_label, 1)
+            for key, text in smack:
+                button = self._button(line, text, "smack", lambda _=False, k=key: on_action(k))
+                self.smack_buttons.append(button)
+            column.addLayout(line)
         self._on_play = on_play
         self._play: QPushButton | None = None  # made when the card first shows a turn of ours, then kept
-        self._row = row = QHBoxLayout(self)
-        row.setContentsMargins(12, 9, 10, 9)
-        row.addLayout(column, 1)
-        page = self._page = QPushButton("Open game page")
-        page.setObjectName("page")
-        page.clicked.connect(lambda: on_page(self.game_id))
-        row.addWidget(page)
-        self.buttons.append(page)
+        self._row = row = QHBoxLayout()
+        row.addStretch(1)
+        column.addLayout(row)
+        self._page = self._button(row, "Open game page", "page", lambda: on_page(self.game_id))
         if actions and on_action is not None:
             silence = QPushButton("Snooze/mute")
             silence.setObjectName("silence")
@@ -156,6 +172,14 @@ class GameCard(QFrame):
         self._show_play(mine and not game.is_first_turn)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
 
+    def _button(self, row: QHBoxLayout, text: str, name: str, slot: Callable[..., None]) -> QPushButton:
+        button = QPushButton(text)
+        button.setObjectName(name)
+        button.clicked.connect(slot)
+        row.addWidget(button)
+        self.buttons.append(button)
+        return button
+
     def _show_play(self, wanted: bool) -> None:
         play = self._play
         if wanted and play is None:
@@ -168,7 +192,7 @@ class GameCard(QFrame):
             return
         play.setVisible(wanted)
         if wanted and play not in self.buttons:
-            self.buttons.insert(0, play)
+            self.buttons.insert(self.buttons.index(self._page), play)
         elif not wanted and play in self.buttons:
             self.buttons.remove(play)
 
@@ -182,15 +206,21 @@ class GameCard(QFrame):
         now: datetime,
         note: str = "",
         actions: tuple[tuple[str, str], ...] = (),
+        smack: tuple[tuple[str, str], ...] = (),
     ) -> bool:
-        """Show ``game`` (the same game id) in this card, changing only what differs; False when its badges
-        or menu entries differ (the caller builds a new card then)."""
-        signature = (game, mine, type_name, whose, note, actions)
+        """Show ``game`` (the same game id) in this card, changing only what differs; False when its badges,
+        menu entries or smack talk line differ (the caller builds a new card then)."""
+        signature = (game, mine, type_name, whose, note, actions, smack)
         if signature == self.signature:
             self.set_time(card_time(game, now))
             return True
-        if actions != self.actions or badges_of(game, mine) != badges_of(self.game, self.mine):
-            return False  # other badges or menu entries: built anew
+        if (
+            actions != self.actions
+            or smack != self.smack
+            or badges_of(game, mine) != badges_of(self.game, self.mine)
+            or (smack and game.latest_discourse_post_user != self.game.latest_discourse_post_user)
+        ):
+            return False  # other badges, menu entries or smack talk line: built anew
         self.signature, self.game = signature, game
         self.title, self.type_name, self.whose, self.note = game.display_name, type_name, whose, note
         self.round_text = f"Round {game.round}"

@@ -40,6 +40,7 @@ QPushButton#play { background: #2f7d4a; color: white; border: none; border-radiu
                    font-weight: 600; }
 QPushButton#play:hover { background: #276a3e; }
 QPushButton#page { padding: 5px 10px; }
+QLabel#smackNote { color: #7a4b00; font-weight: 600; }
 """
 
 
@@ -50,7 +51,7 @@ class GamesWindow(QWidget):
     sign_in_requested = Signal()
     open_game = Signal(str)
     play_requested = Signal(str)
-    action_requested = Signal(str)  # a key from ``game_actions`` (snooze, mute...)
+    action_requested = Signal(str)  # a key from ``game_actions`` (snooze, mute...) or ``game_smack``
 
     def __init__(self, title: str = "pydt-tray", parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -63,6 +64,7 @@ class GamesWindow(QWidget):
         self._sections: dict[str, QLabel] = {}  # the "Your turn" and "Other games" headings, kept between renders
         self.game_note: GameNote | None = None
         self.game_actions: GameActions | None = None
+        self.game_smack: GameActions | None = None  # "Open smack talk", "Mark read" of a game with unread posts
         self._last: tuple[Snapshot | None, str, NamesLookup, str] | None = None
 
         self.status = QLabel("Not signed in")
@@ -201,9 +203,10 @@ class GamesWindow(QWidget):
         type_name = self.type_names.get(game.game_type, game.game_type)
         note = self.game_note(game) if self.game_note is not None else ""
         actions = self.game_actions(game) if self.game_actions is not None else ()
+        smack = self.game_smack(game) if self.game_smack is not None else ()
         kept = self._spare.pop(game.game_id, None)
         if kept is not None and kept.show_game(
-            game, mine=mine, type_name=type_name, whose=whose, now=now, note=note, actions=actions
+            game, mine=mine, type_name=type_name, whose=whose, now=now, note=note, actions=actions, smack=smack
         ):
             self.cards.append(kept)  # the same card, its texts updated where the game changed: no new widgets
             return kept
@@ -221,6 +224,7 @@ class GamesWindow(QWidget):
             note=note,
             actions=actions,
             on_action=self.action_requested.emit,
+            smack=smack,
         )
         self.cards.append(card)
         return card
