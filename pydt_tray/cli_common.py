@@ -18,6 +18,7 @@ __all__ = [
     "EXIT_USAGE",
     "Abort",
     "KeyringTimeoutError",
+    "chosen_account",
     "fail",
     "load_token_waiting",
     "run_signed_in",
@@ -87,20 +88,46 @@ def load_token_waiting(
     return result.get("value")
 
 
+class AccountChoiceError(PydtTrayError):
+    """Several accounts are signed in and the command needs to know which one."""
+
+    exit_code = EXIT_USAGE
+
+
+def chosen_account(ctx) -> str | None:
+    """The Steam id a command works for: ``--account``, or the only account (None when there is none).
+
+    Raises AccountChoiceError when several accounts are signed in and none was named, or an unknown one was."""
+    from pydt_tray.accounts_cli import migrate_legacy
+
+    migrate_legacy(ctx, quiet=False)
+    accounts = ctx.account_book().accounts()
+    ids = [account.steam_id for account in accounts]
+    if ctx.account is not None:
+        if ctx.account not in ids:
+            raise AccountChoiceError(f"no signed-in account has the Steam id {ctx.account} (`pydt-tray accounts`)")
+        return str(ctx.account)
+    if len(ids) > 1:
+        listed = ", ".join(f"{a.steam_id} ({a.name})" for a in accounts)
+        raise AccountChoiceError(f"several accounts are signed in: choose one with --account STEAM_ID: {listed}")
+    return ids[0] if ids else None
+
+
 def run_signed_in(ctx, action: Callable[[object], int]) -> int:
     """Load the token, build a client, run ``action(client)`` and map every error to its exit code."""
     from pydt_tray.core.api_errors import ApiError, AuthError, NetworkError
     from pydt_tray.core.credentials import NoSecureBackendError
 
     try:
-        token = load_token_waiting(ctx.token_store().load)
+        steam_id = chosen_account(ctx)
+        token = load_token_waiting(lambda: ctx.account_book().load(steam_id)) if steam_id else None
     except NoSecureBackendError:  # no keyring at all: nothing can have been stored there
         return fail("not signed in (no system keyring holds a token): run `pydt-tray login` first", EXIT_AUTH)
     except PydtTrayError as error:
         return fail(error.user_message, error.exit_code)
     if not token:
         return fail("not signed in: run `pydt-tray login` first", EXIT_AUTH)
-    client = ctx.make_client(token)
+    client = ctx.make_client(token, steam_id)
     try:
         return action(client)
     except Abort as abort:
