@@ -8,7 +8,7 @@ and the sync engine folds close requests into one fetch, so one turn gives one n
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -72,13 +72,14 @@ class Backstop(QObject):
         self.timer.stop()
 
 
-def push_config(ctx: AppContext, steam_id: str) -> PushConfig | None:
-    """The IoT connection's settings for ``steam_id``; None without credentials. Raises PushConfigError."""
+def push_config(ctx: AppContext, steam_ids: Sequence[str]) -> PushConfig | None:
+    """The IoT connection's settings: one connection subscribed to the topic of every account in ``steam_ids``;
+    None without credentials. Raises PushConfigError."""
     endpoints, current = ctx.endpoints, ctx.settings.snapshot()
     if not endpoints.has_push_credentials:
         return None
     try:
-        topic = endpoints.topic_for(steam_id)
+        topics = [endpoints.topic_for(steam_id) for steam_id in steam_ids]
     except ValueError as error:
         raise PushConfigError(str(error)) from error
     return PushConfig(
@@ -90,13 +91,15 @@ def push_config(ctx: AppContext, steam_id: str) -> PushConfig | None:
         secret_access_key=endpoints.iot_secret_access_key or "",
         keepalive_seconds=current.iot_keepalive_seconds,
         client_id=make_client_id(ctx.state.install_id),
-        topic=topic,
+        topic=topics[0],
+        extra_topics=tuple(topics[1:]),
         protocol=current.mqtt_protocol,
     )
 
 
 class PushSupervisor(QObject):
-    """Runs the push connection of the signed-in user. ``request(reason)`` asks for a load."""
+    """Runs the one push connection of every signed-in account. ``request(reason)`` asks every account for a
+    load; ``dispatch(steam_id, reason)`` asks one account (a message on its topic)."""
 
     state_changed = Signal(object)  # a PushState
 
@@ -109,6 +112,7 @@ class PushSupervisor(QObject):
         *,
         run_in_background: Callable[[Callable[[], None]], None] | None = None,
         call_soon: Callable[[Callable[[], None]], None] | None = None,
+        dispatch: Callable[[str, str], None] | None = None,
     ) -> None:
         """With ``run_in_background`` and ``call_soon`` (the relay's setup runs off the UI thread) the relay
         path runs too, for the account it was turned on for."""
@@ -120,28 +124,46 @@ class PushSupervisor(QObject):
             self.relay = RelayPush(store, submit=run_in_background, call_soon=call_soon, parent=self)
         relay = self.relay
         self._request = request
+        self._dispatch = dispatch or (lambda _steam_id, reason: request(reason))
         self.backstop = backstop
         self.state: PushState = OFF
         self.connection: PushConnection | None = None
         self.messages = 0  # push messages received since start
-        self._steam_id: str | None = None
+        self._steam_ids: list[str] = []  # the accounts subscribed to, in the order they became known
+        self._topics: dict[str, str] = {}  # topic -> steam id, for the running connection
         self.bridge = PushBridge(self)
         self.bridge.message.connect(self._on_message)
         self.bridge.connected.connect(self._on_connected)
         self.bridge.disconnected.connect(self._on_disconnected)
-        self._relay_checked_for: str | None = None
+        self._relay_checked: set[str] = set()
+        self._relay_account: str | None = None  # the account the relay stream carries
         if relay is not None:
             relay.message.connect(self._on_relay_message)
             relay.connected.connect(self._on_relay_connected)
             relay.disconnected.connect(self._on_relay_disconnected)
 
+    @property
+    def steam_ids(self) -> list[str]:
+        return list(self._steam_ids)
+
+    @property
+    def relay_account(self) -> str | None:
+        return self._relay_account
+
     def ensure_started(self, steam_id: str) -> None:
-        """Start push for ``steam_id`` unless it runs already (called after each good load)."""
+        """Make sure the connection carries ``steam_id``'s topic (called after each good load of an account):
+        started when it is not running, connected once more with one more topic for a new account."""
+        if steam_id not in self._steam_ids:
+            self._steam_ids.append(steam_id)
+            if self.connection is not None:
+                log.info("One more account: subscribing to its topic too")
+                self._stop_iot()
         if self.connection is None:
-            self.start(steam_id)
-        if self.relay is not None and self._relay_checked_for != steam_id:
-            self._relay_checked_for = steam_id  # the keyring is read once per session, not after every load
+            self.start()
+        if self.relay is not None and steam_id not in self._relay_checked:
+            self._relay_checked.add(steam_id)  # the keyring is read once per account, not after every load
             if self.relay.start_for(steam_id):
+                self._relay_account = steam_id
                 self._set(self.state.with_path(PushPath.RELAY, PathMode.CONNECTING))
             elif self.relay.path.problem:
                 self._set(self.state.with_path(PushPath.RELAY, PathMode.FAILED, self.relay.path.problem))
@@ -154,13 +176,17 @@ class PushSupervisor(QObject):
     def relay_stopped(self) -> None:
         """The relay was turned off."""
         self._set(self.state.without(PushPath.RELAY))
-        if self._steam_id is not None:
+        if self._steam_ids:
             self.backstop.arm()
 
-    def start(self, steam_id: str) -> None:
-        self._steam_id = steam_id
+    def start(self, steam_id: str | None = None) -> None:
+        """Connect with every known account's topic (``steam_id`` is added to them first)."""
+        if steam_id is not None and steam_id not in self._steam_ids:
+            self._steam_ids.append(steam_id)
+        if not self._steam_ids:
+            return
         try:
-            config = push_config(self.ctx, steam_id)
+            config = push_config(self.ctx, self._steam_ids)
             if config is None:
                 log.info("No IoT credentials configured: running on polling only")
                 self._set(self.state.without(PushPath.IOT))
@@ -172,6 +198,7 @@ class PushSupervisor(QObject):
             self._set(self.state.with_path(PushPath.IOT, PathMode.FAILED, str(error)))
             return
         self.connection = connection
+        self._topics = {topic: steam_id for topic, steam_id in zip(config.topics, self._steam_ids, strict=False)}
         self._set(self.state.with_path(PushPath.IOT, PathMode.CONNECTING))
 
     def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
@@ -189,18 +216,38 @@ class PushSupervisor(QObject):
         self._set(self.state.without(PushPath.IOT))
 
     def end(self) -> None:
-        """The session ended: stop, and forget the user."""
+        """Every session ended: stop, and forget the accounts."""
         self.stop()
-        self._steam_id = None
-        self._relay_checked_for = None
+        self._steam_ids = []
+        self._topics = {}
+        self._relay_checked = set()
+        self._relay_account = None
+
+    def remove(self, steam_id: str) -> None:
+        """One account left (signed out, token refused): the connection goes on with the others' topics."""
+        self._relay_checked.discard(steam_id)
+        if steam_id not in self._steam_ids:
+            return
+        self._steam_ids.remove(steam_id)
+        if not self._steam_ids:
+            self.end()
+            return
+        if self._relay_account == steam_id and self.relay is not None:
+            self.relay.stop()
+            self._relay_account = None
+            self._set(self.state.without(PushPath.RELAY))
+        if self.connection is not None:
+            log.info("An account left: the connection goes on without its topic")
+            self._stop_iot()
+            self.start()
 
     def restart(self) -> None:
-        """Connection settings changed: start the IoT link again with them (nothing to do before the user is
+        """Connection settings changed: start the IoT link again with them (nothing to do before an account is
         known). The relay has no such settings and keeps running."""
-        if self._steam_id is None:
+        if not self._steam_ids:
             return
         self._stop_iot()
-        self.start(self._steam_id)
+        self.start()
 
     def on_wake(self, reason: str) -> None:
         """A wake or a network change: the reconnect waits and the outage's fast polling start over."""
@@ -214,7 +261,10 @@ class PushSupervisor(QObject):
 
     def _on_relay_message(self) -> None:
         self.messages += 1
-        self._request("relay push")
+        if self._relay_account is not None:
+            self._dispatch(self._relay_account, "relay push")
+        else:
+            self._request("relay push")
 
     def _on_relay_connected(self) -> None:
         log.info("Relay push connected: catching up")
@@ -226,10 +276,14 @@ class PushSupervisor(QObject):
         if not self._set(self.state.with_path(PushPath.RELAY, PathMode.RECONNECTING)):
             self.backstop.arm_sooner()
 
-    def _on_message(self, _topic: str) -> None:
+    def _on_message(self, topic: str) -> None:
         self.messages += 1
         log.debug("push message #%d", self.messages)
-        self._request("push")
+        steam_id = self._topics.get(topic)
+        if steam_id is not None:
+            self._dispatch(steam_id, "push")  # only the account whose topic it came on loads
+        else:
+            self._request("push")
 
     def _on_connected(self, session_present: bool) -> None:
         if self.connection is None:
