@@ -159,9 +159,7 @@ class Accounts(QObject):
     def resume(self, token: str | None) -> bool:
         """Start a session for every stored account, or for ``token`` alone (not stored); False when none."""
         if token:
-            session = self._session(None)
-            session.keep_token = False
-            session.sign_in(token)
+            self._session(None).sign_in(token)
             return True
         self._start_error = ""
         for account in self.book.accounts():
@@ -182,7 +180,9 @@ class Accounts(QObject):
         except CredentialError as error:
             self._start_error, legacy = error.user_message, None
         if legacy:
-            self._session(None).sign_in(legacy)
+            session = self._session(None)
+            session.legacy = True
+            session.sign_in(legacy)
         self._relabel()
         return self.signed_in
 

@@ -77,7 +77,7 @@ class Session(QObject):
         self._call_soon = call_soon
         self.book = book
         self.steam_id = steam_id
-        self.keep_token = True  # False for a token given on the command line: it is used, never stored
+        self.legacy = False  # the token an earlier single-account version stored: moved at the first good load
         self.label = ""  # the account's name in notifications and menus when several accounts are signed in
         self.token: str | None = None
         self.engine: SyncEngine | None = None
@@ -135,7 +135,7 @@ class Session(QObject):
             self.signing_out.emit(self.token)
         try:
             if self.steam_id is None:
-                if self.keep_token:
+                if self.legacy:
                     self.book.drop_legacy()
             elif self.book.get(self.steam_id) is not None:
                 self.book.remove(self.steam_id)
@@ -175,7 +175,8 @@ class Session(QObject):
     def on_auth_failed(self) -> None:
         if self.token is None:
             return  # said once: a late refusal of the same token (a transfer in flight) changes nothing
-        log.error("The PYDT token of %s was refused (401): it was probably regenerated", self.steam_id or "the account")
+        who = self.steam_id or "the account"
+        log.error("The PYDT token was refused (401) for %s: it was probably regenerated on the website", who)
         self._drop()
         self.auth_failed = True
         self.last_error = TOKEN_REFUSED_OF.format(name=self.user_name or self.steam_id) if self.label else TOKEN_REFUSED
@@ -208,9 +209,10 @@ class Session(QObject):
     def _identify(self, steam_id: str) -> None:
         """After a good load: a token of an earlier version moves to its account's entry; the name is kept."""
         try:
-            if self.steam_id is None and self.token is not None and self.keep_token:
+            if self.legacy and self.token is not None:
                 self.book.adopt_legacy(steam_id, self.user_name, self.token)
-            elif self.keep_token:
+                self.legacy = False
+            else:
                 self.book.rename(steam_id, self.user_name)
         except (CredentialError, OSError, ValueError) as error:
             log.warning("The stored token could not be moved to its account's entry yet: %s", error)

@@ -35,7 +35,9 @@ def session_parts(
 ) -> Iterator[tuple[Session, RecordingBackstop]]:
     ctx = load_context({"PYDT_TRAY_HOME": str(tmp_path / "home"), "PYDT_API_URL": simulator.base_url})
     worker, invoker, backstop = BackgroundWorker(), MainThreadInvoker(), RecordingBackstop()
-    session = Session(ctx, backstop, run_in_background=worker.submit, call_soon=invoker.call_soon)
+    session = Session(
+        ctx, backstop, book=ctx.account_book(), run_in_background=worker.submit, call_soon=invoker.call_soon
+    )
     try:
         yield session, backstop
     finally:
