@@ -8,6 +8,7 @@ import webbrowser
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
+from pydt_tray.core.account_view import account_name_of
 from pydt_tray.core.diff import Snapshot
 from pydt_tray.core.models import Game
 from pydt_tray.core.push_state import PushMode, PushPath, PushState
@@ -211,6 +212,9 @@ class Presenter:
         games = snapshot.games if snapshot is not None and daily is not None and signed_in else ()
         steam_id = self._steam_id()
         notes = {game.game_id: note for game in games if daily and (note := daily.game_note(game, steam_id))}
+        for game in snapshot.games if snapshot is not None and signed_in else ():
+            if account := account_name_of(snapshot, game.game_id):  # several accounts: each game names its own
+                notes[game.game_id] = f"{account} · {notes[game.game_id]}" if game.game_id in notes else account
         autostart_text, autostart_usable = self._autostart_entry()
         self.tray.render(
             TrayModel(

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
+from pydt_tray.core.account_view import MergedSnapshot
 from pydt_tray.core.diff import Snapshot
 from pydt_tray.core.models import Game
 from pydt_tray.ui.game_card import GameCard, card_time
@@ -29,6 +30,7 @@ QFrame#card[mine="true"] { border: 1px solid #2f7d4a; border-left: 5px solid #2f
 QLabel#cardTitle { font-size: 12pt; font-weight: 600; }
 QLabel#cardDetail { color: #505050; }
 QLabel#section { font-weight: 600; color: #404040; padding: 6px 2px 0 2px; }
+QLabel#account { font-weight: 700; font-size: 13pt; color: #202020; padding: 10px 2px 0 2px; }
 QLabel#empty { color: #606060; padding: 24px; }
 QLabel#loadError { color: #8a1f11; padding: 24px 24px 8px 24px; }
 QLabel#notice { background: #fff4d6; color: #4a3a00; border: 1px solid #e0c060; border-radius: 5px; padding: 6px; }
@@ -150,6 +152,17 @@ class GamesWindow(QWidget):
         if not snapshot.games:
             self._empty("You have no games.")
             return
+        if isinstance(snapshot, MergedSnapshot) and len(snapshot.parts) > 1:
+            for part in snapshot.parts:  # several accounts: a header per account, its games under it
+                self._section(part.name or part.steam_id, name="account")
+                if not part.snapshot.games:
+                    self._section("No games", name="section")
+                self._fill_games(part.snapshot, names, now)
+        else:
+            self._fill_games(snapshot, names, now)
+        self.list_layout.addStretch(1)
+
+    def _fill_games(self, snapshot: Snapshot, names: NamesLookup, now: datetime) -> None:
         mine = snapshot.my_turns()
         others = snapshot.others()
         if mine:
@@ -160,7 +173,6 @@ class GamesWindow(QWidget):
             self._section(f"Other games ({len(others)})")
             for game in others:
                 self._add(game, False, names, now)
-        self.list_layout.addStretch(1)
 
     def _add(self, game: Game, mine: bool, names: NamesLookup, now: datetime) -> None:
         if mine:
@@ -194,9 +206,9 @@ class GamesWindow(QWidget):
         self.cards.append(card)
         self.list_layout.addWidget(card)
 
-    def _section(self, text: str) -> None:
+    def _section(self, text: str, name: str = "section") -> None:
         label = QLabel(text)
-        label.setObjectName("section")
+        label.setObjectName(name)  # "account": the header of one account's games
         self.list_layout.addWidget(label)
 
     def _empty(self, text: str, action: tuple[str, Callable[[], None]] | None = None) -> None:
@@ -260,6 +272,12 @@ class GamesWindow(QWidget):
     def rows(self) -> list[list[str]]:
         """Each card as text: name, type, round, whose turn, time text, badges."""
         return [card.row() for card in self.cards]
+
+    def headers(self) -> list[str]:
+        """The account headers shown (several accounts), top to bottom."""
+        items = (self.list_layout.itemAt(index) for index in range(self.list_layout.count()))
+        widgets = [item.widget() for item in items if item is not None]
+        return [w.text() for w in widgets if isinstance(w, QLabel) and w.objectName() == "account"]
 
     def card(self, game_id: str) -> GameCard | None:
         return next((card for card in self.cards if card.game_id == game_id), None)
