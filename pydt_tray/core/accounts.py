@@ -168,3 +168,23 @@ class AccountBook:
 
     def drop_legacy(self) -> None:
         self.legacy_store().delete()
+
+
+class EveryToken:
+    """Every stored token as one (for ``forget``): ``load`` gives the earlier version's token or the first
+    account's, ``delete`` removes them all."""
+
+    def __init__(self, book: AccountBook) -> None:
+        self.book = book
+
+    def load(self) -> str | None:
+        legacy = self.book.legacy_token()
+        if legacy:
+            return legacy
+        accounts = self.book.accounts()
+        return self.book.load(accounts[0].steam_id) if accounts else None
+
+    def delete(self) -> None:
+        for account in self.book.accounts():
+            self.book.remove(account.steam_id)
+        self.book.drop_legacy()
