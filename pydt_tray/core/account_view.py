@@ -11,6 +11,15 @@ from pydt_tray.core.models import Game
 
 
 @dataclass(frozen=True)
+class AccountRow:
+    """One account as the settings window lists it."""
+
+    steam_id: str
+    name: str
+    status: str  # "live", "polling", "token refused: add it again", ...
+
+
+@dataclass(frozen=True)
 class AccountPart:
     """One account's latest snapshot, with the name shown for the account."""
 

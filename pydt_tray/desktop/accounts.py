@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from pydt_tray.core.account_view import AccountPart, MergedSnapshot
+from pydt_tray.core.account_view import AccountPart, AccountRow, MergedSnapshot
 from pydt_tray.core.api import PydtClient
 from pydt_tray.core.context import AppContext
 from pydt_tray.core.credentials import CredentialError
@@ -97,6 +97,7 @@ class Accounts(QObject):
         self._start_error = ""
         self._closed = False
         self.relay_owner: Callable[[], str | None] = lambda: None  # the account the relay stream is for
+        self.live: Callable[[str], bool] = lambda _steam_id: False  # whether push carries an account now
 
     # ----- the sessions ---------------------------------------------------------------------------------
 
@@ -298,6 +299,23 @@ class Accounts(QObject):
             assert snapshot is not None
             parts.append(AccountPart(snapshot.steam_id, session.label or session.user_name, snapshot))
         return MergedSnapshot.merge(parts)
+
+    def account_rows(self) -> list[AccountRow]:
+        """What the settings window lists: every account, signed in or not."""
+        rows = []
+        for session in self.sessions:
+            if session.auth_failed:
+                status = "token refused: add it again"
+            elif not session.signed_in:
+                status = "signed out"
+            else:
+                status = "live" if session.steam_id and self.live(session.steam_id) else "polling"
+            rows.append(AccountRow(session.steam_id or "", session.user_name, status))
+        running = {row.steam_id for row in rows}
+        for account in self.book.accounts():  # listed, but its token could not be read at start
+            if account.steam_id not in running:
+                rows.append(AccountRow(account.steam_id, account.name, "not running (keyring)"))
+        return rows
 
     def label_of(self, steam_id: str) -> str:
         """The name an account's notifications carry ("" while only one account is signed in)."""

@@ -207,6 +207,8 @@ class PushSupervisor(QObject):
         if self.relay is not None:
             self.relay.stop(timeout)
         self._set(self.state.without(PushPath.RELAY))
+        for steam_id in self._steam_ids:
+            self.ctx.state.account(steam_id).push = ""  # not running
 
     def _stop_iot(self, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
         if self.connection is not None:
@@ -302,6 +304,7 @@ class PushSupervisor(QObject):
     def _set(self, state: PushState) -> bool:
         """Take in a new push state; True when it began an outage (and a load was asked for)."""
         previous, self.state = self.state, state
+        self._note_accounts()
         if state == previous:
             return False
         outage = _follow(self.backstop.schedule, previous, state)
@@ -309,6 +312,19 @@ class PushSupervisor(QObject):
         if outage:
             self._request("push lost")  # what was published meanwhile is lost: look now, then often
         return outage
+
+
+    def account_live(self, steam_id: str) -> bool:
+        """Whether a push path carries ``steam_id``'s pushes now (the relay carries only its own account)."""
+        live = self.state.live_paths
+        if steam_id not in self._steam_ids:
+            return False
+        return PushPath.IOT in live or (PushPath.RELAY in live and steam_id == self._relay_account)
+
+    def _note_accounts(self) -> None:
+        """Keep "live" or "polling" per account in the state file, for `pydt-tray accounts`."""
+        for steam_id in self._steam_ids:
+            self.ctx.state.account(steam_id).push = "live" if self.account_live(steam_id) else "polling"
 
 
 def _follow(schedule: PollSchedule, previous: PushState, state: PushState) -> bool:
