@@ -112,7 +112,7 @@ class TrayApp(QObject):
             render=self.presenter.render,
             window_title=self.window_title,
             forget=lambda window: forget_in_window(window, forgetter_for(ctx, self.autostart.autostart), self.quit),
-            on_window_built=lambda window: (self.relay.attach(window), self.account.attach(window)),
+            on_window_built=(self.relay.attach, self.account.attach),
         )
         self.wake = WakeMonitor(sources=wake_sources, parent=self)
         self.termination = TerminationSignals(self)

@@ -136,7 +136,9 @@ def cmd_games(ctx, args) -> int:
     ids = [ctx.account]  # one account: the command's own choice (the only one, or an earlier version's token)
     if ctx.account is None and len(accounts := ctx.account_book().accounts()) > 1:
         ids = [account.steam_id for account in accounts]
-    users, rows, lines = [], [], []
+    users: list[str] = []
+    rows: list[dict] = []
+    lines: list[tuple[str, str]] = []
     for steam_id in ids:
         ctx.account = steam_id
         code = run_signed_in(ctx, lambda client: _collect_games(client, ctx.state, users, rows, lines))

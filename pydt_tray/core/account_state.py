@@ -45,9 +45,6 @@ class AccountState:
             self.notified_turns &= keep_keys
             self.reminded_at = {key: when for key, when in self.reminded_at.items() if key in keep_keys}
 
-    def is_empty(self) -> bool:
-        return not (self.notified_turns or self.reminded_at or self.poll_url or self.poll_etag)
-
     def to_json(self) -> dict[str, Any]:
         with self._lock:
             return {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -97,6 +98,16 @@ def push_config(ctx: AppContext, steam_ids: Sequence[str]) -> PushConfig | None:
     )
 
 
+class BackstopLike(Protocol):
+    """What the supervisor drives: the backstop of one account, or of every account at once."""
+
+    schedule: PollSchedule
+
+    def arm(self, seconds: float | None = None) -> None: ...
+
+    def arm_sooner(self) -> None: ...
+
+
 class PushSupervisor(QObject):
     """Runs the one push connection of every signed-in account. ``request(reason)`` asks every account for a
     load; ``dispatch(steam_id, reason)`` asks one account (a message on its topic)."""
@@ -107,7 +118,7 @@ class PushSupervisor(QObject):
         self,
         ctx: AppContext,
         request: Callable[[str], None],
-        backstop: Backstop,
+        backstop: BackstopLike,
         parent: QObject | None = None,
         *,
         run_in_background: Callable[[Callable[[], None]], None] | None = None,
