@@ -70,7 +70,7 @@ class TrayApp(QObject):
         self.session = session = Accounts(ctx, schedule, **sync_threads, parent=self)  # one session per account
         self.backstop = backstop = session.backstop
         self.push = PushSupervisor(ctx, session.request, backstop, self, **threads, dispatch=session.request_for)
-        session.relay_owner, session.live = (lambda: self.push.relay_account), self.push.account_live
+        session.relay_accounts, session.live = (lambda: self.push.relay_accounts), self.push.account_live
         self.tray = Tray(self)
         self.turn_api = TurnApiService(settings)
         self.autostart = AutostartService(settings)
@@ -112,7 +112,7 @@ class TrayApp(QObject):
             render=self.presenter.render,
             window_title=self.window_title,
             forget=lambda window: forget_in_window(window, forgetter_for(ctx, self.autostart.autostart), self.quit),
-            on_window_built=(self.relay.attach, self.account.attach),
+            on_window_built=(self.account.attach, self.relay.attach),
         )
         self.wake = WakeMonitor(sources=wake_sources, parent=self)
         self.termination = TerminationSignals(self)

@@ -154,8 +154,7 @@ def disable_before_sign_out(ctx: Any, steam_id: str | None = None) -> None:
     from pydt_tray.core.relay_store import relay_store
 
     try:
-        record = relay_store(ctx.paths.config_dir).load()
-        if record is None or (steam_id is not None and record.steam_id != steam_id):
+        if relay_store(ctx.paths.config_dir).load(steam_id) is None:
             return
     except NoSecureBackendError:
         return  # no secret store at all: no relay settings can exist either

@@ -142,7 +142,7 @@ class Forgetter:
                 outcomes.append(Outcome("webhook", False, f"the webhook could not be restored: {_text(error)}"))
         try:
             self.token_store.delete()
-            outcomes.append(Outcome("token", True, "every token was removed from the keyring"))
+            outcomes.append(Outcome("token", True, "the token was removed from the keyring (every account's)"))
         except Exception as error:
             outcomes.append(Outcome("token", False, f"the token could not be removed: {_text(error)}"))
         try:

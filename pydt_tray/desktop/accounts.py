@@ -96,7 +96,7 @@ class Accounts(QObject):
         self._verified: dict[str, str] = {}  # token -> steam id, from the check to the sign-in
         self._start_error = ""
         self._closed = False
-        self.relay_owner: Callable[[], str | None] = lambda: None  # the account the relay stream is for
+        self.relay_accounts: Callable[[], list[str]] = lambda: []  # the accounts the relay stream is for
         self.live: Callable[[str], bool] = lambda _steam_id: False  # whether push carries an account now
 
     # ----- the sessions ---------------------------------------------------------------------------------
@@ -116,7 +116,7 @@ class Accounts(QObject):
 
     def _signing_out(self, session: Session, token: str) -> None:
         """Only the relay's account takes the relay down with it."""
-        if len(self.sessions) == 1 or session.steam_id == self.relay_owner():
+        if len(self.sessions) == 1 or session.steam_id in self.relay_accounts():
             self.signing_out.emit(token)
 
     def _on_synced(self, session: Session, result: SyncResult) -> None:

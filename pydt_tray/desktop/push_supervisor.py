@@ -147,7 +147,6 @@ class PushSupervisor(QObject):
         self.bridge.connected.connect(self._on_connected)
         self.bridge.disconnected.connect(self._on_disconnected)
         self._relay_checked: set[str] = set()
-        self._relay_account: str | None = None  # the account the relay stream carries
         if relay is not None:
             relay.message.connect(self._on_relay_message)
             relay.connected.connect(self._on_relay_connected)
@@ -158,8 +157,9 @@ class PushSupervisor(QObject):
         return list(self._steam_ids)
 
     @property
-    def relay_account(self) -> str | None:
-        return self._relay_account
+    def relay_accounts(self) -> list[str]:
+        """The accounts whose topics the relay stream carries."""
+        return self.relay.path.accounts if self.relay is not None else []
 
     def ensure_started(self, steam_id: str) -> None:
         """Make sure the connection carries ``steam_id``'s topic (called after each good load of an account):
@@ -174,7 +174,6 @@ class PushSupervisor(QObject):
         if self.relay is not None and steam_id not in self._relay_checked:
             self._relay_checked.add(steam_id)  # the keyring is read once per account, not after every load
             if self.relay.start_for(steam_id):
-                self._relay_account = steam_id
                 self._set(self.state.with_path(PushPath.RELAY, PathMode.CONNECTING))
             elif self.relay.path.problem:
                 self._set(self.state.with_path(PushPath.RELAY, PathMode.FAILED, self.relay.path.problem))
@@ -185,7 +184,10 @@ class PushSupervisor(QObject):
         self._set(self.state.with_path(PushPath.RELAY, PathMode.LIVE if live else PathMode.CONNECTING))
 
     def relay_stopped(self) -> None:
-        """The relay was turned off."""
+        """The relay was turned off (for one account: it may still stream the others')."""
+        if self.relay is not None and self.relay.on:
+            self._set(self.state.with_path(PushPath.RELAY, PathMode.LIVE if self.relay.live else PathMode.CONNECTING))
+            return
         self._set(self.state.without(PushPath.RELAY))
         if self._steam_ids:
             self.backstop.arm()
@@ -234,7 +236,6 @@ class PushSupervisor(QObject):
         self._steam_ids = []
         self._topics = {}
         self._relay_checked = set()
-        self._relay_account = None
 
     def remove(self, steam_id: str) -> None:
         """One account left (signed out, token refused): the connection goes on with the others' topics."""
@@ -245,10 +246,10 @@ class PushSupervisor(QObject):
         if not self._steam_ids:
             self.end()
             return
-        if self._relay_account == steam_id and self.relay is not None:
-            self.relay.stop()
-            self._relay_account = None
-            self._set(self.state.without(PushPath.RELAY))
+        if self.relay is not None and steam_id in self.relay.path.accounts:
+            self.relay.remove(steam_id)
+            if not self.relay.on:
+                self._set(self.state.without(PushPath.RELAY))
         if self.connection is not None:
             log.info("An account left: the connection goes on without its topic")
             self._stop_iot()
@@ -272,10 +273,11 @@ class PushSupervisor(QObject):
             self.relay.reconnect_now()
         self._request(f"wake: {reason}")
 
-    def _on_relay_message(self) -> None:
+    def _on_relay_message(self, label: str = "") -> None:
         self.messages += 1
-        if self._relay_account is not None:
-            self._dispatch(self._relay_account, "relay push")
+        steam_id = self.relay.owner_of(label) if self.relay is not None else None
+        if steam_id is not None:
+            self._dispatch(steam_id, "relay push")  # only the account whose topic it came on loads
         else:
             self._request("relay push")
 
@@ -330,7 +332,7 @@ class PushSupervisor(QObject):
         live = self.state.live_paths
         if steam_id not in self._steam_ids:
             return False
-        return PushPath.IOT in live or (PushPath.RELAY in live and steam_id == self._relay_account)
+        return PushPath.IOT in live or (PushPath.RELAY in live and steam_id in self.relay_accounts)
 
     def _note_accounts(self) -> None:
         """Keep "live" or "polling" per account in the state file, for `pydt-tray accounts`."""
