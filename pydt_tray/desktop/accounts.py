@@ -94,6 +94,8 @@ class Accounts(QObject):
         self.sessions: list[Session] = []
         self.backstop = Backstops(schedule, lambda: self.sessions, self)
         self._verified: dict[str, str] = {}  # token -> steam id, from the check to the sign-in
+        self._answered: set[Session] = set()  # sessions whose first load has answered (well or not)
+        self._known: list[str] = []  # accounts known since the last hand-over to the push connection
         self._start_error = ""
         self._closed = False
         self.relay_accounts: Callable[[], list[str]] = lambda: []  # the accounts the relay stream is for
@@ -107,7 +109,7 @@ class Accounts(QObject):
         backstop.due.connect(lambda: session.request("timer"))
         session.changed.connect(self.changed)
         session.synced.connect(lambda result: self._on_synced(session, result))
-        session.user_known.connect(self._on_user_known)
+        session.user_known.connect(lambda steam_id: self._on_user_known(session, steam_id))
         session.ended.connect(lambda: self._on_ended(session))
         session.token_refused.connect(self.token_refused)
         session.signing_out.connect(lambda token: self._signing_out(session, token))
@@ -120,18 +122,34 @@ class Accounts(QObject):
             self.signing_out.emit(token)
 
     def _on_synced(self, session: Session, result: SyncResult) -> None:
+        self._answered.add(session)
         self.synced.emit(result)  # notifications mark their turns first, then the state is saved
         session.remember_poll_state(result)
+        self._hand_over()
 
-    def _on_user_known(self, steam_id: str) -> None:
+    def _on_user_known(self, session: Session, steam_id: str) -> None:
+        self._answered.add(session)
         self._relabel()
-        self.user_known.emit(steam_id)
+        if steam_id not in self._known:
+            self._known.append(steam_id)
+        self._hand_over()
+
+    def _hand_over(self) -> None:
+        """Tell the push connection the known accounts once every account's first load has answered: at start
+        it connects once with every topic, not once per account."""
+        if any(s.signed_in and s not in self._answered for s in self.sessions):
+            return
+        known, self._known = self._known, []
+        for steam_id in known:
+            self.user_known.emit(steam_id)
 
     def _on_ended(self, session: Session) -> None:
+        self._answered.discard(session)
         if session.steam_id is not None:
             self.left.emit(session.steam_id)
         if not self.signed_in:
             self.ended.emit()
+        self._hand_over()
 
     def _relabel(self) -> None:
         several = len(self.sessions) > 1
