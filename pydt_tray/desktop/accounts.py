@@ -221,8 +221,8 @@ class Accounts(QObject):
         """A checked and stored token: a new account joins, or an account already there takes its new token."""
         steam_id = self._verified.pop(token, None)
         session = self.session_for(steam_id)
-        if session is None:
-            session = next((s for s in self.sessions if s.steam_id is None and not s.signed_in), None)
+        if session is None and steam_id is None:  # a token not checked here: it takes a signed-out session's place
+            session = next((s for s in self.sessions if not s.signed_in), None)
         if session is None:
             session = self._session(steam_id)
         session.steam_id = steam_id or session.steam_id
