@@ -24,6 +24,7 @@ def keyring_cli(tmp_path, simulator, secret_service) -> CliRunner:
 
 @pytest.fixture
 def two_logged_in(keyring_cli: CliRunner, simulator, world) -> tuple[CliRunner, str]:
+    """Both accounts signed in with ``pydt-tray login``; the second has a game of its own, its turn."""
     second_token = simulator.add_user(SECOND, "Second Me")
     simulator.add_game(name="Second alone", players=[SECOND, world.alice], current=SECOND, turn=3)
     for token in (world.token, second_token):
@@ -54,8 +55,17 @@ def test_games_of_both_accounts_each_name_its_account(two_logged_in, world) -> N
     assert ("Second alone", SECOND) in owners and ("Mine to play", world.me) in owners
     one = cli.run("--account", SECOND, "games", "--json")
     assert {g["account"]["name"] for g in json.loads(one.stdout)["games"]} == {"Second Me"}
-    ambiguous = cli.run("download", world.my_turn_game)
+    ambiguous = cli.run("vacation", "status")
     assert ambiguous.returncode == EXIT_USAGE and "--account" in ambiguous.stderr
+
+
+def test_download_picks_the_account_whose_turn_it_is(two_logged_in, simulator, tmp_path) -> None:
+    cli, second_token = two_logged_in
+    games = json.loads(cli.run("games", "--json").stdout)["games"]
+    game_id = next(g["id"] for g in games if g["name"] == "Second alone")
+    result = cli.run("download", game_id, "--to", str(tmp_path / "saves"))
+    assert result.returncode == EXIT_OK, result.stderr
+    assert [r.authorization for r in simulator.recorded("getTurn")] == [second_token]
 
 
 def test_login_again_replaces_the_token_of_that_account_only(two_logged_in, simulator, world) -> None:
