@@ -8,7 +8,7 @@ import webbrowser
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
-from pydt_tray.core.account_view import account_name_of
+from pydt_tray.core.account_view import MergedSnapshot, account_name_of
 from pydt_tray.core.diff import Snapshot
 from pydt_tray.core.models import Game
 from pydt_tray.core.push_state import PushMode, PushPath, PushState
@@ -131,7 +131,7 @@ class Presenter:
             self._window = GamesWindow(self._window_title("games"))
             daily = self.daily
             if daily is not None:
-                self._window.game_note = lambda game: daily.game_note(game, self._steam_id(), countdown=False)
+                self._window.game_note = lambda game: daily.game_note(game, self._steam_id(game), countdown=False)
                 self._window.game_actions = daily.game_actions
             self._window.refresh_requested.connect(lambda: self.session.request("user refresh", full=True))
             self._window.open_game.connect(self.open_game_page)
@@ -141,8 +141,11 @@ class Presenter:
             )
         return self._window
 
-    def _steam_id(self) -> str:
+    def _steam_id(self, game: Game) -> str:
+        """The account ``game`` is seen by: with several accounts, the one whose turn it is."""
         snapshot = self.session.snapshot()
+        if isinstance(snapshot, MergedSnapshot) and (owner := snapshot.owner_of(game.game_id)) is not None:
+            return owner.steam_id
         return snapshot.steam_id if snapshot is not None else ""
 
     def close(self) -> None:
@@ -210,8 +213,7 @@ class Presenter:
         status_text = self.status_text()
         daily, signed_in = self.daily, self.session.signed_in
         games = snapshot.games if snapshot is not None and daily is not None and signed_in else ()
-        steam_id = self._steam_id()
-        notes = {game.game_id: note for game in games if daily and (note := daily.game_note(game, steam_id))}
+        notes = {g.game_id: note for g in games if daily and (note := daily.game_note(g, self._steam_id(g)))}
         for game in snapshot.games if snapshot is not None and signed_in else ():
             if account := account_name_of(snapshot, game.game_id):  # several accounts: each game names its own
                 notes[game.game_id] = f"{account} · {notes[game.game_id]}" if game.game_id in notes else account
