@@ -5,6 +5,7 @@ owner's token, a refused token ending one account only, and the state kept per a
 from __future__ import annotations
 
 import json
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +20,8 @@ from pydt_tray.core.environment import Endpoints
 from pydt_tray.core.transfer import download_name
 from pydt_tray.core.turn_player import TurnState
 from tests.helpers.memory_keyring import MemoryKeyring
-from tests.helpers.mosquitto import push_env
+from tests.helpers.mosquitto import free_port, push_env
+from tests.helpers.tray_menu import menu_texts
 from tests.integration.app_harness import publish_hook
 
 WAIT_MS = 15_000
@@ -118,6 +120,22 @@ def test_one_connection_carries_both_topics_and_a_push_loads_only_its_account(tw
     two.wait_idle(app, world.me, me_before + 1)
     assert two.fetches(app, world.me) == me_before + 1, "the push on the second topic did not load the first account"
     assert two.fetches(app, SECOND) == second_before + 1, "the push on the first topic did not load the second"
+
+
+def test_tray_menu_and_turn_api_name_the_account(two, world) -> None:
+    app = two.start()
+    two.wait_started(app)
+    texts = menu_texts(app.tray)
+    assert any(t.startswith("▶ Second alone") and "Second Me" in t for t in texts), texts
+    assert any(t.startswith("▶ Shared") and "Me Myself" in t for t in texts), texts
+    port = free_port()
+    app.ctx.settings.set("turn_api_port", port)
+    app.ctx.settings.set("turn_api_enabled", True)
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/turns", timeout=5) as reply:
+        body = json.loads(reply.read())
+    accounts = {game["name"]: game["account"] for game in body["games"]}
+    assert accounts["Second alone"] == "Second Me" and accounts["Shared"] == "Me Myself"
+    assert accounts["Mine to play"] == "Me Myself" and body["count"] == len(accounts) == 4
 
 
 def test_a_turn_passing_to_the_other_account_notifies_it_once_and_restart_keeps_it(
