@@ -14,7 +14,7 @@ from pydt_tray.core.forget import forgetter_for
 from pydt_tray.core.poll_schedule import PollSchedule
 from pydt_tray.desktop.accounts import Accounts
 from pydt_tray.desktop.daily import DailyController, rules_for
-from pydt_tray.desktop.notices import SIGN_IN_KEY, Notices, policies_for, policy_for
+from pydt_tray.desktop.notices import SIGN_IN_KEY, notices_for, smack_for
 from pydt_tray.desktop.presenter import Presenter
 from pydt_tray.desktop.push_supervisor import PushSupervisor
 from pydt_tray.desktop.reactions import SettingsReactions, forget_in_window
@@ -77,9 +77,7 @@ class TrayApp(QObject):
         self.notifier = pick_notifier(self.tray.icon, self)
         log.info("Notifications through %s", self.notifier.name)
         self.rules = rules_for(ctx)  # quiet hours, mute, snooze, away: the gate the notification policy asks
-        policy, policies = policy_for(ctx, gate=self.rules.silence), policies_for(ctx, gate=self.rules.silence)
-        self.notices = Notices(self.notifier, policy, session.snapshot, session.name_of, self.save_state, self)
-        self.notices.use_accounts(policies, session.label_of)
+        self.notices = notices_for(ctx, self.notifier, self.rules.silence, session, self.save_state, self)
         self.notices.actions_for = DailyController.notification_actions
         self.daily = DailyController(self.rules, session, self.notices.show, threads, parent=self)
         self.presenter = Presenter(
@@ -93,6 +91,7 @@ class TrayApp(QObject):
             poll_seconds=self.backstop.usual_seconds,
             on_window_built=self._attach_window,
             daily=self.daily,
+            smack=smack_for(ctx, session, self.notices.show, self.rules.silence, self.turn_api, self),
         )
         self.show_games = self.presenter.show_games
         self.relay = RelayControls(self.push, session, ctx.make_client, self.presenter.connection_text, self.notifier)

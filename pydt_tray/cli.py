@@ -158,12 +158,14 @@ def cmd_games(ctx, args) -> int:
 def _collect_games(client, state, users: list, rows: list, lines: list) -> int:
     from pydt_tray.core.diff import Snapshot
     from pydt_tray.core.models import FIRST_SAVE_HINT, format_date
+    from pydt_tray.core.smack import SmackReads, own_names
     from pydt_tray.daily_cli import game_json_fields
 
     user = client.get_current_user()
     users.append(user.display_name)
     snapshot = Snapshot.build(user.steam_id, client.get_games())
     names = {sid: p.persona_name for sid, p in client.get_steam_profiles(_player_ids(snapshot)).items()}
+    reads, me = SmackReads(state.smack if state is not None else {}, user.steam_id), own_names(user)
     for game in snapshot.games:
         mine = game.is_your_turn(user.steam_id)
         rows.append(
@@ -179,6 +181,7 @@ def _collect_games(client, state, users: list, rows: list, lines: list) -> int:
                 "currentPlayerName": names.get(game.current_player_steam_id),
                 "flags": list(game.flags),
                 "updatedAt": format_date(game.updated_at),
+                "unreadSmack": reads.is_unread(game, me),
                 **game_json_fields(game, state),
             }
         )

@@ -115,6 +115,10 @@ _.set_current_player
 _.set_turn_save
 _.complete_game
 _.uploaded
+_.post_smack_talk
+
+# --- read by the tests of the game list: whether a card shows the unread smack talk mark (ui/game_card.py) ------
+_.unread_smack
 
 # --- urllib3 reads these: the connection class of a pool, the pool classes of a pool manager (core/deadline.py) --
 _.ConnectionCls

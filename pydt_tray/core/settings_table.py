@@ -78,6 +78,9 @@ SETTINGS: tuple[SettingSpec, ...] = (
     _spec("reminder_minutes", "int", 120, "Notifications", "Remind me every (minutes)",
           "While a turn stays waiting for you, notify again after this many minutes. 0 turns reminders off.",
           minimum=0, maximum=1440),
+    _spec("notify_smack_talk", "bool", True, "Notifications", "Tell me about new smack talk",
+          "Notify when someone else posts in a game's forum topic (smack talk). Quiet hours, pauses and muted "
+          "games apply; reminders never repeat it."),
     _spec("quiet_hours", "str", "", "Notifications", "Quiet hours",
           "No pop-ups or reminders during these hours (local time), e.g. 22:00-07:30, optionally only on some "
           "days: 22:00-07:30 sun-thu. When they end, one notification sums up what is waiting. Empty = off.",
@@ -158,6 +161,7 @@ class SettingsSnapshot:
 
     notifications_enabled: bool
     reminder_minutes: int
+    notify_smack_talk: bool
     quiet_hours: str
     timer_warnings: str
     timer_final_warning_in_quiet_hours: bool

@@ -3,8 +3,8 @@
 Holds the install id, which turns were already notified (``"<gameId>:<turnKey>"``), when each turn was last
 reminded about, the cached poll URL with its ETag, and the everyday switches: per-game mute and snooze
 (``games``), the notification pause and what quiet hours held back (``quiet``), the turn-timer warnings already
-given (``timer_warned``) and the last update check (``updates``). Written atomically; a broken file is kept as
-``state.json.bad-<timestamp>`` and a fresh state is used.
+given (``timer_warned``), the last update check (``updates``) and the smack talk read per account (``smack``).
+Written atomically; a broken file is kept as ``state.json.bad-<timestamp>`` and a fresh state is used.
 
 Since version 2 the poll URL, its ETag and the notified and reminded turns are kept per account
 (``accounts``: Steam id -> :class:`AccountState`). What a single-account version kept at the top level stays
@@ -37,7 +37,7 @@ STATE_MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
 }
 _KNOWN = {"version", "install_id", "notified_turns", "reminded_at", "poll_url", "poll_etag", "extra", "accounts"}
 # the everyday sections: JSON objects owned by core.quiet, core.timers and core.updates
-_SECTIONS = ("games", "quiet", "timer_warned", "updates")
+_SECTIONS = ("games", "quiet", "timer_warned", "updates", "smack")
 _KNOWN |= set(_SECTIONS)
 
 
@@ -63,6 +63,7 @@ class State:
         timer_warned: dict[str, Any] | None = None,
         updates: dict[str, Any] | None = None,
         accounts: dict[str, AccountState] | None = None,
+        smack: dict[str, Any] | None = None,
     ) -> None:
         self.path = Path(path) if path is not None else None
         self.version = STATE_VERSION
@@ -77,6 +78,7 @@ class State:
         self.timer_warned: dict[str, Any] = dict(timer_warned or {})  # turn key -> [warning labels]
         self.updates: dict[str, Any] = dict(updates or {})
         self.accounts: dict[str, AccountState] = dict(accounts or {})
+        self.smack: dict[str, Any] = dict(smack or {})  # steamId -> gameId -> {"read": n, "notified": n}
         self._lock = threading.RLock()
         self._disk_stamp: tuple[int, int, int] | None = None
 
@@ -121,8 +123,10 @@ class State:
             return found
 
     def forget_account(self, steam_id: str) -> None:
+        """An account was signed out: its turns, poll cache and smack talk read numbers go."""
         with self._lock:
             self.accounts.pop(steam_id, None)
+            self.smack.pop(steam_id, None)
 
     # --- file ------------------------------------------------------------------------------------------
 
@@ -141,6 +145,7 @@ class State:
                 "timer_warned": dict(sorted(self.timer_warned.items())),
                 "updates": dict(self.updates),
                 "accounts": {key: value.to_json() for key, value in sorted(self.accounts.items())},
+                "smack": dict(sorted(self.smack.items())),
             }
 
     def save(self) -> None:
@@ -270,6 +275,7 @@ def _from_document(file: Path, data: dict[str, Any]) -> tuple[State, list[str]]:
         timer_warned=sections["timer_warned"],
         updates=sections["updates"],
         accounts=accounts,
+        smack=sections["smack"],
     )
     return state, problems
 

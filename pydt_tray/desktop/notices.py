@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from typing import Protocol
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
@@ -13,7 +14,10 @@ from pydt_tray.core.context import AppContext
 from pydt_tray.core.diff import Snapshot
 from pydt_tray.core.policy import Gate, NameLookup, Notification, NotificationPolicy
 from pydt_tray.core.sync import SyncResult
+from pydt_tray.desktop.smack import smack_for  # smack talk notices, built for the app with the others
 from pydt_tray.platform.notifications import Notifier
+
+__all__ = ["GAMES_KEY", "SIGN_IN_KEY", "Notices", "notices_for", "policies_for", "policy_for", "smack_for"]
 
 REMINDER_CHECK_MS = 60_000
 SIGN_IN_KEY = "sign-in"
@@ -47,6 +51,31 @@ def policies_for(ctx: AppContext, gate: Gate | None = None) -> Callable[[Snapsho
         return made[snapshot.steam_id]
 
     return policy_of
+
+
+class AccountsView(Protocol):
+    """What the notices need of the signed-in accounts."""
+
+    def snapshot(self) -> Snapshot | None: ...
+
+    def name_of(self, steam_id: str) -> str | None: ...
+
+    def label_of(self, steam_id: str) -> str: ...
+
+
+def notices_for(
+    ctx: AppContext,
+    notifier: Notifier,
+    gate: Gate,
+    accounts: AccountsView,
+    save_state: Callable[[], None],
+    parent: QObject,
+) -> Notices:
+    """The app's notices: each account's loads judged by its own policy (its own notified turns in the state
+    file), named by the account while several are signed in."""
+    notices = Notices(notifier, policy_for(ctx, gate=gate), accounts.snapshot, accounts.name_of, save_state, parent)
+    notices.use_accounts(policies_for(ctx, gate=gate), accounts.label_of)
+    return notices
 
 
 class Notices(QObject):

@@ -8,6 +8,8 @@ import webbrowser
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
+from PySide6.QtCore import SignalInstance
+
 from pydt_tray.core.account_view import MergedSnapshot, account_name_of
 from pydt_tray.core.diff import Snapshot
 from pydt_tray.core.models import Game
@@ -22,6 +24,7 @@ log = logging.getLogger(__name__)
 
 PATH_NAMES = {PushPath.IOT: "AWS IoT", PushPath.RELAY: "relay"}
 HOW_TO_TURN_ON = "turn it on in Settings → Real-time push"
+SMACK_NOTE = "new smack talk"
 
 
 class SessionView(Protocol):
@@ -51,6 +54,21 @@ class DailyView(Protocol):
     def status_lines(self) -> list[str]: ...
 
     def game_note(self, game: Game, steam_id: str, *, countdown: bool = True) -> str: ...
+
+
+class SmackView(Protocol):
+    """Unread smack talk (``pydt_tray.desktop.smack.SmackTalk``): marks and entries for the tray and window; its
+    ``changed`` signal re-renders, its ``handle`` carries out the entries' keys."""
+
+    changed: SignalInstance
+
+    def handle(self, key: str) -> bool: ...
+
+    def unread_ids(self) -> frozenset[str]: ...
+
+    def game_actions(self, game: Game) -> tuple[tuple[str, str], ...]: ...
+
+    def tray_actions(self) -> tuple[tuple[str, str], ...]: ...
 
 
 def every(seconds: int) -> str:
@@ -109,6 +127,7 @@ class Presenter:
         poll_seconds: Callable[[], int] | None = None,
         on_window_built: Callable[[GamesWindow], None] = lambda _window: None,
         daily: DailyView | None = None,
+        smack: SmackView | None = None,
     ) -> None:
         self.tray = tray
         self.session = session
@@ -120,6 +139,10 @@ class Presenter:
         self._poll_seconds = poll_seconds or (lambda: 0)
         self._on_window_built = on_window_built
         self.daily = daily
+        self.smack = smack
+        if smack is not None:
+            smack.changed.connect(self.render)
+            tray.action_requested.connect(smack.handle)
         self._window: GamesWindow | None = None
         self.closed = False
 
@@ -133,6 +156,9 @@ class Presenter:
             if daily is not None:
                 self._window.game_note = lambda game: daily.game_note(game, self._steam_id(game), countdown=False)
                 self._window.game_actions = daily.game_actions
+            if self.smack is not None:
+                self._window.game_smack = self.smack.game_actions
+                self._window.action_requested.connect(self.smack.handle)
             self._window.refresh_requested.connect(lambda: self.session.request("user refresh", full=True))
             self._window.open_game.connect(self.open_game_page)
             self._on_window_built(self._window)
@@ -202,6 +228,8 @@ class Presenter:
             return TrayStatus.ERROR
         if snapshot is not None and snapshot.my_turns():
             return TrayStatus.YOUR_TURN
+        if self.smack is not None and self.smack.unread_ids():
+            return TrayStatus.SMACK
         if not self._push_state().live:
             return TrayStatus.POLLING
         return TrayStatus.IDLE
@@ -214,6 +242,11 @@ class Presenter:
         daily, signed_in = self.daily, self.session.signed_in
         games = snapshot.games if snapshot is not None and daily is not None and signed_in else ()
         notes = {g.game_id: note for g in games if daily and (note := daily.game_note(g, self._steam_id(g)))}
+        smack = self.smack if signed_in and snapshot is not None else None
+        unread_ids = smack.unread_ids() if smack is not None else frozenset()
+        unread = [game for game in snapshot.games if game.game_id in unread_ids] if snapshot is not None else []
+        for game in unread:
+            notes[game.game_id] = " · ".join(filter(None, (SMACK_NOTE, notes.get(game.game_id))))
         for game in snapshot.games if snapshot is not None and signed_in else ():
             if account := account_name_of(snapshot, game.game_id):  # several accounts: each game names its own
                 notes[game.game_id] = f"{account} · {notes[game.game_id]}" if game.game_id in notes else account
@@ -229,7 +262,9 @@ class Presenter:
                 status_lines=tuple(daily.status_lines()) if daily is not None else (),
                 game_notes=notes,
                 game_menus=tuple((game.display_name, daily.game_actions(game)) for game in games if daily),
+                smack_menus=tuple((game.display_name, smack.game_actions(game)) for game in unread if smack),
                 extra_actions=(
+                    *(smack.tray_actions() if smack is not None else ()),
                     *(daily.tray_actions() if daily is not None and signed_in else ()),
                     ("settings", "Settings…"),
                     ("autostart", autostart_text),

@@ -244,6 +244,13 @@ class PydtSimulator(ServiceApi):
         self._notify(notices)
         return result
 
+    def post_smack_talk(self, game_id: str, author: str) -> dict[str, Any]:
+        """``author`` (a forum name, or "system") posted in the game's forum topic: as the Discourse webhook does,
+        the newest post number and author are set, the game is saved and every player is pinged."""
+        with self._lock:
+            number = int(self._games[game_id].get("latestDiscoursePostNumber") or 1) + 1  # post 1 opens the topic
+        return self.update_game(game_id, latestDiscoursePostNumber=number, latestDiscoursePostUser=author)
+
     def complete_game(self, game_id: str) -> None:
         """The game ended: it leaves every active list (caches rewritten, no ping)."""
         with self._lock:

@@ -90,7 +90,10 @@ class GameCard(QFrame):
         note: str = "",
         actions: tuple[tuple[str, str], ...] = (),
         on_action: Callable[[str], None] | None = None,
+        smack: tuple[tuple[str, str], ...] = (),
     ) -> None:
+        """``smack``: (key, text) of the smack talk entries ("Open smack talk", "Mark read") when the game has
+        unread posts; the card then shows who wrote the newest one."""
         super().__init__()
         self.setObjectName("card")
         self.setProperty("mine", "true" if mine else "false")
@@ -101,15 +104,17 @@ class GameCard(QFrame):
         self.round_text = f"Round {game.round}"
         self.whose = whose
         # a card with the same signature is reused as it is
-        self.signature: tuple[object, ...] = (game, mine, type_name, whose, note, actions)
+        self.signature: tuple[object, ...] = (game, mine, type_name, whose, note, actions, smack)
         self.time = card_time(game, now)
         self.badges = [text for _, text in badges_of(game, mine)]
         self.note = note
         self.silence_menu: QMenu | None = None  # the snooze/mute choices, when the card has them
+        self.unread_smack = bool(smack)
 
         title = QLabel(game.display_name)
         title.setObjectName("cardTitle")
         title.setTextFormat(Qt.TextFormat.PlainText)
+        title.setWordWrap(True)  # a long name wraps instead of widening the window
         head = QHBoxLayout()
         head.setSpacing(6)
         head.addWidget(title)
@@ -125,27 +130,33 @@ class GameCard(QFrame):
         self.detail.setObjectName("cardDetail")
         self.detail.setTextFormat(Qt.TextFormat.PlainText)
         self.detail.setWordWrap(True)
-        column = QVBoxLayout()
+        column = QVBoxLayout(self)  # buttons go under the text, so a narrow window never scrolls sideways
+        column.setContentsMargins(12, 9, 10, 9)
         column.setSpacing(3)
         column.addLayout(head)
         column.addWidget(self.detail)
 
         self.buttons: list[QPushButton] = []
-        row = QHBoxLayout(self)
-        row.setContentsMargins(12, 9, 10, 9)
-        row.addLayout(column, 1)
+        self.smack_buttons: list[QPushButton] = []
+        if smack and on_action is not None:
+            author = game.latest_discourse_post_user or "someone"
+            self.smack_label = QLabel(f"New smack talk by {author}")
+            self.smack_label.setObjectName("smackNote")
+            self.smack_label.setTextFormat(Qt.TextFormat.PlainText)  # the author's name comes from the service
+            self.smack_label.setWordWrap(True)
+            line = QHBoxLayout()
+            line.addWidget(self.smack_label, 1)
+            for key, text in smack:
+                button = self._button(line, text, "smack", lambda _=False, k=key: on_action(k))
+                self.smack_buttons.append(button)
+            column.addLayout(line)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        column.addLayout(row)
         if mine and not game.is_first_turn:
-            play = QPushButton("Play turn")
-            play.setObjectName("play")
+            play = self._button(row, "Play turn", "play", lambda: on_play(self.game_id))
             play.setCursor(Qt.CursorShape.PointingHandCursor)
-            play.clicked.connect(lambda: on_play(self.game_id))
-            row.addWidget(play)
-            self.buttons.append(play)
-        page = QPushButton("Open game page")
-        page.setObjectName("page")
-        page.clicked.connect(lambda: on_page(self.game_id))
-        row.addWidget(page)
-        self.buttons.append(page)
+        self._button(row, "Open game page", "page", lambda: on_page(self.game_id))
         if actions and on_action is not None:
             silence = QPushButton("Snooze/mute")
             silence.setObjectName("silence")
@@ -157,6 +168,14 @@ class GameCard(QFrame):
             row.addWidget(silence)
             self.buttons.append(silence)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+
+    def _button(self, row: QHBoxLayout, text: str, name: str, slot: Callable[..., None]) -> QPushButton:
+        button = QPushButton(text)
+        button.setObjectName(name)
+        button.clicked.connect(slot)
+        row.addWidget(button)
+        self.buttons.append(button)
+        return button
 
     def set_time(self, text: str) -> None:
         """Only the time text changed (the clock moved on)."""

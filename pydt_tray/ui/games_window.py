@@ -42,6 +42,7 @@ QPushButton#play { background: #2f7d4a; color: white; border: none; border-radiu
                    font-weight: 600; }
 QPushButton#play:hover { background: #276a3e; }
 QPushButton#page { padding: 5px 10px; }
+QLabel#smackNote { color: #7a4b00; font-weight: 600; }
 """
 
 
@@ -52,7 +53,7 @@ class GamesWindow(QWidget):
     sign_in_requested = Signal()
     open_game = Signal(str)
     play_requested = Signal(str)
-    action_requested = Signal(str)  # a key from ``game_actions`` (snooze, mute...)
+    action_requested = Signal(str)  # a key from ``game_actions`` (snooze, mute...) or ``game_smack``
 
     def __init__(self, title: str = "pydt-tray", parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -64,6 +65,7 @@ class GamesWindow(QWidget):
         self._spare: dict[str, GameCard] = {}  # cards of the previous render, by game id, while rendering
         self.game_note: GameNote | None = None
         self.game_actions: GameActions | None = None
+        self.game_smack: GameActions | None = None  # "Open smack talk", "Mark read" of a game with unread posts
         self._last: tuple[Snapshot | None, str, NamesLookup, str] | None = None
 
         self.status = QLabel("Not signed in")
@@ -183,8 +185,9 @@ class GamesWindow(QWidget):
         type_name = self.type_names.get(game.game_type, game.game_type)
         note = self.game_note(game) if self.game_note is not None else ""
         actions = self.game_actions(game) if self.game_actions is not None else ()
+        smack = self.game_smack(game) if self.game_smack is not None else ()
         kept = self._spare.pop(game.game_id, None)
-        if kept is not None and kept.signature == (game, mine, type_name, whose, note, actions):
+        if kept is not None and kept.signature == (game, mine, type_name, whose, note, actions, smack):
             kept.set_time(card_time(game, now))  # unchanged game: the same card, no new widgets
             self.cards.append(kept)
             self.list_layout.addWidget(kept)
@@ -202,6 +205,7 @@ class GamesWindow(QWidget):
             note=note,
             actions=actions,
             on_action=self.action_requested.emit,
+            smack=smack,
         )
         self.cards.append(card)
         self.list_layout.addWidget(card)

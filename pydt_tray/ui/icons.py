@@ -6,6 +6,7 @@ The motif is a round token with an hourglass. Each status has its own colour and
 - YOUR_TURN: amber token with a blue badge holding the number of waiting turns ("9+" above nine).
 - POLLING: dimmed grey token with a broken-link mark (push is down, the app is polling).
 - SIGNED_OUT: grey token with a crossed-out key.
+- SMACK: amber token with a speech bubble (unread smack talk, no turn waiting).
 - ERROR: a red warning triangle (not a token) with a white "!".
 
 At tray size (16 px) a turn badge "1" must never pass for the error "!": the badge is blue, never red, its
@@ -49,6 +50,7 @@ class TrayStatus(enum.Enum):
     POLLING = "polling"
     SIGNED_OUT = "signed_out"
     ERROR = "error"
+    SMACK = "smack"
 
 
 _TOKEN = {
@@ -57,6 +59,7 @@ _TOKEN = {
     TrayStatus.POLLING: ("#9aa0a6", "#6b7075", "#e8eaed"),
     TrayStatus.SIGNED_OUT: ("#9aa0a6", "#6b7075", "#e8eaed"),
     TrayStatus.ERROR: ("#d32f2f", "#8e1b1b", "#ffffff"),
+    TrayStatus.SMACK: ("#f2a31b", "#b06f00", "#4a2f00"),
 }
 _BADGE = QColor("#1e4fc2")  # blue: red is kept for the error and the crossed-out key
 _SLASH = QColor("#d62828")
@@ -121,6 +124,8 @@ def render_icon_image(status: TrayStatus, label: str, size: int) -> QImage:
             _draw_broken_link(painter)
         elif status is TrayStatus.SIGNED_OUT:
             _draw_key_slash(painter)
+        elif status is TrayStatus.SMACK:
+            _draw_speech_bubble(painter)
     finally:
         painter.end()
     return image
@@ -222,6 +227,23 @@ def _draw_key_slash(p: QPainter) -> None:
     p.drawPolyline([QPointF(53, 46), QPointF(53, 51)])  # bit
     p.setPen(_pen(_SLASH, 4))
     p.drawLine(QPointF(36, 56), QPointF(56, 36))
+
+
+def _draw_speech_bubble(p: QPainter) -> None:
+    bubble = QPainterPath()
+    bubble.addRoundedRect(QRectF(26, 26, 34, 24), 8, 8)
+    tail = QPainterPath()
+    tail.moveTo(34, 48)
+    tail.lineTo(30, 60)
+    tail.lineTo(44, 48)
+    tail.closeSubpath()
+    p.setPen(_pen(_MARK_INK, 2.5))
+    p.setBrush(QBrush(QColor("#ffffff")))
+    p.drawPath(bubble.united(tail))
+    p.setPen(Qt.PenStyle.NoPen)
+    p.setBrush(QBrush(_BADGE))
+    for x in (35, 43, 51):
+        p.drawEllipse(QPointF(x, 38), 3, 3)
 
 
 def app_icon() -> QIcon:

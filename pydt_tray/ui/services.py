@@ -26,6 +26,7 @@ class TurnApiService:
         self.server: TurnApiServer | None = None
         self.problem = ""
         self._snapshot: Snapshot | None = None
+        self._unread_smack = False
 
     def apply(self) -> None:
         """Start, stop or move the server to match the settings. A port in use is reported, not raised."""
@@ -43,14 +44,19 @@ class TurnApiService:
                 self.problem = error.user_message
                 log.error("Turn API not started: %s", error.user_message)
                 return
-            server.update(self._snapshot)
+            server.update(self._snapshot, self._unread_smack)
             self.server = server
             log.info("Turn API listening on http://127.0.0.1:%d/turns", server.port)
 
     def update(self, snapshot: Snapshot | None) -> None:
         self._snapshot = snapshot
         if self.server is not None:
-            self.server.update(snapshot)
+            self.server.update(snapshot, self._unread_smack)
+
+    def set_unread_smack(self, unread: bool) -> None:
+        """Whether any game has unread smack talk (``hasUnreadSmack``)."""
+        self._unread_smack = unread
+        self.update(self._snapshot)
 
     def stop(self) -> None:
         if self.server is not None:

@@ -32,6 +32,7 @@ class TrayModel:
     status_lines: tuple[str, ...] = ()  # quiet hours, pause, vacation: shown under the header
     game_notes: dict[str, str] = field(default_factory=dict)  # game id -> "muted", countdown...
     game_menus: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()  # (game name, ((key, text), ...))
+    smack_menus: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()  # games with unread smack talk
 
 
 def menu_text(text: str) -> str:
@@ -114,13 +115,8 @@ class Tray(QObject):
                 for game in model.others[:MAX_MENU_GAMES]:
                     action = others.addAction(menu_text(game_label(game, False, notes.get(game.game_id, ""))))
                     action.triggered.connect(lambda _=False, g=game.game_id: self.open_game.emit(g))
-            if model.game_menus:
-                games = self.menu.addMenu("Snooze or mute a game")
-                for name, actions in model.game_menus[:MAX_MENU_GAMES]:
-                    per_game = games.addMenu(menu_text(name))
-                    for key, text in actions:
-                        entry = per_game.addAction(menu_text(text))
-                        entry.triggered.connect(lambda _=False, k=key: self.action_requested.emit(k))
+            self._game_menus("Unread smack talk", model.smack_menus)
+            self._game_menus("Snooze or mute a game", model.game_menus)
             self.menu.addSeparator()
         self._add("Show games", self.show_window.emit)
         self._add("Refresh now", self.refresh_requested.emit, enabled=model.signed_in)
@@ -133,6 +129,17 @@ class Tray(QObject):
             self._add("Sign in…", self.sign_in_requested.emit)
         self.menu.addSeparator()
         self._add("Quit", self.quit_requested.emit)
+
+    def _game_menus(self, title: str, menus: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]) -> None:
+        """A submenu ``title`` holding one submenu of entries per game."""
+        if not menus:
+            return
+        games = self.menu.addMenu(menu_text(title))
+        for name, actions in menus[:MAX_MENU_GAMES]:
+            per_game = games.addMenu(menu_text(name))
+            for key, text in actions:
+                entry = per_game.addAction(menu_text(text))
+                entry.triggered.connect(lambda _=False, k=key: self.action_requested.emit(k))
 
     def hide(self) -> None:
         if self.icon is not None:

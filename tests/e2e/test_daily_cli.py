@@ -79,3 +79,16 @@ def test_vacation_on_and_off(signed_in: CliRunner, simulator, world) -> None:
     assert "Vacation mode is ON" in status.stdout
     off = signed_in.run("vacation", "off")
     assert off.returncode == EXIT_OK and off.stdout.strip() == "Vacation mode is off"
+
+
+def test_games_json_carries_unread_smack_from_the_state_file(signed_in: CliRunner, simulator, world) -> None:
+    simulator.post_smack_talk(world.their_turn_game, "alice")  # post 2
+    simulator.post_smack_talk(world.my_turn_game, "me_on_forum")  # my own post never counts
+    path = signed_in.home / "state" / "state.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    reads = {world.their_turn_game: {"read": 1, "notified": 1}, world.my_turn_game: {"read": 1, "notified": 1}}
+    path.write_text(json.dumps({"version": 1, "smack": {world.me: reads}}))
+    result = signed_in.run("games", "--json")
+    assert result.returncode == EXIT_OK, result.stderr
+    unread = {game["id"]: game["unreadSmack"] for game in json.loads(result.stdout)["games"]}
+    assert unread == {world.their_turn_game: True, world.my_turn_game: False, world.first_turn_game: False}

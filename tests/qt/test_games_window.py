@@ -242,3 +242,37 @@ def test_the_tray_tooltip_shows_service_text_literally(qapp, name):
         document.setHtml(shown)
         shown = document.toPlainText()
     assert shown == text
+
+
+SMACK_ENTRIES = (("smack:open:theirs", "Open smack talk"), ("smack:read:theirs", "Mark read"))
+
+
+def test_unread_smack_talk_shows_on_the_card_and_its_buttons_emit_keys(window, qtbot):
+    window.game_smack = lambda g: SMACK_ENTRIES if g.game_id == "theirs" else ()
+    post = game("theirs", ALICE, latest_discourse_post_number=4, latest_discourse_post_user="bob")
+    window.update_view(Snapshot.build(ME, [post, game("old-mine", ME)]), "ok", NAMES.get, now=NOW)
+    card = window.card("theirs")
+    assert card.unread_smack and not window.card("old-mine").unread_smack
+    assert card.smack_label.text() == "New smack talk by bob"
+    keys: list[str] = []
+    window.action_requested.connect(keys.append)
+    qtbot.mouseClick(card.button("Open smack talk"), Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(card.button("Mark read"), Qt.MouseButton.LeftButton)
+    assert keys == ["smack:open:theirs", "smack:read:theirs"]
+    window.game_smack = lambda g: ()
+    window.update_view(Snapshot.build(ME, [post, game("old-mine", ME)]), "ok", NAMES.get, now=NOW)
+    assert not window.card("theirs").unread_smack and window.card("theirs").button("Mark read") is None
+
+
+def test_no_sideways_scrolling_at_520_px(window, qtbot):
+    from PySide6.QtWidgets import QScrollArea
+
+    window.game_actions = lambda g: (("daily:mute:" + g.game_id, "Mute this game"),)
+    window.game_smack = lambda g: SMACK_ENTRIES
+    window.update_view(snapshot(), "ok", NAMES.get, now=NOW)
+    window.resize(520, 500)
+    window.show()
+    qtbot.waitExposed(window)
+    bar = window.findChild(QScrollArea).horizontalScrollBar()
+    qtbot.waitUntil(lambda: all(card.width() <= window.width() for card in window.cards))
+    assert not bar.isVisible() and bar.maximum() == 0
