@@ -67,6 +67,9 @@ class AccountFlow(QObject):
         self._call_soon = call_soon
         self._dialog: SignInDialog | None = None
         self.section: AccountsSection | None = None  # the settings window's Accounts tab, once built
+        changed = getattr(session, "changed", None)  # the accounts' signal: sign-in, sign-out, a refused token
+        if changed is not None:
+            changed.connect(self.refresh)
 
     @property
     def dialog(self) -> SignInDialog:

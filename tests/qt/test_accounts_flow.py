@@ -79,3 +79,18 @@ def test_add_account_in_the_dialog_then_remove_one_in_the_settings_window(qtbot,
     assert (SERVICE, f"{USERNAME}:{SECOND}") not in keyring.entries
     assert [a.steam_id for a in accounts.book.accounts()] == [world.me]
     assert len(section.row_texts) == 1 and world.me in section.row_texts[0]
+
+
+@pytest.mark.expect_warning_logs  # the refused token is logged
+def test_the_accounts_tab_follows_a_refused_token(qtbot, parts, simulator, world) -> None:
+    accounts, flow, _keyring = parts
+    assert accounts.resume(None)
+    qtbot.waitUntil(lambda: accounts.snapshot() is not None, timeout=WAIT_MS)
+    window = SettingsWindow(accounts.ctx.settings)
+    qtbot.addWidget(window)
+    flow.attach(window)
+    section = flow.section
+    assert section is not None and "polling" in section.row_texts[0]
+    simulator.revoke_tokens(world.me)
+    accounts.request("user refresh", full=True)
+    qtbot.waitUntil(lambda: "token refused" in section.row_texts[0], timeout=WAIT_MS)
