@@ -12,13 +12,14 @@ from PySide6.QtWidgets import QApplication
 from pydt_tray.core.context import AppContext
 from pydt_tray.core.forget import forgetter_for
 from pydt_tray.core.poll_schedule import PollSchedule
+from pydt_tray.desktop.accounts import Accounts
 from pydt_tray.desktop.daily import DailyController, rules_for
-from pydt_tray.desktop.notices import SIGN_IN_KEY, Notices, policy_for, smack_for
+from pydt_tray.desktop.notices import SIGN_IN_KEY, notices_for, smack_for
 from pydt_tray.desktop.presenter import Presenter
-from pydt_tray.desktop.push_supervisor import Backstop, PushSupervisor
+from pydt_tray.desktop.push_supervisor import PushSupervisor
 from pydt_tray.desktop.reactions import SettingsReactions, forget_in_window
 from pydt_tray.desktop.relay_controls import RelayControls
-from pydt_tray.desktop.session import Session, save_state
+from pydt_tray.desktop.session import save_state
 from pydt_tray.desktop.turns import turn_player_factory
 from pydt_tray.desktop.type_names import TypeNamesLoader
 from pydt_tray.platform.notifications import pick_notifier, set_windows_app_user_model_id
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 
 
 class TrayApp(QObject):
-    """The running application. ``start()`` signs in with the stored token, if there is one."""
+    """The running application. ``start()`` signs every stored account in."""
 
     notified = Signal(object)  # a Notification, after it was handed to the notifier
     synced = Signal(object)  # a SyncResult, after the tray and window were updated
@@ -66,18 +67,17 @@ class TrayApp(QObject):
         threads = {"run_in_background": self.worker.submit, "call_soon": self.invoker.call_soon}
         sync_threads = {**threads, "run_in_background": self.sync_worker.submit}  # a transfer never delays a load
         schedule = PollSchedule(live_interval=lambda: settings.snapshot().poll_interval_seconds)
-        self.backstop = Backstop(schedule, self)
-        self.session = session = Session(ctx, self.backstop, **sync_threads, parent=self)
-        self.push = PushSupervisor(ctx, session.request, self.backstop, self, **threads)
-        self.backstop.due.connect(lambda: session.request("timer"))
+        self.session = session = Accounts(ctx, schedule, **sync_threads, parent=self)  # one session per account
+        self.backstop = backstop = session.backstop
+        self.push = PushSupervisor(ctx, session.request, backstop, self, **threads, dispatch=session.request_for)
+        session.relay_accounts, session.live = (lambda: self.push.relay_accounts), self.push.account_live
         self.tray = Tray(self)
         self.turn_api = TurnApiService(settings)
         self.autostart = AutostartService(settings)
         self.notifier = pick_notifier(self.tray.icon, self)
         log.info("Notifications through %s", self.notifier.name)
         self.rules = rules_for(ctx)  # quiet hours, mute, snooze, away: the gate the notification policy asks
-        policy = policy_for(ctx, gate=self.rules.silence)
-        self.notices = Notices(self.notifier, policy, session.snapshot, session.name_of, self.save_state, self)
+        self.notices = notices_for(ctx, self.notifier, self.rules.silence, session, self.save_state, self)
         self.notices.actions_for = DailyController.notification_actions
         self.daily = DailyController(self.rules, session, self.notices.show, threads, parent=self)
         self.presenter = Presenter(
@@ -111,7 +111,7 @@ class TrayApp(QObject):
             render=self.presenter.render,
             window_title=self.window_title,
             forget=lambda window: forget_in_window(window, forgetter_for(ctx, self.autostart.autostart), self.quit),
-            on_window_built=self.relay.attach,
+            on_window_built=(self.account.attach, self.relay.attach),
         )
         self.wake = WakeMonitor(sources=wake_sources, parent=self)
         self.termination = TerminationSignals(self)
@@ -121,14 +121,13 @@ class TrayApp(QObject):
         session, tray, render = self.session, self.tray, self.presenter.render
         session.changed.connect(render)
         session.user_known.connect(self.push.ensure_started)
-        session.ended.connect(self.push.end)
+        session.left.connect(self.push.remove)
         session.token_refused.connect(self.notices.sign_in_again)
-        session.token_refused.connect(lambda _message: self.turn_api.update(None))
-        session.token_refused.connect(lambda _message: self.account.show())
+        session.token_refused.connect(lambda _message: self.turn_api.update(session.snapshot()))
+        session.token_refused.connect(lambda _message: None if session.signed_in else self.account.show())
         session.synced.connect(self.notices.on_synced)
         session.synced.connect(self.daily.on_synced)
-        session.synced.connect(session.remember_poll_state)
-        session.synced.connect(lambda result: self.turn_api.update(result.snapshot))
+        session.synced.connect(lambda _result: self.turn_api.update(session.snapshot()))
         session.synced.connect(lambda _result: render())
         session.synced.connect(lambda _result: self.turn_player.on_synced())
         session.synced.connect(lambda _result: self.type_names.load())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import logging
 import os
@@ -11,7 +10,8 @@ import sys
 from collections.abc import Sequence
 
 from pydt_tray import __version__
-from pydt_tray.cli_common import EXIT_AUTH, EXIT_FAILURE, EXIT_NETWORK, EXIT_OK, EXIT_USAGE, fail, run_signed_in
+from pydt_tray.accounts_cli import cmd_accounts, cmd_login, cmd_logout
+from pydt_tray.cli_common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, fail, run_signed_in
 from pydt_tray.forget_cli import add_forget_command, cmd_forget
 from pydt_tray.sandbox.demo_options import add_check_options
 
@@ -32,18 +32,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"pydt-tray {__version__}")
     parser.add_argument("--debug", action="store_true", help="also log to the console, in detail")
     parser.add_argument("--hidden", action="store_true", help="start in the tray without opening the window")
+    parser.add_argument("--account", metavar="STEAM_ID", help="with several accounts: the one a command works for")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     commands.add_parser("run", help="start the tray app (the default)")
 
-    login = commands.add_parser("login", help="check a PYDT token and keep it in the system keyring")
-    login.add_argument("--token-stdin", action="store_true", help="read the token from standard input")
-    login.add_argument(
-        "--plaintext-file",
-        action="store_true",
-        help="if no secure keyring exists, store the token in a file readable only by you (not encrypted)",
-    )
-    commands.add_parser("logout", help="forget the stored token")
+    from pydt_tray.accounts_cli import add_account_commands
+
+    add_account_commands(commands)
 
     games = commands.add_parser("games", help="list your games once, your turns first")
     games.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -109,6 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.debug:  # with --debug the console handler already shows it
             print(f"pydt-tray: {problem}", file=sys.stderr)
 
+    ctx.account = args.account
     command = args.command or "run"
     if command == "run":
         from pydt_tray.gui import run_gui
@@ -121,6 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         or {
             "login": cmd_login,
             "logout": cmd_logout,
+            "accounts": cmd_accounts,
             "games": cmd_games,
             "config": cmd_config,
             "forget": cmd_forget,
@@ -133,93 +131,52 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail(f"unexpected error (details in {ctx.paths.log_dir})")
 
 
-def read_token(from_stdin: bool) -> str:
-    if from_stdin:
-        return sys.stdin.readline().strip()
-    if not sys.stdin.isatty():
-        raise ValueError("no terminal to ask for the token: use --token-stdin")
-    return getpass.getpass("PYDT client token (from your profile page on the website): ").strip()
-
-
-def cmd_login(ctx, args) -> int:
-    from pydt_tray.core.api_errors import AuthError, NetworkError
-    from pydt_tray.core.errors import PydtTrayError
-    from pydt_tray.core.logs import register_secret
-
-    try:
-        token = read_token(args.token_stdin)
-    except (ValueError, EOFError, KeyboardInterrupt) as error:
-        return fail(str(error) or "no token given", EXIT_USAGE)
-    if not token:
-        return fail("no token given", EXIT_USAGE)
-    register_secret(token)
-    client = ctx.make_client(token)
-    try:
-        user = client.get_current_user()
-    except AuthError:
-        log.warning("Sign-in failed: the PYDT service refused the token")  # never the token itself
-        return fail("the PYDT service refused this token (copy it again from your profile page)", EXIT_AUTH)
-    except NetworkError as error:
-        log.warning("Sign-in failed: %s", error.user_message)
-        return fail(error.user_message, EXIT_NETWORK)  # it already says what could not be reached
-    except PydtTrayError as error:
-        log.warning("Sign-in failed: %s", error.user_message)
-        return fail(error.user_message, error.exit_code)
-    finally:
-        client.close()
-    try:
-        store = ctx.token_store(allow_plaintext=args.plaintext_file)
-        store.save(token)
-    except PydtTrayError as error:
-        log.warning("Sign-in checked, but the token could not be stored: %s", error)
-        return fail(error.user_message, error.exit_code)
-    log.info("Signed in as %s", user.display_name)
-    if store.is_plaintext:
-        print(
-            "warning: no secure keyring was found; the token is stored UNENCRYPTED in a file only you can read",
-            file=sys.stderr,
-        )
-    print(f"Signed in as {user.display_name}")
-    return EXIT_OK
-
-
-def cmd_logout(ctx, args) -> int:
-    from pydt_tray.core.errors import PydtTrayError
-    from pydt_tray.relay_cli import disable_before_sign_out
-
-    disable_before_sign_out(ctx)  # the relay needs the token that is about to go
-
-    try:
-        ctx.token_store().delete()
-    except PydtTrayError as error:
-        return fail(error.user_message, error.exit_code)
-    print("Signed out: the token was removed")
-    return EXIT_OK
-
-
 def cmd_games(ctx, args) -> int:
-    return run_signed_in(ctx, lambda client: _print_games(client, as_json=args.json, state=ctx.state))
+    """The games of every account (or of ``--account``); with several accounts each game names its account."""
+    ids = [ctx.account]  # one account: the command's own choice (the only one, or an earlier version's token)
+    if ctx.account is None and len(accounts := ctx.account_book().accounts()) > 1:
+        ids = [account.steam_id for account in accounts]
+    users: list[str] = []
+    rows: list[dict] = []
+    lines: list[tuple[str, str]] = []
+    for steam_id in ids:
+        ctx.account = steam_id
+        code = run_signed_in(ctx, lambda client: _collect_games(client, ctx.state, users, rows, lines))
+        if code != EXIT_OK:
+            return code
+    if args.json:
+        print(json.dumps({"user": users[0], "users": users, "games": rows}, indent=2))
+    elif not lines:
+        print("You have no games.")
+    else:
+        several = len(users) > 1
+        for user, line in lines:
+            print(f"{line}  ({user})" if several else line)
+    return EXIT_OK
 
 
-def _print_games(client, *, as_json: bool, state=None) -> int:
+def _collect_games(client, state, users: list, rows: list, lines: list) -> int:
     from pydt_tray.core.diff import Snapshot
     from pydt_tray.core.models import FIRST_SAVE_HINT, format_date
     from pydt_tray.core.smack import SmackReads, own_names
     from pydt_tray.daily_cli import game_json_fields
 
     user = client.get_current_user()
+    users.append(user.display_name)
     snapshot = Snapshot.build(user.steam_id, client.get_games())
     names = {sid: p.persona_name for sid, p in client.get_steam_profiles(_player_ids(snapshot)).items()}
-    if as_json:
-        reads, me = SmackReads(state.smack if state is not None else {}, user.steam_id), own_names(user)
-        rows = [
+    reads, me = SmackReads(state.smack if state is not None else {}, user.steam_id), own_names(user)
+    for game in snapshot.games:
+        mine = game.is_your_turn(user.steam_id)
+        rows.append(
             {
                 "id": game.game_id,
                 "name": game.display_name,
+                "account": {"steamId": user.steam_id, "name": user.display_name},
                 "gameType": game.game_type,
                 "round": game.round,
                 "turn": game.game_turn_range_key,
-                "yourTurn": game.is_your_turn(user.steam_id),
+                "yourTurn": mine,
                 "currentPlayer": game.current_player_steam_id,
                 "currentPlayerName": names.get(game.current_player_steam_id),
                 "flags": list(game.flags),
@@ -227,20 +184,13 @@ def _print_games(client, *, as_json: bool, state=None) -> int:
                 "unreadSmack": reads.is_unread(game, me),
                 **game_json_fields(game, state),
             }
-            for game in snapshot.games
-        ]
-        print(json.dumps({"user": user.display_name, "games": rows}, indent=2))
-        return EXIT_OK
-    if not snapshot.games:
-        print("You have no games.")
-        return EXIT_OK
-    for game in snapshot.games:
-        mine = game.is_your_turn(user.steam_id)
+        )
         marker = "*" if mine else " "
         whose = "YOUR TURN" if mine else names.get(game.current_player_steam_id, game.current_player_steam_id or "-")
         if mine and game.is_first_turn:
             whose += f" ({FIRST_SAVE_HINT})"
-        print(f"{marker} {game.display_name}  [{game.game_type}, round {game.round}]  {whose}")
+        line = f"{marker} {game.display_name}  [{game.game_type}, round {game.round}]  {whose}"
+        lines.append((user.display_name, line))
     return EXIT_OK
 
 

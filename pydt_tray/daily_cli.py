@@ -11,7 +11,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from pydt_tray.cli_common import EXIT_OK, EXIT_USAGE, Abort, fail, run_signed_in
+from pydt_tray.cli_common import EXIT_OK, EXIT_USAGE, Abort, fail, run_for_game, run_signed_in
 from pydt_tray.core.models import Game, format_date
 from pydt_tray.core.quiet import GamePrefs
 from pydt_tray.core.state import State
@@ -110,7 +110,7 @@ def cmd_snooze(ctx: Any, args: argparse.Namespace) -> int:
             return EXIT_OK
 
         found: list[Game] = []
-        code = run_signed_in(ctx, find)
+        code = run_for_game(ctx, game_id, find)
         if code != EXIT_OK:
             return code
         described = prefs.snooze(game_id, args.duration, found[0])

@@ -147,13 +147,14 @@ def _disable_text(outcome: str, host: str | None) -> str:
     return "The relay is not on."
 
 
-def disable_before_sign_out(ctx: Any) -> None:
-    """On sign-out: turn the relay off with the token that is about to go. Problems are printed, not fatal."""
+def disable_before_sign_out(ctx: Any, steam_id: str | None = None) -> None:
+    """On sign-out (of ``steam_id``, or of the only account): turn the relay off with the token that is about
+    to go, when the relay was turned on for that account. Problems are printed, not fatal."""
     from pydt_tray.core.credentials import CredentialError, NoSecureBackendError
     from pydt_tray.core.relay_store import relay_store
 
     try:
-        if relay_store(ctx.paths.config_dir).load() is None:
+        if relay_store(ctx.paths.config_dir).load(steam_id) is None:
             return
     except NoSecureBackendError:
         return  # no secret store at all: no relay settings can exist either

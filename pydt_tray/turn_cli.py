@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from pydt_tray.cli_common import EXIT_OK, EXIT_USAGE, Abort, fail, run_signed_in
+from pydt_tray.cli_common import EXIT_OK, EXIT_USAGE, Abort, fail, run_for_game
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def cmd_download(ctx, args) -> int:
         print(path)
         return EXIT_OK
 
-    return run_signed_in(ctx, action)
+    return run_for_game(ctx, args.game_id, action)
 
 
 def _in_folder(path: Path, folder: Path) -> bool:
@@ -113,4 +113,4 @@ def cmd_submit(ctx, args) -> int:
                 print(f"pydt-tray: warning: {error.user_message}", file=sys.stderr)
         return EXIT_OK
 
-    return run_signed_in(ctx, action)
+    return run_for_game(ctx, args.game_id, action)

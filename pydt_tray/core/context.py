@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from pydt_tray import __version__
+from pydt_tray.core.accounts import AccountBook
 from pydt_tray.core.api import PydtClient
 from pydt_tray.core.credentials import TokenStore
 from pydt_tray.core.environment import Endpoints, resolve_endpoints
@@ -25,6 +26,7 @@ class AppContext:
     endpoints: Endpoints
     problems: list[str] = field(default_factory=list)
     environ: dict[str, str] = field(default_factory=dict)
+    account: str | None = None  # the Steam id a command works for (``--account``); None: the only one
 
     def refresh_endpoints(self) -> Endpoints:
         """Resolve the endpoints again after a setting changed (same environment as at start)."""
@@ -35,14 +37,21 @@ class AppContext:
         plaintext = self.paths.config_dir / PLAINTEXT_TOKEN_FILE
         return TokenStore(plaintext_path=plaintext, allow_plaintext=allow_plaintext or plaintext.exists())
 
-    def make_client(self, token: str | None) -> PydtClient:
+    def make_client(self, token: str | None, steam_id: str | None = None) -> PydtClient:
+        """A client for ``token``; with ``steam_id`` it starts from that account's cached pollUrl and ETag."""
+        known = self.state.accounts.get(steam_id) if steam_id else None
+        poll_url = known.poll_url if known is not None else (None if steam_id else self.state.poll_url)
+        poll_etag = known.poll_etag if known is not None else (None if steam_id else self.state.poll_etag)
         return PydtClient(
             self.endpoints.api_url,
             token,
             user_agent=f"pydt-tray/{__version__}",
-            poll_url=self.state.poll_url,
-            poll_etag=self.state.poll_etag,
+            poll_url=poll_url,
+            poll_etag=poll_etag,
         )
+
+    def account_book(self) -> AccountBook:
+        return AccountBook(self.paths.config_dir)
 
 
 def load_context(environ: Mapping[str, str] = os.environ) -> AppContext:

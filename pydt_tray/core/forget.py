@@ -118,7 +118,7 @@ class Forgetter:
         if self.restore_webhook is not None:
             lines.append("the webhook pydt-tray set on your PYDT profile (the previous one is put back)")
         lines += [
-            "your PYDT token from the system keyring (and the plain-file token, if you chose one)",
+            "your PYDT tokens (every account) from the system keyring (and plain-file tokens, if you chose them)",
             f"the start-at-login entry ({self.autostart.describe()})",
         ]
         lines += [f"{folder}" for folder in self.folders()]
@@ -142,7 +142,7 @@ class Forgetter:
                 outcomes.append(Outcome("webhook", False, f"the webhook could not be restored: {_text(error)}"))
         try:
             self.token_store.delete()
-            outcomes.append(Outcome("token", True, "the token was removed from the keyring"))
+            outcomes.append(Outcome("token", True, "the token was removed from the keyring (every account's)"))
         except Exception as error:
             outcomes.append(Outcome("token", False, f"the token could not be removed: {_text(error)}"))
         try:
@@ -184,13 +184,15 @@ def webhook_restorer(ctx: AppContext) -> WebhookRestorer | None:
 def forgetter_for(ctx: AppContext, autostart: AutostartLike) -> Forgetter:
     """The :class:`Forgetter` of an app context (settings, token store, paths) and its autostart backend."""
 
+    from pydt_tray.core.accounts import EveryToken
+
     def turn_off_start_at_login() -> None:
         ctx.settings.set("start_at_login", False)
         ctx.settings.save()
 
     return Forgetter(
         paths=ctx.paths,
-        token_store=ctx.token_store(),
+        token_store=EveryToken(ctx.account_book()),
         autostart=autostart,
         turn_off_start_at_login=turn_off_start_at_login,
         restore_webhook=webhook_restorer(ctx),

@@ -67,10 +67,10 @@ class PollSchedule:
         self.fast_interval = fast_interval
         self.fast_window = fast_window
         self.live_floor = live_floor
-        self._clock = clock
+        self.clock = self._clock = clock
         self._paths: dict[str, bool] = {}  # running paths -> live?
         self._outage_since: float | None = None
-        self._spent_until: float | None = None  # the live backstop budget is used up to this time
+        self.budget = PollBudget(clock)  # the budget of a single account (see :meth:`loaded`)
 
     # --- what the push paths report -----------------------------------------------------------------
 
@@ -105,17 +105,10 @@ class PollSchedule:
         if self._outage_since is not None:
             self._outage_since = self._clock()
 
-    def loaded(self, reasons: tuple[str, ...] | list[str]) -> None:
-        """A good load just ended; ``reasons`` are what asked for it (the sync engine's reasons)."""
-        now = self._clock()
-        interval = self._live_delay()
-        if self._spent_until is None or self._spent_until < now:
-            self._spent_until = now
-        if PUSH_REASONS.intersection(reasons):
-            self._spent_until = max(self._spent_until, now + interval)  # a push only restarts the interval
-        else:
-            self._spent_until += interval
-        self._spent_until = min(self._spent_until, now + interval * LIVE_MAX_INTERVALS)  # the rest is forgiven
+    def loaded(self, reasons: tuple[str, ...] | list[str], budget: PollBudget | None = None) -> None:
+        """A good load just ended; ``reasons`` are what asked for it (the sync engine's reasons). ``budget``:
+        the account's (each account polls its own pollUrl), else the schedule's own."""
+        (budget or self.budget).loaded(reasons, self._live_delay())
 
     # --- what the owner asks ------------------------------------------------------------------------
 
@@ -137,16 +130,12 @@ class PollSchedule:
         """How long the current outage has lasted, or None when there is none."""
         return None if self._outage_since is None else self._clock() - self._outage_since
 
-    def next_delay(self) -> float:
-        """Seconds from now until the next backstop poll."""
+    def next_delay(self, budget: PollBudget | None = None) -> float:
+        """Seconds from now until the next backstop poll (of the account with ``budget``)."""
         relaxed = float(self._live_interval())
         mode = self.mode
         if mode is PollMode.LIVE:
-            interval = self._live_delay()
-            if self._spent_until is None:
-                return interval
-            owed = self._spent_until - self._clock()
-            return min(max(interval, owed), interval * LIVE_MAX_INTERVALS)
+            return (budget or self.budget).delay(self._live_delay())
         if mode is PollMode.CATCH_UP:
             return min(self.fast_interval, relaxed)
         return min(self.down_interval, relaxed)
@@ -166,3 +155,28 @@ class PollSchedule:
             self._outage_since = None  # nothing is running: nothing is "down", just polling
         elif self.any_live:
             self._outage_since = None
+
+
+class PollBudget:
+    """One account's live backstop budget: a load a push message asked for only restarts the interval, any
+    other spends one interval; what is owed postpones the next poll by at most ``LIVE_MAX_INTERVALS``."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._spent_until: float | None = None  # the budget is used up to this time
+
+    def loaded(self, reasons: tuple[str, ...] | list[str], interval: float) -> None:
+        now = self._clock()
+        spent = now if self._spent_until is None or self._spent_until < now else self._spent_until
+        if PUSH_REASONS.intersection(reasons):
+            spent = max(spent, now + interval)  # a push only restarts the interval
+        else:
+            spent += interval
+        self._spent_until = min(spent, now + interval * LIVE_MAX_INTERVALS)  # the rest is forgiven
+
+    def delay(self, interval: float) -> float:
+        """The wait until the next live backstop poll."""
+        if self._spent_until is None:
+            return interval
+        owed = self._spent_until - self._clock()
+        return min(max(interval, owed), interval * LIVE_MAX_INTERVALS)

@@ -1,4 +1,4 @@
-"""The relay as one push path of the running app: the signed-in account's subscriber, and turning it on or off.
+"""The relay as one push path of the running app: one subscriber for the signed-in accounts, turning it on or off.
 
 Qt-free and thread-safe. The listener gets the relay's events (the same calls as from the IoT link, on the
 subscriber's thread). :meth:`RelayPushPath.enable` and :meth:`RelayPushPath.disable` block on HTTP: run them
@@ -16,7 +16,7 @@ from pydt_tray.core.credentials import CredentialError, NoSecureBackendError
 from pydt_tray.core.relay_setup import VERIFY_TIMEOUT, DisableResult, EnableResult, RelayClient, RelaySetup
 from pydt_tray.core.relay_store import RelayRecord, RelayStore
 from pydt_tray.push.config import PushListener
-from pydt_tray.push.ntfy_config import DEFAULT_KEEPALIVE_SECONDS, RelayConfig
+from pydt_tray.push.ntfy_config import DEFAULT_KEEPALIVE_SECONDS, RELAY_TOPIC_LABEL, RelayConfig
 from pydt_tray.push.ntfy_stream import STOPPED, RelaySubscriber
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,8 @@ SubscriberFactory = Callable[[RelayConfig, PushListener], Subscriber]
 
 
 class RelayPushPath:
-    """Runs the relay subscriber of the signed-in account, if the relay is on for it."""
+    """Runs one relay subscriber for every signed-in account the relay is on for: their topics on one stream
+    (when they share the relay server and access token; a record on another server is not streamed)."""
 
     def __init__(
         self,
@@ -57,13 +58,26 @@ class RelayPushPath:
         self._verify_timeout = verify_timeout
         self._lock = threading.Lock()
         self._subscriber: Subscriber | None = None
-        self._record: RelayRecord | None = None
+        self._records: dict[str, RelayRecord] = {}  # steam id -> record, in the order they were started
+        self._streamed: list[str] = []  # the steam ids of the running stream's topics, in its order
         self.problem = ""  # why the relay could not be read or started ("" when fine)
 
     @property
     def record(self) -> RelayRecord | None:
-        """The record of the running subscriber (None while off)."""
-        return self._record
+        """The record of the first streamed account (None while off)."""
+        return self._records.get(self._streamed[0]) if self._streamed else None
+
+    @property
+    def accounts(self) -> list[str]:
+        """The accounts whose topics the running stream carries."""
+        return list(self._streamed)
+
+    def owner_of(self, label: str) -> str | None:
+        """The account a message with ``label`` (``relay``, ``relay#1``, ...) came for."""
+        number = label.rpartition("#")[2]
+        index = 0 if label == RELAY_TOPIC_LABEL else int(number) if number.isdigit() else -1
+        streamed = self._streamed
+        return streamed[index] if 0 <= index < len(streamed) else None
 
     @property
     def running(self) -> bool:
@@ -79,11 +93,11 @@ class RelayPushPath:
         return OFF if state == STOPPED else state
 
     def start_for(self, steam_id: str) -> bool:
-        """Start streaming when the relay is on for ``steam_id``; True if it runs now."""
-        if self._subscriber is not None:
+        """Stream ``steam_id``'s topic too when the relay is on for it; True if it is streamed now."""
+        if steam_id in self._streamed and self._subscriber is not None:
             return True
         try:
-            record = self._store.load()
+            record = self._store.load(steam_id)
         except NoSecureBackendError:
             log.info("No secure keyring: the relay cannot have been set up here")
             return False
@@ -93,35 +107,62 @@ class RelayPushPath:
             return False
         self.problem = ""
         if record is None:
-            return False
-        if record.steam_id != steam_id:
-            log.info("The relay is on for another PYDT account; not used for this one")
+            log.info("The relay is not on for this PYDT account")
             return False
         return self._start(record)
 
     def _start(self, record: RelayRecord) -> bool:
+        with self._lock:
+            self._records[record.steam_id] = record
+        return self._restart() and record.steam_id in self._streamed
+
+    def _restart(self) -> bool:
+        """(Re)start the one subscriber with the topics of every record that shares the first one's server."""
+        with self._lock:
+            records = list(self._records.values())
+            old, self._subscriber, self._streamed = self._subscriber, None, []
+        if old is not None:
+            old.stop(5.0)
+        if not records:
+            return False
+        first = records[0]
+        together = [r for r in records if (r.server, r.token) == (first.server, first.token)]
+        for left_out in records:
+            if left_out not in together:
+                log.warning("The relay of another account uses another server or access token; it is not streamed")
         try:
-            subscriber = self._factory(record.config(), self._listener)
+            config = first.config(extra_topics=tuple(r.topic for r in together[1:]))
+            subscriber = self._factory(config, self._listener)
         except ValueError as error:  # RelayConfigError: a record this version cannot use
             self.problem = f"relay off: {error}"
             log.error("The relay subscriber was not started: %s", error)
             return False
         with self._lock:
-            if self._subscriber is not None:
-                return True
-            self._subscriber, self._record = subscriber, record
-        subscriber.start()
+            if self._subscriber is not None:  # started meanwhile by another thread
+                subscriber = self._subscriber
+            else:
+                self._subscriber, self._streamed = subscriber, [r.steam_id for r in together]
+                subscriber.start()
         return True
 
     def stop(self, timeout: float = 5.0) -> bool:
+        """Stop streaming for every account."""
         with self._lock:
-            subscriber, self._subscriber, self._record = self._subscriber, None, None
+            subscriber, self._subscriber, self._streamed = self._subscriber, None, []
+            self._records = {}
         if subscriber is None:
             return True
         stopped = subscriber.stop(timeout)
         if not stopped:
             log.warning("The relay subscriber did not stop within %.0f s", timeout)
         return stopped
+
+    def remove(self, steam_id: str) -> None:
+        """One account left: the stream goes on with the others' topics (or stops)."""
+        with self._lock:
+            if self._records.pop(steam_id, None) is None:
+                return
+        self._restart()
 
     def reconnect_now(self) -> None:
         subscriber = self._subscriber
@@ -137,20 +178,24 @@ class RelayPushPath:
         replace: bool = False,
         keepalive_seconds: float = DEFAULT_KEEPALIVE_SECONDS,
     ) -> EnableResult:
-        """Turn the relay on (see :meth:`RelaySetup.enable`) and stream the new topic."""
+        """Turn the relay on for the client's account (see :meth:`RelaySetup.enable`) and stream its topic."""
         setup = RelaySetup(client, self._store, verify_timeout=self._verify_timeout)
         result = setup.enable(server, token=token, replace=replace, keepalive_seconds=keepalive_seconds)
-        self.stop()
         self._start(result.record)
         return result
 
-    def disable(self, client: RelayClient) -> DisableResult:
-        """Stop streaming and turn the relay off; on failure the subscriber runs again and the error is raised."""
-        record = self._record
-        self.stop()
+    def disable(self, client: RelayClient, steam_id: str | None = None, *, signing_out: bool = False) -> DisableResult:
+        """Stop streaming the account's topic and turn the relay off for it; on failure the error is raised and
+        (unless the account is ``signing_out``) its topic is streamed again."""
+        setup = RelaySetup(client, self._store, verify_timeout=self._verify_timeout, steam_id=steam_id)
+        record = self._records.get(steam_id) if steam_id else None
+        if record is None:
+            record = setup.load()
+        if record is not None:
+            self.remove(record.steam_id)
         try:
-            return RelaySetup(client, self._store, verify_timeout=self._verify_timeout).disable()
+            return setup.disable()
         except Exception:
-            if record is not None:
+            if record is not None and not signing_out:
                 self._start(record)
             raise

@@ -142,7 +142,10 @@ class _Watcher:
 
 
 class RelaySetup:
-    """Enable, disable and check the relay for the signed-in account. Blocking: run it off the UI thread."""
+    """Enable, disable and check the relay for the account of ``client``. Blocking: run it off the UI thread.
+
+    Each account has its own record; ``steam_id`` names the account when it is known beforehand (with several
+    records and none named, disable and status ask the service whose token the client has)."""
 
     def __init__(
         self,
@@ -151,14 +154,26 @@ class RelaySetup:
         *,
         verify_timeout: float = VERIFY_TIMEOUT,
         topic_factory: Callable[[], str] = new_topic,
+        steam_id: str | None = None,
     ) -> None:
+        self._steam_id = steam_id
         self._client = client
         self._store = store
         self._verify_timeout = verify_timeout
         self._topic_factory = topic_factory
 
     def load(self) -> RelayRecord | None:
-        return self._store.load()
+        return self._own_record()
+
+    def _own_record(self) -> RelayRecord | None:
+        """The record of this account: named, the only one, or (several) the one of the client's user."""
+        if self._steam_id is not None:
+            return self._store.load(self._steam_id)
+        records = self._store.load_all()
+        if len(records) <= 1:
+            return records[0] if records else None
+        user, _pud = self._client.get_current_with_pud()
+        return next((record for record in records if record.steam_id == user.steam_id), None)
 
     # --- enable ------------------------------------------------------------------------------------
 
@@ -181,8 +196,8 @@ class RelaySetup:
             token = token.strip() or None
             register_secret(token)
         user, pud = self._client.get_current_with_pud()
-        existing = self._store.load()
-        mine = existing is not None and existing.steam_id == user.steam_id
+        existing = self._store.load(user.steam_id)
+        mine = existing is not None
         current = pud.webhook_url
         register_secret(current)
         replaced_host: str | None = None
@@ -260,7 +275,7 @@ class RelaySetup:
         Raises :class:`RelaySetupError` when the relay was set up for another account, and the
         client's ``PydtError`` for API failures (nothing is forgotten then).
         """
-        record = self._store.load()
+        record = self._own_record()
         if record is None:
             return DisableResult("off")
         user, pud = self._client.get_current_with_pud()
@@ -270,13 +285,13 @@ class RelaySetup:
             )
         if pud.webhook_url != record.webhook_url:
             log.info("The PYDT webhook was changed elsewhere; it is left as it is")
-            self._store.delete()
+            self._store.delete(record.steam_id)
             return DisableResult("left", host_of(pud.webhook_url) if pud.webhook_url else None)
         self._client.set_webhook_url(record.previous_webhook)
         _, saved = self._client.get_current_with_pud()
         if saved.webhook_url != record.previous_webhook:
             raise RelaySetupError("PYDT did not keep the restored webhook; the relay settings are kept")
-        self._store.delete()
+        self._store.delete(record.steam_id)
         if record.previous_webhook:
             log.info("Relay push disabled; the previous webhook is back")
             return DisableResult("restored", host_of(record.previous_webhook))
@@ -287,7 +302,7 @@ class RelaySetup:
 
     def status(self, *, check_pydt: bool = True, check_relay: bool = True) -> RelayStatus:
         """Whether the relay is on, and (optionally) whether PYDT and the relay still agree with it."""
-        record = self._store.load()
+        record = self._own_record()
         if record is None:
             return RelayStatus(False)
         webhook_ok: bool | None = None

@@ -22,7 +22,6 @@ log = logging.getLogger(__name__)
 
 RELAY_KEY = "relay-push"  # the keyring user name next to the PYDT token's
 PLAINTEXT_RELAY_FILE = "relay.plaintext"
-PLAINTEXT_TOKEN_FILE = "token.plaintext"  # the PYDT token's opt-in plain file (see core.context)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,7 +88,9 @@ class RelayRecord:
 
 
 class RelayStore:
-    """The relay record in the secret store (one entry next to the PYDT token)."""
+    """The relay records in the secret store (one entry next to the PYDT tokens): one record per account the
+    relay is on for. One record is kept as the single-record document earlier versions wrote; several as
+    ``{"version": 2, "records": [...]}``."""
 
     def __init__(self, store: TokenStore) -> None:
         self._store = store
@@ -98,33 +99,57 @@ class RelayStore:
     def backend_name(self) -> str:
         return self._store.backend_name
 
-    def load(self) -> RelayRecord | None:
-        """The stored record, or None. An unreadable entry is reported in the log and treated as none.
+    def load_all(self) -> list[RelayRecord]:
+        """Every stored record (an unreadable entry is reported in the log and counts as none).
 
         Raises :class:`pydt_tray.core.credentials.CredentialError` when the store itself fails.
         """
         text = self._store.load()
         if not text:
-            return None
+            return []
         register_secret(text)
         try:
-            record = RelayRecord.from_json(text)
+            data = json.loads(text)
+            documents = data["records"] if isinstance(data, dict) and data.get("version") == 2 else [data]
+            records = [RelayRecord.from_json(json.dumps(document)) for document in documents]
         except (ValueError, KeyError, TypeError, RelayConfigError):
             log.warning("The stored relay settings are unreadable; the relay counts as off")
-            return None
-        record.register_secrets()
-        return record
+            return []
+        for record in records:
+            record.register_secrets()
+        return records
+
+    def load(self, steam_id: str | None = None) -> RelayRecord | None:
+        """The record of ``steam_id`` (None: the first one), or None."""
+        records = self.load_all()
+        if steam_id is None:
+            return records[0] if records else None
+        return next((record for record in records if record.steam_id == steam_id), None)
 
     def save(self, record: RelayRecord) -> None:
+        """Store ``record``, replacing the one of the same account."""
         record.register_secrets()
-        self._store.save(record.to_json())
+        others = [kept for kept in self.load_all() if kept.steam_id != record.steam_id]
+        self._write([*others, record])
 
-    def delete(self) -> None:
-        self._store.delete()
+    def delete(self, steam_id: str | None = None) -> None:
+        """Forget the record of ``steam_id`` (None: every record)."""
+        kept = [] if steam_id is None else [r for r in self.load_all() if r.steam_id != steam_id]
+        if kept:
+            self._write(kept)
+        else:
+            self._store.delete()
+
+    def _write(self, records: list[RelayRecord]) -> None:
+        if len(records) == 1:
+            self._store.save(records[0].to_json())
+            return
+        documents = [json.loads(record.to_json()) for record in records]
+        self._store.save(json.dumps({"version": 2, "records": documents}, separators=(",", ":")))
 
 
 def relay_store(config_dir: Path) -> RelayStore:
     """The relay store of an installation: the keyring, or a 0600 plain file when the token uses one."""
     plaintext = config_dir / PLAINTEXT_RELAY_FILE
-    allowed = plaintext.exists() or (config_dir / PLAINTEXT_TOKEN_FILE).exists()
+    allowed = plaintext.exists() or any(config_dir.glob("token*.plaintext"))  # a token kept in a plain file
     return RelayStore(TokenStore(plaintext_path=plaintext, allow_plaintext=allowed, username=RELAY_KEY))

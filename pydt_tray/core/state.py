@@ -5,6 +5,10 @@ reminded about, the cached poll URL with its ETag, and the everyday switches: pe
 (``games``), the notification pause and what quiet hours held back (``quiet``), the turn-timer warnings already
 given (``timer_warned``), the last update check (``updates``) and the smack talk read per account (``smack``).
 Written atomically; a broken file is kept as ``state.json.bad-<timestamp>`` and a fresh state is used.
+
+Since version 2 the poll URL, its ETag and the notified and reminded turns are kept per account
+(``accounts``: Steam id -> :class:`AccountState`). What a single-account version kept at the top level stays
+there until the first account asks for its state (:meth:`State.account`), which takes it over: nothing is lost.
 """
 
 from __future__ import annotations
@@ -20,15 +24,18 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from pydt_tray.core.account_state import AccountState
 from pydt_tray.core.atomic import write_atomic
 from pydt_tray.core.limits import loads_json
 from pydt_tray.core.settings import backup_name
 
-STATE_VERSION = 1
+STATE_VERSION = 2
 _INSTALL_ID = re.compile(r"^[0-9a-f]{16,64}$")
-# version N -> function turning a version-N document into version N+1 (none yet)
-STATE_MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
-_KNOWN = {"version", "install_id", "notified_turns", "reminded_at", "poll_url", "poll_etag", "extra"}
+# version N -> function turning a version-N document into version N+1
+STATE_MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    1: lambda data: {**data, "version": 2, "accounts": {}},  # the single account's data is claimed at first use
+}
+_KNOWN = {"version", "install_id", "notified_turns", "reminded_at", "poll_url", "poll_etag", "extra", "accounts"}
 # the everyday sections: JSON objects owned by core.quiet, core.timers and core.updates
 _SECTIONS = ("games", "quiet", "timer_warned", "updates", "smack")
 _KNOWN |= set(_SECTIONS)
@@ -55,6 +62,7 @@ class State:
         quiet: dict[str, Any] | None = None,
         timer_warned: dict[str, Any] | None = None,
         updates: dict[str, Any] | None = None,
+        accounts: dict[str, AccountState] | None = None,
         smack: dict[str, Any] | None = None,
     ) -> None:
         self.path = Path(path) if path is not None else None
@@ -69,6 +77,7 @@ class State:
         self.quiet: dict[str, Any] = dict(quiet or {})
         self.timer_warned: dict[str, Any] = dict(timer_warned or {})  # turn key -> [warning labels]
         self.updates: dict[str, Any] = dict(updates or {})
+        self.accounts: dict[str, AccountState] = dict(accounts or {})
         self.smack: dict[str, Any] = dict(smack or {})  # steamId -> gameId -> {"read": n, "notified": n}
         self._lock = threading.RLock()
         self._disk_stamp: tuple[int, int, int] | None = None
@@ -93,6 +102,32 @@ class State:
             self.notified_turns &= keep_keys
             self.reminded_at = {key: when for key, when in self.reminded_at.items() if key in keep_keys}
 
+    # --- accounts --------------------------------------------------------------------------------------
+
+    def account(self, steam_id: str) -> AccountState:
+        """The state of account ``steam_id`` (made when missing). The first account made takes over what a
+        single-account version kept at the top level."""
+        with self._lock:
+            found = self.accounts.get(steam_id)
+            if found is None:
+                found = AccountState()
+                if not self.accounts:
+                    found = AccountState(
+                        notified_turns=self.notified_turns,
+                        reminded_at=self.reminded_at,
+                        poll_url=self.poll_url,
+                        poll_etag=self.poll_etag,
+                    )
+                    self.notified_turns, self.reminded_at, self.poll_url, self.poll_etag = set(), {}, None, None
+                self.accounts[steam_id] = found
+            return found
+
+    def forget_account(self, steam_id: str) -> None:
+        """An account was signed out: its turns, poll cache and smack talk read numbers go."""
+        with self._lock:
+            self.accounts.pop(steam_id, None)
+            self.smack.pop(steam_id, None)
+
     # --- file ------------------------------------------------------------------------------------------
 
     def to_json(self) -> dict[str, Any]:
@@ -109,6 +144,7 @@ class State:
                 "quiet": dict(self.quiet),
                 "timer_warned": dict(sorted(self.timer_warned.items())),
                 "updates": dict(self.updates),
+                "accounts": {key: value.to_json() for key, value in sorted(self.accounts.items())},
                 "smack": dict(sorted(self.smack.items())),
             }
 
@@ -218,6 +254,14 @@ def _from_document(file: Path, data: dict[str, Any]) -> tuple[State, list[str]]:
             problems.append(f"{key} is not an object, it was reset")
             value = {}
         sections[key] = value
+    accounts: dict[str, AccountState] = {}
+    raw_accounts = data.get("accounts", {})
+    if not isinstance(raw_accounts, dict):
+        problems.append("accounts is not an object, it was reset")
+        raw_accounts = {}
+    for steam_id, section in raw_accounts.items():
+        accounts[steam_id], account_problems = AccountState.from_json(section)
+        problems.extend(f"accounts.{steam_id}: {problem}" for problem in account_problems)
     state = State(
         file,
         install_id=install_id,
@@ -230,6 +274,7 @@ def _from_document(file: Path, data: dict[str, Any]) -> tuple[State, list[str]]:
         quiet=sections["quiet"],
         timer_warned=sections["timer_warned"],
         updates=sections["updates"],
+        accounts=accounts,
         smack=sections["smack"],
     )
     return state, problems

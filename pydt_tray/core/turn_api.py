@@ -25,6 +25,7 @@ import socket
 import threading
 from typing import TYPE_CHECKING, Any
 
+from pydt_tray.core.account_view import account_name_of
 from pydt_tray.core.diff import Snapshot
 from pydt_tray.core.errors import PydtTrayError
 from pydt_tray.core.models import format_date
@@ -51,7 +52,8 @@ class TurnApiError(PydtTrayError):
 
 
 def render_turns(snapshot: Snapshot | None, has_unread_smack: bool = False) -> bytes:
-    """The JSON body of ``GET /turns`` for ``snapshot`` (``None``: nothing loaded yet)."""
+    """The JSON body of ``GET /turns`` for ``snapshot`` (``None``: nothing loaded yet). With several accounts
+    signed in each game names its ``account``."""
     if snapshot is None:
         return NOT_READY_BODY
     games = [
@@ -61,6 +63,7 @@ def render_turns(snapshot: Snapshot | None, has_unread_smack: bool = False) -> b
             "gameType": game.game_type,
             "flags": list(game.flags),
             "updatedAt": format_date(game.updated_at),
+            **({"account": account} if (account := account_name_of(snapshot, game.game_id)) else {}),
         }
         for game in snapshot.my_turns()
     ]

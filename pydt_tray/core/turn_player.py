@@ -66,16 +66,20 @@ class TurnPlayer:
         on_auth_failed: Callable[[], None],
         locate_save_dir: Callable[[CivGame], Path],
         clock: Callable[[], float] = time.monotonic,
+        client_for: Callable[[str], PydtClient | None] | None = None,
+        auth_failed_for: Callable[[str], None] | None = None,
     ) -> None:
+        """``client_for(game_id)`` and ``auth_failed_for(game_id)``, when given, pick the account whose turn the
+        game is (several accounts signed in): its token downloads and submits, and a 401 signs out that one."""
         self.host = host
-        self._client = client
         self._snapshot = snapshot
         self.settings = settings
         self._run_in_background = run_in_background
         self._call_soon = call_soon
         self._call_later = call_later
         self._request_sync = request_sync
-        self._on_auth_failed = on_auth_failed
+        self._client_for = client_for or (lambda _game_id: client())
+        self._auth_failed_for = auth_failed_for or (lambda _game_id: on_auth_failed())
         self._clock = clock
         self._locate = locate_save_dir
         self.grace_seconds = GRACE_SECONDS
@@ -103,7 +107,7 @@ class TurnPlayer:
         game = snapshot.by_id().get(game_id) if snapshot else None
         if snapshot is None or game is None:
             return False
-        return game.is_your_turn(snapshot.steam_id) and not game.is_first_turn
+        return any(mine.game_id == game_id for mine in snapshot.my_turns()) and not game.is_first_turn
 
     def on_synced(self) -> None:
         """After a load: with ``auto_download`` on and no turn in play, place the first new turn's save."""
@@ -142,7 +146,7 @@ class TurnPlayer:
             return
         snapshot = self._snapshot()
         game = snapshot.by_id().get(game_id) if snapshot else None
-        client = self._client()
+        client = self._client_for(game_id)
         self._stop_watching()
         if game is None or client is None:
             self.turn = None
@@ -233,7 +237,8 @@ class TurnPlayer:
 
     def submit(self) -> None:
         """Upload the detected save and end the turn."""
-        turn, client = self.turn, self._client()
+        turn = self.turn
+        client = self._client_for(turn.game.game_id) if turn is not None else None
         if turn is None or turn.pending is None or turn.save_dir is None or self.state in BUSY:
             return
         if client is None:
@@ -280,7 +285,7 @@ class TurnPlayer:
         message = failure_message(error)
         if isinstance(error, AuthError):
             self._fail_step(step, message)
-            self._on_auth_failed()  # drops the session and asks for a new token
+            self._auth_failed_for(self.turn.game.game_id if self.turn else "")  # that account's session ends
             return
         if isinstance(error, ApiError) and error.status in (400, 404):
             self._request_sync("turn refused")  # the list was probably stale

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import SignalInstance
 
+from pydt_tray.core.account_view import MergedSnapshot, account_name_of
 from pydt_tray.core.diff import Snapshot
 from pydt_tray.core.models import Game
 from pydt_tray.core.push_state import PushMode, PushPath, PushState
@@ -154,7 +155,7 @@ class Presenter:
             self._window = GamesWindow(self._window_title("games"))
             daily = self.daily
             if daily is not None:
-                self._window.game_note = lambda game: daily.game_note(game, self._steam_id(), countdown=False)
+                self._window.game_note = lambda game: daily.game_note(game, self._steam_id(game), countdown=False)
                 self._window.game_actions = daily.game_actions
             if self.smack is not None:
                 self._window.game_smack = self.smack.game_actions
@@ -167,8 +168,11 @@ class Presenter:
             )
         return self._window
 
-    def _steam_id(self) -> str:
+    def _steam_id(self, game: Game) -> str:
+        """The account ``game`` is seen by: with several accounts, the one whose turn it is."""
         snapshot = self.session.snapshot()
+        if isinstance(snapshot, MergedSnapshot) and (owner := snapshot.owner_of(game.game_id)) is not None:
+            return owner.steam_id
         return snapshot.steam_id if snapshot is not None else ""
 
     def close(self) -> None:
@@ -238,13 +242,15 @@ class Presenter:
         status_text = self.status_text()
         daily, signed_in = self.daily, self.session.signed_in
         games = snapshot.games if snapshot is not None and daily is not None and signed_in else ()
-        steam_id = self._steam_id()
-        notes = {game.game_id: note for game in games if daily and (note := daily.game_note(game, steam_id))}
+        notes = {g.game_id: note for g in games if daily and (note := daily.game_note(g, self._steam_id(g)))}
         smack = self.smack if signed_in and snapshot is not None else None
         unread_ids = smack.unread_ids() if smack is not None else frozenset()
         unread = [game for game in snapshot.games if game.game_id in unread_ids] if snapshot is not None else []
         for game in unread:
             notes[game.game_id] = " · ".join(filter(None, (SMACK_NOTE, notes.get(game.game_id))))
+        for game in snapshot.games if snapshot is not None and signed_in else ():
+            if account := account_name_of(snapshot, game.game_id):  # several accounts: each game names its own
+                notes[game.game_id] = f"{account} · {notes[game.game_id]}" if game.game_id in notes else account
         autostart_text, autostart_usable = self._autostart_entry()
         self.tray.render(
             TrayModel(

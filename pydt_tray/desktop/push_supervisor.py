@@ -8,13 +8,14 @@ and the sync engine folds close requests into one fetch, so one turn gives one n
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from pydt_tray.core.context import AppContext
 from pydt_tray.core.errors import PydtTrayError
-from pydt_tray.core.poll_schedule import PollSchedule
+from pydt_tray.core.poll_schedule import PollBudget, PollSchedule
 from pydt_tray.core.push_state import OFF, PathMode, PushPath, PushState
 from pydt_tray.core.relay_store import relay_store
 from pydt_tray.desktop.relay_push import RelayPush
@@ -30,7 +31,8 @@ STOP_TIMEOUT_SECONDS = 5.0
 class Backstop(QObject):
     """The fallback poll: a single-shot timer that emits ``due`` when the games should be loaded again.
 
-    Its usual interval comes from ``schedule``; the session arms it after every load.
+    Its usual interval comes from ``schedule``, and while push is live from this account's own poll budget;
+    the session arms it after every load.
     """
 
     due = Signal()
@@ -38,6 +40,7 @@ class Backstop(QObject):
     def __init__(self, schedule: PollSchedule, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.schedule = schedule
+        self.budget = PollBudget(schedule.clock)
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)
         self.timer.timeout.connect(self.due.emit)
@@ -54,12 +57,12 @@ class Backstop(QObject):
     def arm(self, seconds: float | None = None) -> None:
         """Fire in ``seconds``, or after the schedule's interval for the push state of now."""
         if seconds is None:
-            seconds = self.schedule.next_delay()
+            seconds = self.schedule.next_delay(self.budget)
         self.timer.start(round(seconds * 1000))
 
     def loaded(self, reasons: tuple[str, ...]) -> None:
-        """A good load ended: it spends the schedule's budget (see :meth:`PollSchedule.loaded`), then arm."""
-        self.schedule.loaded(reasons)
+        """A good load ended: it spends this account's budget (see :meth:`PollSchedule.loaded`), then arm."""
+        self.schedule.loaded(reasons, self.budget)
         self.arm()
 
     def retry_delay(self, backoff: float) -> float:
@@ -69,25 +72,26 @@ class Backstop(QObject):
     def arm_sooner(self) -> None:
         """Like :meth:`arm`, but never later than already planned: repeated failed reconnect attempts must not
         keep pushing the next poll away."""
-        milliseconds = round(self.schedule.next_delay() * 1000)
+        milliseconds = round(self.schedule.next_delay(self.budget) * 1000)
         if not self.timer.isActive() or self.timer.remainingTime() > milliseconds:
             self.timer.start(milliseconds)
 
     def usual_seconds(self) -> int:
         """The interval :meth:`arm` would use now, in whole seconds (for the status line)."""
-        return round(self.schedule.next_delay())
+        return round(self.schedule.next_delay(self.budget))
 
     def stop(self) -> None:
         self.timer.stop()
 
 
-def push_config(ctx: AppContext, steam_id: str) -> PushConfig | None:
-    """The IoT connection's settings for ``steam_id``; None without credentials. Raises PushConfigError."""
+def push_config(ctx: AppContext, steam_ids: Sequence[str]) -> PushConfig | None:
+    """The IoT connection's settings: one connection subscribed to the topic of every account in ``steam_ids``;
+    None without credentials. Raises PushConfigError."""
     endpoints, current = ctx.endpoints, ctx.settings.snapshot()
     if not endpoints.has_push_credentials:
         return None
     try:
-        topic = endpoints.topic_for(steam_id)
+        topics = [endpoints.topic_for(steam_id) for steam_id in steam_ids]
     except ValueError as error:
         raise PushConfigError(str(error)) from error
     return PushConfig(
@@ -99,13 +103,25 @@ def push_config(ctx: AppContext, steam_id: str) -> PushConfig | None:
         secret_access_key=endpoints.iot_secret_access_key or "",
         keepalive_seconds=current.iot_keepalive_seconds,
         client_id=make_client_id(ctx.state.install_id),
-        topic=topic,
+        topic=topics[0],
+        extra_topics=tuple(topics[1:]),
         protocol=current.mqtt_protocol,
     )
 
 
+class BackstopLike(Protocol):
+    """What the supervisor drives: the backstop of one account, or of every account at once."""
+
+    schedule: PollSchedule
+
+    def arm(self, seconds: float | None = None) -> None: ...
+
+    def arm_sooner(self) -> None: ...
+
+
 class PushSupervisor(QObject):
-    """Runs the push connection of the signed-in user. ``request(reason)`` asks for a load."""
+    """Runs the one push connection of every signed-in account. ``request(reason)`` asks every account for a
+    load; ``dispatch(steam_id, reason)`` asks one account (a message on its topic)."""
 
     state_changed = Signal(object)  # a PushState
 
@@ -113,11 +129,12 @@ class PushSupervisor(QObject):
         self,
         ctx: AppContext,
         request: Callable[[str], None],
-        backstop: Backstop,
+        backstop: BackstopLike,
         parent: QObject | None = None,
         *,
         run_in_background: Callable[[Callable[[], None]], None] | None = None,
         call_soon: Callable[[Callable[[], None]], None] | None = None,
+        dispatch: Callable[[str, str], None] | None = None,
     ) -> None:
         """With ``run_in_background`` and ``call_soon`` (the relay's setup runs off the UI thread) the relay
         path runs too, for the account it was turned on for."""
@@ -129,27 +146,44 @@ class PushSupervisor(QObject):
             self.relay = RelayPush(store, submit=run_in_background, call_soon=call_soon, parent=self)
         relay = self.relay
         self._request = request
+        self._dispatch = dispatch or (lambda _steam_id, reason: request(reason))
         self.backstop = backstop
         self.state: PushState = OFF
         self.connection: PushConnection | None = None
         self.messages = 0  # push messages received since start
-        self._steam_id: str | None = None
+        self._steam_ids: list[str] = []  # the accounts subscribed to, in the order they became known
+        self._topics: dict[str, str] = {}  # topic -> steam id, for the running connection
         self.bridge = PushBridge(self)
         self.bridge.message.connect(self._on_message)
         self.bridge.connected.connect(self._on_connected)
         self.bridge.disconnected.connect(self._on_disconnected)
-        self._relay_checked_for: str | None = None
+        self._relay_checked: set[str] = set()
         if relay is not None:
             relay.message.connect(self._on_relay_message)
             relay.connected.connect(self._on_relay_connected)
             relay.disconnected.connect(self._on_relay_disconnected)
 
+    @property
+    def steam_ids(self) -> list[str]:
+        return list(self._steam_ids)
+
+    @property
+    def relay_accounts(self) -> list[str]:
+        """The accounts whose topics the relay stream carries."""
+        return self.relay.path.accounts if self.relay is not None else []
+
     def ensure_started(self, steam_id: str) -> None:
-        """Start push for ``steam_id`` unless it runs already (called after each good load)."""
+        """Make sure the connection carries ``steam_id``'s topic (called after each good load of an account):
+        started when it is not running, connected once more with one more topic for a new account."""
+        if steam_id not in self._steam_ids:
+            self._steam_ids.append(steam_id)
+            if self.connection is not None:
+                log.info("One more account: subscribing to its topic too")
+                self._stop_iot()
         if self.connection is None:
-            self.start(steam_id)
-        if self.relay is not None and self._relay_checked_for != steam_id:
-            self._relay_checked_for = steam_id  # the keyring is read once per session, not after every load
+            self.start()
+        if self.relay is not None and steam_id not in self._relay_checked:
+            self._relay_checked.add(steam_id)  # the keyring is read once per account, not after every load
             if self.relay.start_for(steam_id):
                 self._set(self.state.with_path(PushPath.RELAY, PathMode.CONNECTING))
             elif self.relay.path.problem:
@@ -161,15 +195,22 @@ class PushSupervisor(QObject):
         self._set(self.state.with_path(PushPath.RELAY, PathMode.LIVE if live else PathMode.CONNECTING))
 
     def relay_stopped(self) -> None:
-        """The relay was turned off."""
+        """The relay was turned off (for one account: it may still stream the others')."""
+        if self.relay is not None and self.relay.on:
+            self._set(self.state.with_path(PushPath.RELAY, PathMode.LIVE if self.relay.live else PathMode.CONNECTING))
+            return
         self._set(self.state.without(PushPath.RELAY))
-        if self._steam_id is not None:
+        if self._steam_ids:
             self.backstop.arm()
 
-    def start(self, steam_id: str) -> None:
-        self._steam_id = steam_id
+    def start(self, steam_id: str | None = None) -> None:
+        """Connect with every known account's topic (``steam_id`` is added to them first)."""
+        if steam_id is not None and steam_id not in self._steam_ids:
+            self._steam_ids.append(steam_id)
+        if not self._steam_ids:
+            return
         try:
-            config = push_config(self.ctx, steam_id)
+            config = push_config(self.ctx, self._steam_ids)
             if config is None:
                 log.info("No IoT credentials configured: running on polling only")
                 self._set(self.state.without(PushPath.IOT))
@@ -181,6 +222,7 @@ class PushSupervisor(QObject):
             self._set(self.state.with_path(PushPath.IOT, PathMode.FAILED, str(error)))
             return
         self.connection = connection
+        self._topics = {topic: steam_id for topic, steam_id in zip(config.topics, self._steam_ids, strict=False)}
         self._set(self.state.with_path(PushPath.IOT, PathMode.CONNECTING))
 
     def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
@@ -189,6 +231,8 @@ class PushSupervisor(QObject):
         if self.relay is not None:
             self.relay.stop(timeout)
         self._set(self.state.without(PushPath.RELAY))
+        for steam_id in self._steam_ids:
+            self.ctx.state.account(steam_id).push = ""  # not running
 
     def _stop_iot(self, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
         if self.connection is not None:
@@ -198,18 +242,37 @@ class PushSupervisor(QObject):
         self._set(self.state.without(PushPath.IOT))
 
     def end(self) -> None:
-        """The session ended: stop, and forget the user."""
+        """Every session ended: stop, and forget the accounts."""
         self.stop()
-        self._steam_id = None
-        self._relay_checked_for = None
+        self._steam_ids = []
+        self._topics = {}
+        self._relay_checked = set()
+
+    def remove(self, steam_id: str) -> None:
+        """One account left (signed out, token refused): the connection goes on with the others' topics."""
+        self._relay_checked.discard(steam_id)
+        if steam_id not in self._steam_ids:
+            return
+        self._steam_ids.remove(steam_id)
+        if not self._steam_ids:
+            self.end()
+            return
+        if self.relay is not None and steam_id in self.relay.path.accounts:
+            self.relay.remove(steam_id)
+            if not self.relay.on:
+                self._set(self.state.without(PushPath.RELAY))
+        if self.connection is not None:
+            log.info("An account left: the connection goes on without its topic")
+            self._stop_iot()
+            self.start()
 
     def restart(self) -> None:
-        """Connection settings changed: start the IoT link again with them (nothing to do before the user is
+        """Connection settings changed: start the IoT link again with them (nothing to do before an account is
         known). The relay has no such settings and keeps running."""
-        if self._steam_id is None:
+        if not self._steam_ids:
             return
         self._stop_iot()
-        self.start(self._steam_id)
+        self.start()
 
     def on_wake(self, reason: str) -> None:
         """A wake or a network change: the reconnect waits and the outage's fast polling start over."""
@@ -221,9 +284,13 @@ class PushSupervisor(QObject):
             self.relay.reconnect_now()
         self._request(f"wake: {reason}")
 
-    def _on_relay_message(self) -> None:
+    def _on_relay_message(self, label: str = "") -> None:
         self.messages += 1
-        self._request("relay push")
+        steam_id = self.relay.owner_of(label) if self.relay is not None else None
+        if steam_id is not None:
+            self._dispatch(steam_id, "relay push")  # only the account whose topic it came on loads
+        else:
+            self._request("relay push")
 
     def _on_relay_connected(self) -> None:
         log.info("Relay push connected: catching up")
@@ -235,10 +302,14 @@ class PushSupervisor(QObject):
         if not self._set(self.state.with_path(PushPath.RELAY, PathMode.RECONNECTING)):
             self.backstop.arm_sooner()
 
-    def _on_message(self, _topic: str) -> None:
+    def _on_message(self, topic: str) -> None:
         self.messages += 1
         log.debug("push message #%d", self.messages)
-        self._request("push")
+        steam_id = self._topics.get(topic)
+        if steam_id is not None:
+            self._dispatch(steam_id, "push")  # only the account whose topic it came on loads
+        else:
+            self._request("push")
 
     def _on_connected(self, session_present: bool) -> None:
         if self.connection is None:
@@ -257,6 +328,7 @@ class PushSupervisor(QObject):
     def _set(self, state: PushState) -> bool:
         """Take in a new push state; True when it began an outage (and a load was asked for)."""
         previous, self.state = self.state, state
+        self._note_accounts()
         if state == previous:
             return False
         outage = _follow(self.backstop.schedule, previous, state)
@@ -264,6 +336,19 @@ class PushSupervisor(QObject):
         if outage:
             self._request("push lost")  # what was published meanwhile is lost: look now, then often
         return outage
+
+
+    def account_live(self, steam_id: str) -> bool:
+        """Whether a push path carries ``steam_id``'s pushes now (the relay carries only its own account)."""
+        live = self.state.live_paths
+        if steam_id not in self._steam_ids:
+            return False
+        return PushPath.IOT in live or (PushPath.RELAY in live and steam_id in self.relay_accounts)
+
+    def _note_accounts(self) -> None:
+        """Keep "live" or "polling" per account in the state file, for `pydt-tray accounts`."""
+        for steam_id in self._steam_ids:
+            self.ctx.state.account(steam_id).push = "live" if self.account_live(steam_id) else "polling"
 
 
 def _follow(schedule: PollSchedule, previous: PushState, state: PushState) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from pydt_tray.core.context import AppContext
@@ -48,7 +48,7 @@ class SettingsReactions:
         render: Callable[[], None],
         window_title: Callable[[str], str],
         forget: Callable[[SettingsWindow], None] | None = None,
-        on_window_built: Callable[[SettingsWindow], None] = lambda _window: None,
+        on_window_built: Sequence[Callable[[SettingsWindow], None]] = (),
     ) -> None:
         self._on_window_built = on_window_built
         self.ctx = ctx
@@ -104,7 +104,8 @@ class SettingsReactions:
             if self._forget is not None:
                 window, forget = self.settings_window, self._forget
                 window.forget_requested.connect(lambda: forget(window))
-            self._on_window_built(self.settings_window)
+            for built in self._on_window_built:  # the sections other parts add (relay, accounts)
+                built(self.settings_window)
         self.settings_window.show()
         self.settings_window.raise_()
         self.settings_window.activateWindow()

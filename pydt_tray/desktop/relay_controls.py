@@ -122,9 +122,9 @@ class RelayControls(QObject):
     # --- sign-out -------------------------------------------------------------------------------------
 
     def on_signing_out(self, token: str) -> None:
-        """The account is signing out: stop the stream now, and put the previous webhook back (needs the token)."""
-        self.relay.stop()
-        self.relay.disable(lambda: self._make_client(token), after=self._signed_out)
+        """The account is signing out: its topic leaves the stream and the previous webhook is put back (needs
+        the token; the other accounts' topics stay)."""
+        self.relay.disable(lambda: self._make_client(token), after=self._signed_out, signing_out=True)
 
     def _signed_out(self, outcome: RelayOutcome) -> None:
         if outcome.ok:

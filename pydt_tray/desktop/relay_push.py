@@ -37,9 +37,9 @@ class RelayOutcome:
 
 
 class RelayPush(QObject):
-    """Owns the relay subscriber of the signed-in account and runs the relay setup off the UI thread."""
+    """Owns the relay subscriber of the signed-in accounts and runs the relay setup off the UI thread."""
 
-    message = Signal()  # a turn hint arrived (treat like the IoT "Hello!")
+    message = Signal(str)  # a turn hint arrived (treat like the IoT "Hello!"); its topic's label (owner_of)
     connected = Signal()  # (re)connected: time for a catch-up fetch
     disconnected = Signal(str)
     enable_finished = Signal(object)  # RelayOutcome
@@ -99,6 +99,13 @@ class RelayPush(QObject):
     def stop(self, timeout: float = 5.0) -> None:
         self.path.stop(timeout)
 
+    def remove(self, steam_id: str) -> None:
+        """One account left: its topic leaves the stream."""
+        self.path.remove(steam_id)
+
+    def owner_of(self, label: str) -> str | None:
+        return self.path.owner_of(label)
+
     def reconnect_now(self) -> None:
         self.path.reconnect_now()
 
@@ -115,12 +122,17 @@ class RelayPush(QObject):
         self._run(make_client, work, self.enable_finished)
 
     def disable(
-        self, make_client: Callable[[], PydtClient], after: Callable[[RelayOutcome], None] | None = None
+        self,
+        make_client: Callable[[], PydtClient],
+        after: Callable[[RelayOutcome], None] | None = None,
+        *,
+        signing_out: bool = False,
     ) -> None:
-        """Turn the relay off (previous webhook back); ``after`` runs on the UI thread with the outcome."""
+        """Turn the relay off (previous webhook back); ``after`` runs on the UI thread with the outcome. When the
+        account is ``signing_out`` its topic leaves the stream even if the webhook cannot go back."""
 
         def work(client: PydtClient) -> RelayOutcome:
-            outcome = self.path.disable(client)
+            outcome = self.path.disable(client, signing_out=signing_out)
             texts = {
                 "restored": f"The relay is off; your webhook to {outcome.host} is back.",
                 "cleared": "The relay is off; the webhook in your PYDT profile is cleared.",
@@ -169,10 +181,10 @@ class RelayPush(QObject):
 
     # --- subscriber events (queued to the UI thread by the bridge) -------------------------------------
 
-    def _on_message(self, _label: str) -> None:
+    def _on_message(self, label: str) -> None:
         if self.path.running:
             self.messages += 1
-            self.message.emit()
+            self.message.emit(label)
 
     def _on_connected(self, _session_present: bool) -> None:
         if self.path.running:

@@ -1,7 +1,8 @@
-"""The signed-in account: its token, its sync engine and what the last load said.
+"""One signed-in account: its token, its sync engine, its backstop poll and what the last load said.
 
-:class:`Session` signs in (stored token or a new one), runs the :class:`SyncEngine`, takes each result in
+:class:`Session` signs in with the account's token, runs the :class:`SyncEngine`, takes each result in
 (names, errors with growing retry delays, a refused token) and tells the rest of the app through signals.
+:mod:`pydt_tray.desktop.accounts` owns one session per account.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from pydt_tray.core.accounts import AccountBook
 from pydt_tray.core.api import PydtClient
 from pydt_tray.core.api_errors import AuthError
 from pydt_tray.core.context import AppContext
@@ -24,6 +26,8 @@ log = logging.getLogger(__name__)
 
 RETRY_AFTER_ERROR_SECONDS = (15, 30, 60, 120, 300)
 TOKEN_REFUSED = "The token no longer works: sign in again with the one from your PYDT profile page."
+TOKEN_REFUSED_OF = "The token of {name} no longer works: that account was signed out (the others go on). Add it "
+TOKEN_REFUSED_OF += "again with the token from its PYDT profile page."
 
 Job = Callable[[], None]
 
@@ -49,12 +53,13 @@ def save_state(ctx: AppContext) -> None:
 
 
 class Session(QObject):
-    """One account at a time. ``signed_in`` while a token is in use."""
+    """One account. ``signed_in`` while a token is in use; ``steam_id`` is None only for a token an earlier
+    single-account version stored, until its first good load tells whose it is."""
 
     changed = Signal()  # something the presenters show changed (sign-in, sign-out, an error)
     synced = Signal(object)  # a SyncResult the session took in (not sent for a refused token)
     user_known = Signal(str)  # the signed-in user's steam id, after each good load
-    ended = Signal()  # the session was dropped: sign-out, a refused token, another account
+    ended = Signal()  # the session was dropped: sign-out, a refused token, a new token
     token_refused = Signal(str)  # after a 401; the message asks the user to sign in again
     signing_out = Signal(str)  # the token of an account being signed out, before it is forgotten
 
@@ -63,6 +68,8 @@ class Session(QObject):
         ctx: AppContext,
         backstop: Scheduler,
         *,
+        book: AccountBook,
+        steam_id: str | None = None,
         run_in_background: Callable[[Job], None],
         call_soon: Callable[[Job], None],
         parent: QObject | None = None,
@@ -72,7 +79,10 @@ class Session(QObject):
         self.backstop = backstop
         self._run_in_background = run_in_background
         self._call_soon = call_soon
-        self.token_store = ctx.token_store()
+        self.book = book
+        self.steam_id = steam_id
+        self.legacy = False  # the token an earlier single-account version stored: moved at the first good load
+        self.label = ""  # the account's name in notifications and menus when several accounts are signed in
         self.token: str | None = None
         self.engine: SyncEngine | None = None
         self.fetcher: GameFetcher | None = None
@@ -102,24 +112,12 @@ class Session(QObject):
 
     # ----- life cycle ---------------------------------------------------------------------------------
 
-    def resume(self, token: str | None) -> bool:
-        """Sign in with ``token``, or with the stored one; False when there is none."""
-        if token is None:
-            try:
-                token = self.token_store.load()
-            except CredentialError as error:
-                self.last_error = error.user_message
-                log.error("%s", error.user_message)
-        if token:
-            self.sign_in(token)
-        return bool(token)
-
     def sign_in(self, token: str) -> None:
         register_secret(token)
         self.token = token
         self.auth_failed = False
         self.last_error = ""
-        self.fetcher = GameFetcher(self.ctx.make_client(token))
+        self.fetcher = GameFetcher(self.ctx.make_client(token, self.steam_id))
         self.engine = SyncEngine(
             self.fetcher.fetch,
             run_in_background=self._run_in_background,
@@ -130,31 +128,27 @@ class Session(QObject):
         self.request("start", full=True)
         self.changed.emit()
 
-    def verify_and_store(self, token: str) -> str:
-        """Off the GUI thread: check ``token`` with the service, store it; returns the user's name.
-
-        Raises AuthError for a refused token, PydtError or CredentialError for the rest."""
-        client = self.ctx.make_client(token)
-        try:
-            name = client.get_current_user().display_name
-        finally:
-            client.close()
-        self.token_store.save(token)
-        return name
-
-    def switch_account(self, token: str, name: str) -> None:
-        """A checked and stored token replaces the current session."""
+    def replace_token(self, token: str, name: str) -> None:
+        """A checked and stored new token of this account replaces the one in use."""
         self._drop()
-        self.user_name = name
+        self.user_name = name or self.user_name
         self.sign_in(token)
 
     def sign_out(self) -> None:
         if self.token is not None:
             self.signing_out.emit(self.token)
         try:
-            self.token_store.delete()
+            if self.steam_id is None:
+                if self.legacy:
+                    self.book.drop_legacy()
+            elif self.book.get(self.steam_id) is not None:
+                self.book.remove(self.steam_id)
         except CredentialError as error:
             log.error("%s", error.user_message)
+        except OSError as error:
+            log.error("Could not update the list of accounts: %s", error)
+        if self.steam_id is not None:
+            self.ctx.state.forget_account(self.steam_id)
         self._drop()
         self.last_error = ""
         self.changed.emit()
@@ -183,10 +177,13 @@ class Session(QObject):
             self.engine.request(reason, full=full)
 
     def on_auth_failed(self) -> None:
-        log.error("The PYDT token was refused (401): it was probably regenerated on the website")
+        if self.token is None:
+            return  # said once: a late refusal of the same token (a transfer in flight) changes nothing
+        who = self.steam_id or "the account"
+        log.error("The PYDT token was refused (401) for %s: it was probably regenerated on the website", who)
         self._drop()
         self.auth_failed = True
-        self.last_error = TOKEN_REFUSED
+        self.last_error = TOKEN_REFUSED_OF.format(name=self.user_name or self.steam_id) if self.label else TOKEN_REFUSED
         self.token_refused.emit(self.last_error)
         self.changed.emit()
 
@@ -210,8 +207,22 @@ class Session(QObject):
             self.backstop.loaded(outcome.reasons)
             if outcome.user is not None:
                 self.user_name = outcome.user.display_name
+                self._identify(outcome.user.steam_id)
                 self.user_known.emit(outcome.user.steam_id)
         self.synced.emit(result)
+
+    def _identify(self, steam_id: str) -> None:
+        """After a good load: a token of an earlier version moves to its account's entry; the name is kept."""
+        try:
+            if self.legacy and self.token is not None:
+                self.book.adopt_legacy(steam_id, self.user_name, self.token)
+                self.legacy = False
+            else:
+                self.book.rename(steam_id, self.user_name)
+        except (CredentialError, OSError, ValueError) as error:
+            log.warning("The stored token could not be moved to its account's entry yet: %s", error)
+            return
+        self.steam_id = steam_id
 
     def remember_poll_state(self, result: SyncResult) -> None:
         """After a good load (and after its notifications were marked): save the pollUrl, its ETag and
@@ -219,6 +230,9 @@ class Session(QObject):
         if self.fetcher is None or result.outcome.error is not None:
             return
         client = self.fetcher.client
-        self.ctx.state.poll_url = client.poll_url
-        self.ctx.state.poll_etag = client.poll_etag
+        if self.steam_id is None:
+            return
+        account = self.ctx.state.account(self.steam_id)
+        account.poll_url = client.poll_url
+        account.poll_etag = client.poll_etag
         save_state(self.ctx)

@@ -6,11 +6,16 @@ carry out "Open smack talk", "Mark read" and "Mark all smack talk read".
 forum topic; ``QDesktopServices.openUrl`` in the app) and ``on_unread`` (told whether anything is unread, for the
 turn API). It emits ``changed`` when there is something to save and show.
 
+With several accounts signed in, each account has its own read numbers (the state section is keyed by Steam
+id) and its own names (its own posts never count); a game two accounts share is marked read for both, and a
+post in it is announced once, naming the account while several are signed in.
+
 Action keys start with ``smack:``: ``smack:open:<id>``, ``smack:read:<id>`` and ``smack:read-all``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, MutableMapping
 from typing import Any, Protocol
@@ -18,6 +23,7 @@ from typing import Any, Protocol
 from PySide6.QtCore import QObject, QUrl, Signal, SignalInstance
 from PySide6.QtGui import QDesktopServices
 
+from pydt_tray.core.account_view import MergedSnapshot
 from pydt_tray.core.context import AppContext
 from pydt_tray.core.diff import Snapshot
 from pydt_tray.core.models import Game
@@ -66,6 +72,7 @@ def smack_for(
     smack = SmackTalk(
         ctx.state.smack, session.snapshot, notify, enabled=enabled, gate=gate, on_unread=unread, parent=parent
     )
+    smack.label_of = getattr(session, "label_of", smack.label_of)  # several accounts: the account's name
     session.synced.connect(smack.on_synced)
     smack.changed.connect(lambda: save_state(ctx))
     return smack
@@ -96,11 +103,17 @@ class SmackTalk(QObject):
         self._gate = gate
         self.open_url = open_url  # replaceable: tests record the address
         self._on_unread = on_unread
-        self._me: frozenset[str] = frozenset()
+        self._me: dict[str, frozenset[str]] = {}  # steam id -> the account's own names
+        self._announced: set[tuple[str, object]] = set()  # (game id, post number) told already (a shared game)
+        self.label_of: Callable[[str], str] = lambda _steam_id: ""
 
-    def _reads(self) -> tuple[SmackReads, Snapshot] | None:
+    def _views(self) -> list[tuple[SmackReads, Snapshot, frozenset[str]]]:
+        """Each account's read numbers, its games and its own names."""
         snapshot = self._snapshot()
-        return None if snapshot is None else (SmackReads(self._section, snapshot.steam_id), snapshot)
+        if snapshot is None:
+            return []
+        parts = [part.snapshot for part in snapshot.parts] if isinstance(snapshot, MergedSnapshot) else [snapshot]
+        return [(SmackReads(self._section, p.steam_id), p, self._me.get(p.steam_id, frozenset())) for p in parts]
 
     def on_synced(self, result: SyncResult) -> None:
         """After each load: remember first-seen games as read, forget gone ones, announce new posts by others."""
@@ -108,13 +121,24 @@ class SmackTalk(QObject):
         if result.outcome.error is not None or snapshot is None:
             return
         if result.outcome.user is not None:
-            self._me = own_names(result.outcome.user)
-        fresh = SmackReads(self._section, snapshot.steam_id).observe(snapshot.games, self._me)
+            self._me[snapshot.steam_id] = own_names(result.outcome.user)
+        me = self._me.get(snapshot.steam_id, frozenset())
+        fresh = SmackReads(self._section, snapshot.steam_id).observe(snapshot.games, me)
+        fresh = [game for game in fresh if self._first_time(game)]
         note = smack_notification(fresh, enabled=self._enabled, gate=self._gate)
         if note is not None:
             log.info("New smack talk in %d game(s)", len(note.game_ids))
-            self._notify(note)
+            label = self.label_of(snapshot.steam_id)
+            self._notify(dataclasses.replace(note, title=f"{note.title} ({label})") if label else note)
         self._changed()
+
+    def _first_time(self, game: Game) -> bool:
+        """A post in a game two accounts share is announced for the first account that sees it."""
+        key = (game.game_id, game.latest_discourse_post_number)
+        if key in self._announced:
+            return False
+        self._announced.add(key)
+        return True
 
     def _changed(self) -> None:
         self._on_unread(self.has_unread())
@@ -123,8 +147,11 @@ class SmackTalk(QObject):
     # --- queries ----------------------------------------------------------------------------------------
 
     def unread_games(self) -> list[Game]:
-        found = self._reads()
-        return [] if found is None else found[0].unread_games(found[1].games, self._me)
+        found: dict[str, Game] = {}
+        for reads, snapshot, me in self._views():
+            for game in reads.unread_games(snapshot.games, me):
+                found.setdefault(game.game_id, game)
+        return list(found.values())
 
     def unread_ids(self) -> frozenset[str]:
         return frozenset(game.game_id for game in self.unread_games())
@@ -134,8 +161,7 @@ class SmackTalk(QObject):
 
     def game_actions(self, game: Game) -> tuple[tuple[str, str], ...]:
         """(key, text) of the smack talk entries of a game with unread posts; none otherwise."""
-        found = self._reads()
-        if found is None or not found[0].is_unread(game, self._me):
+        if not any(reads.is_unread(game, me) for reads, snapshot, me in self._views() if game in snapshot.games):
             return ()
         actions = [(f"{PREFIX}open:{game.game_id}", "Open smack talk")] if topic_url(game) else []
         return (*actions, (f"{PREFIX}read:{game.game_id}", "Mark read"))
@@ -158,23 +184,24 @@ class SmackTalk(QObject):
         """Carry out an action key; False when it is not one of ours."""
         if not key.startswith(PREFIX):
             return False
-        found = self._reads()
-        if found is None:
+        views = self._views()
+        if not views:
             return True
-        reads, snapshot = found
         if key == READ_ALL:
-            for game in reads.unread_games(snapshot.games, self._me):
-                reads.mark_read(game)
+            for reads, snapshot, me in views:
+                for game in reads.unread_games(snapshot.games, me):
+                    reads.mark_read(game)
             self._changed()
             return True
         what, _, game_id = key[len(PREFIX) :].partition(":")
-        target = snapshot.by_id().get(game_id)
-        if target is None or what not in ("open", "read"):
+        having = [(reads, found) for reads, snapshot, _me in views if (found := snapshot.by_id().get(game_id))]
+        if not having or what not in ("open", "read"):
             return what in ("open", "read")
-        url = topic_url(target)
+        url = topic_url(having[0][1])
         if what == "open" and url is not None:
             log.info("Opening the smack talk of %s", game_id)
             self.open_url(url)
-        reads.mark_read(target)
+        for reads, target in having:  # a game two accounts share is read for both
+            reads.mark_read(target)
         self._changed()
         return True

@@ -1,4 +1,5 @@
-"""Building the turn player for the signed-in session, with Qt timers and the app's worker thread."""
+"""Building the turn player for the signed-in accounts (each turn played with its own account's token), with
+Qt timers and the app's worker thread."""
 
 from __future__ import annotations
 
@@ -10,13 +11,13 @@ from pydt_tray.core.saves import ensure_save_dir, save_dir_for
 from pydt_tray.core.settings import Settings
 from pydt_tray.core.turn import TurnHost
 from pydt_tray.core.turn_player import TurnPlayer
-from pydt_tray.desktop.session import Session
+from pydt_tray.desktop.accounts import Accounts
 
 Job = Callable[[], None]
 
 
 def turn_player_factory(
-    session: Session,
+    session: Accounts,
     settings: Settings,
     owner: QObject,
     *,
@@ -39,6 +40,8 @@ def turn_player_factory(
             call_later=call_later,
             request_sync=lambda reason: session.request(reason, full=True),
             on_auth_failed=session.on_auth_failed,
+            client_for=session.client_for,
+            auth_failed_for=session.auth_failed_for,
             locate_save_dir=lambda civ_game: ensure_save_dir(save_dir_for(civ_game, settings)),
         )
 

@@ -44,6 +44,7 @@ class PushConfig:
     keepalive_seconds: int = 600
     client_id: str
     topic: str
+    extra_topics: tuple[str, ...] = ()  # the topics of the other signed-in accounts, on the same connection
     protocol: str = "mqtt5"
     min_reconnect_seconds: float = 1.0  # the first wait after a loss (jittered down to half of it)
     max_reconnect_seconds: float = 30.0  # no wait is ever longer
@@ -53,6 +54,11 @@ class PushConfig:
         problems = list(_problems(self))
         if problems:
             raise PushConfigError("invalid push settings: " + "; ".join(problems))
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        """Every topic subscribed to, each once, ``topic`` first."""
+        return tuple(dict.fromkeys((self.topic, *self.extra_topics)))
 
     @property
     def ping_timeout_ms(self) -> int:
@@ -78,8 +84,9 @@ def _problems(config: PushConfig) -> list[str]:
         found.append(f"keepalive {config.keepalive_seconds!r} s is not between 5 and 65535")
     if not config.client_id or len(config.client_id) > MAX_CLIENT_ID_LENGTH:
         found.append(f"client id must have 1 to {MAX_CLIENT_ID_LENGTH} characters")
-    if not config.topic or any(ch in config.topic for ch in "#+\0"):
-        found.append(f"topic {config.topic!r} must be a plain topic name (no wildcards)")
+    for topic in config.topics:
+        if not topic or any(ch in topic for ch in "#+\0"):
+            found.append(f"topic {topic!r} must be a plain topic name (no wildcards)")
     if config.protocol not in PROTOCOLS:
         found.append(f"protocol {config.protocol!r} is not one of {', '.join(PROTOCOLS)}")
     if not 0 < config.min_reconnect_seconds <= config.max_reconnect_seconds:

@@ -8,6 +8,7 @@ the connection, which ends the CRT's own retries, and connects again after the p
 from __future__ import annotations
 
 import math
+import threading
 from concurrent.futures import Future
 from typing import Any
 
@@ -89,19 +90,32 @@ class Mqtt311Link(Link):
         # _CONNECTING / _DISCONNECTING: the pending callback sees ``stopping`` and finishes.
 
     def _send_subscribe(self) -> Future[str | None]:
-        future, _packet_id = self.connection.subscribe(self.config.topic, mqtt.QoS.AT_MOST_ONCE, self._on_message)
+        """Subscribe to every topic (MQTT 3.1.1 here has one SUBSCRIBE per topic); the result is the first
+        refusal or error, once every SUBACK is in."""
+        topics = self.config.topics
         result: Future[str | None] = Future()
+        answers: list[BaseException | str | None] = []
+        lock = threading.Lock()
 
         def on_suback(suback: Future[Any]) -> None:
             error = suback.exception()
+            answer: BaseException | str | None = error
             if isinstance(error, mqtt.SubscribeError):
-                result.set_result("refused by the server")
-            elif error is not None:
-                result.set_exception(error)
+                answer = "refused by the server"
+            with lock:
+                answers.append(answer)
+                done = len(answers) == len(topics)
+            if not done:
+                return
+            failed = [item for item in answers if isinstance(item, BaseException)]
+            if failed:
+                result.set_exception(failed[0])
             else:
-                result.set_result(None)
+                result.set_result(next((item for item in answers if item is not None), None))  # type: ignore[arg-type]
 
-        future.add_done_callback(crt_callback(on_suback))
+        for topic in topics:
+            future, _packet_id = self.connection.subscribe(topic, mqtt.QoS.AT_MOST_ONCE, self._on_message)
+            future.add_done_callback(crt_callback(on_suback))
         return result
 
     # --- our own connect / disconnect ---------------------------------------------------------------

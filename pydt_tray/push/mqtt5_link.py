@@ -119,7 +119,9 @@ class Mqtt5Link(Link):
 
     def _send_subscribe(self) -> Future[str | None]:
         packet = mqtt5.SubscribePacket(
-            subscriptions=[mqtt5.Subscription(topic_filter=self.config.topic, qos=mqtt5.QoS.AT_MOST_ONCE)]
+            subscriptions=[
+                mqtt5.Subscription(topic_filter=topic, qos=mqtt5.QoS.AT_MOST_ONCE) for topic in self.config.topics
+            ]
         )
         result: Future[str | None] = Future()
 

@@ -86,6 +86,7 @@ class RelayConfig:
 
     server: str
     topic: str = field(repr=False)
+    extra_topics: tuple[str, ...] = field(default=(), repr=False)  # other accounts' topics on the same stream
     token: str | None = field(default=None, repr=False)
     keepalive_seconds: float = DEFAULT_KEEPALIVE_SECONDS
     connect_timeout: float = 10.0
@@ -102,7 +103,7 @@ class RelayConfig:
                 problems.append("the server URL is not in its checked form (use check_server_url)")
         except RelayConfigError as error:
             problems.append(str(error))
-        if not TOPIC_PATTERN.fullmatch(self.topic or ""):
+        if not all(TOPIC_PATTERN.fullmatch(topic or "") for topic in self.topics):
             problems.append("the topic must be 1 to 64 letters, digits, '-' or '_'")
         if self.token is not None and (not self.token or not self.token.isascii() or not self.token.isprintable()):
             problems.append("the access token must be one line of printable ASCII")
@@ -114,6 +115,18 @@ class RelayConfig:
             problems.append("the line and message limits are too small")
         if problems:
             raise RelayConfigError("invalid relay settings: " + "; ".join(problems))
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        """Every topic the stream carries, ``topic`` first, each once."""
+        return tuple(dict.fromkeys((self.topic, *self.extra_topics)))
+
+    def label_of(self, topic: str) -> str | None:
+        """What the listener is told instead of the (secret) topic: ``relay`` for the first, ``relay#N`` after."""
+        if topic not in self.topics:
+            return None
+        index = self.topics.index(topic)
+        return RELAY_TOPIC_LABEL if index == 0 else f"{RELAY_TOPIC_LABEL}#{index}"
 
     @property
     def dead_after_seconds(self) -> float:

@@ -33,6 +33,11 @@ def topic_path(config: RelayConfig) -> str:
     return urlsplit(config.server).path + "/" + quote(config.topic, safe="")
 
 
+def stream_path(config: RelayConfig) -> str:
+    """The subscription path: every topic of ``config`` in one stream (ntfy takes a comma-separated list)."""
+    return urlsplit(config.server).path + "/" + ",".join(quote(topic, safe="") for topic in config.topics)
+
+
 def error_detail(response: http.client.HTTPResponse) -> str:
     """The relay's short error text (ntfy sends ``{"error": ...}``), or nothing."""
     with contextlib.suppress(Exception):

@@ -29,8 +29,8 @@ from urllib.parse import quote
 
 from pydt_tray.push.backoff import Backoff
 from pydt_tray.push.config import PushListener
-from pydt_tray.push.ntfy_config import PROBE_PREFIX, RELAY_TOPIC_LABEL, RelayConfig
-from pydt_tray.push.ntfy_http import describe_status, error_detail, open_connection, request_headers, topic_path
+from pydt_tray.push.ntfy_config import PROBE_PREFIX, RelayConfig
+from pydt_tray.push.ntfy_http import describe_status, error_detail, open_connection, request_headers, stream_path
 from pydt_tray.push.relay import ListenerRelay
 
 log = logging.getLogger(__name__)
@@ -170,7 +170,7 @@ class RelaySubscriber:
 
     def _stream_once(self, gate: ListenerRelay, backoff: Backoff) -> None:
         config = self.config
-        path = f"{topic_path(config)}/json"
+        path = f"{stream_path(config)}/json"
         if self._last_id:
             path += "?since=" + quote(self._last_id, safe="")
         conn = open_connection(config, config.connect_timeout)
@@ -258,7 +258,8 @@ class RelaySubscriber:
         if not isinstance(message_id, str) or not message_id or len(message_id) > 64:
             log.info("relay: skipped a message without a usable id")
             return
-        if event.get("topic") != self.config.topic:
+        label = self.config.label_of(str(event.get("topic")))
+        if label is None:
             log.debug("relay: skipped a message for another topic")
             return
         if message_id in self._seen:
@@ -286,4 +287,4 @@ class RelaySubscriber:
                     log.exception("relay: the probe callback failed")
             return
         log.info("relay: message %s", message_id)
-        gate.message(RELAY_TOPIC_LABEL, payload)
+        gate.message(label, payload)

@@ -24,7 +24,9 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pydt_tray.core.accounts import AccountBook
 from pydt_tray.core.context import AppContext, load_context
+from pydt_tray.core.credentials import USERNAME
 from pydt_tray.sandbox.demo_broker import DemoBroker
 from pydt_tray.sandbox.demo_options import CHECK_TIMEOUT, add_check_options
 from pydt_tray.sandbox.demo_world import TURN_SECONDS_VARIABLE, DemoWorld, parse_turn_seconds
@@ -90,13 +92,19 @@ class _MemoryTokenStore:
 
 @dataclass
 class DemoContext(AppContext):
-    """An app context whose token store is in memory."""
+    """An app context whose token stores are in memory (one per account, as in the keyring)."""
 
     def __post_init__(self) -> None:
-        self._tokens = _MemoryTokenStore()
+        self._tokens: dict[str, _MemoryTokenStore] = {}
 
     def token_store(self, *, allow_plaintext: bool = False) -> Any:
-        return self._tokens
+        return self._tokens.setdefault(USERNAME, _MemoryTokenStore())
+
+    def account_book(self) -> AccountBook:
+        def memory(username: str, _plaintext: Path, _allow: bool) -> Any:
+            return self._tokens.setdefault(username, _MemoryTokenStore())
+
+        return AccountBook(self.paths.config_dir, make_store=memory)
 
 
 def _configure(ctx: AppContext, home: Path) -> None:

@@ -13,6 +13,9 @@ from pydt_tray.core.errors import PydtTrayError
 from pydt_tray.core.logs import register_secret
 
 if TYPE_CHECKING:
+    from pydt_tray.core.account_view import AccountRow
+    from pydt_tray.ui.accounts_section import AccountsSection
+    from pydt_tray.ui.settings_window import SettingsWindow
     from pydt_tray.ui.sign_in_dialog import SignInDialog
 
 log = logging.getLogger(__name__)
@@ -40,6 +43,10 @@ class AccountSession(Protocol):
 
     def sign_out(self) -> None: ...
 
+    def remove(self, steam_id: str) -> None: ...
+
+    def account_rows(self) -> list[AccountRow]: ...
+
 
 class AccountFlow(QObject):
     """Owns the sign-in dialog; a checked token signs the app in, a sign-out forgets it."""
@@ -59,6 +66,10 @@ class AccountFlow(QObject):
         self._run_in_background = run_in_background
         self._call_soon = call_soon
         self._dialog: SignInDialog | None = None
+        self.section: AccountsSection | None = None  # the settings window's Accounts tab, once built
+        changed = getattr(session, "changed", None)  # the accounts' signal: sign-in, sign-out, a refused token
+        if changed is not None:
+            changed.connect(self.refresh)
 
     @property
     def dialog(self) -> SignInDialog:
@@ -80,6 +91,36 @@ class AccountFlow(QObject):
         self.dialog.raise_()
         self.dialog.activateWindow()
 
+    def show_add(self) -> None:
+        """Token entry for one more account."""
+        self.dialog.show_add()
+        self.dialog.show()
+        self.dialog.raise_()
+        self.dialog.activateWindow()
+
+    def attach(self, window: SettingsWindow) -> None:
+        """Add the Accounts tab to a freshly built settings window."""
+        from pydt_tray.ui.accounts_section import TAB_TITLE, AccountsSection
+
+        section = AccountsSection(window)
+        section.add_requested.connect(self.show_add)
+        section.remove_requested.connect(self.remove)
+        window.tabs.addTab(section, TAB_TITLE)
+        self.section = section
+        self.refresh()
+
+    def refresh(self) -> None:
+        if self.section is not None:
+            self.section.show_accounts(self.session.account_rows())
+
+    def remove(self, steam_id: str) -> None:
+        """The settings window's Remove: that account signs out, the others stay."""
+        try:
+            self.session.remove(steam_id)
+        except PydtTrayError as error:
+            log.error("The account could not be removed: %s", error.user_message)
+        self.refresh()
+
     def close(self) -> None:
         if self._dialog is not None:
             self._dialog.close()
@@ -87,6 +128,7 @@ class AccountFlow(QObject):
     def _sign_out(self) -> None:
         self.session.sign_out()
         self.dialog.show_signed_out()
+        self.refresh()
 
     def check_token(self, token: str) -> None:
         """Check ``token`` with /user/getCurrent on the worker thread, store it, and sign in with it."""
@@ -116,4 +158,5 @@ class AccountFlow(QObject):
             self.dialog.show_error(error)
         else:
             self.session.switch_account(token, name)
-            self.dialog.show_signed_in(name)
+            self.dialog.show_signed_in(self.session.user_name or name)
+            self.refresh()

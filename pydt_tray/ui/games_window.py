@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
+from pydt_tray.core.account_view import MergedSnapshot
 from pydt_tray.core.diff import Snapshot
 from pydt_tray.core.models import Game
 from pydt_tray.ui.game_card import GameCard
@@ -29,6 +30,7 @@ QFrame#card[mine="true"] { border: 1px solid #2f7d4a; border-left: 5px solid #2f
 QLabel#cardTitle { font-size: 12pt; font-weight: 600; }
 QLabel#cardDetail { color: #505050; }
 QLabel#section { font-weight: 600; color: #404040; padding: 6px 2px 0 2px; }
+QLabel#account { font-weight: 700; font-size: 13pt; color: #202020; padding: 10px 2px 0 2px; }
 QLabel#empty { color: #606060; padding: 24px; }
 QLabel#loadError { color: #8a1f11; padding: 24px 24px 8px 24px; }
 QLabel#notice { background: #fff4d6; color: #4a3a00; border: 1px solid #e0c060; border-radius: 5px; padding: 6px; }
@@ -159,14 +161,26 @@ class GamesWindow(QWidget):
             return self._empty("Loading your games…")
         if not snapshot.games:
             return self._empty("You have no games.")
+        if isinstance(snapshot, MergedSnapshot) and len(snapshot.parts) > 1:
+            widgets: list[QWidget] = []
+            for part in snapshot.parts:  # several accounts: a header per account, its games under it
+                account = part.steam_id
+                widgets.append(self._section(f"{account}:account", part.name or part.steam_id, name="account"))
+                if not part.snapshot.games:
+                    widgets.append(self._section(f"{account}:none", "No games"))
+                widgets += self._fill_games(part.snapshot, names, now, account)
+            return widgets
+        return self._fill_games(snapshot, names, now)
+
+    def _fill_games(self, snapshot: Snapshot, names: NamesLookup, now: datetime, key: str = "") -> list[QWidget]:
         widgets: list[QWidget] = []
         mine = snapshot.my_turns()
         others = snapshot.others()
         if mine:
-            widgets.append(self._section("mine", f"Your turn ({len(mine)})"))
+            widgets.append(self._section(f"{key}:mine", f"Your turn ({len(mine)})"))
             widgets += [self._add(game, True, names, now) for game in mine]
         if others:
-            widgets.append(self._section("others", f"Other games ({len(others)})"))
+            widgets.append(self._section(f"{key}:others", f"Other games ({len(others)})"))
             widgets += [self._add(game, False, names, now) for game in others]
         return widgets
 
@@ -229,11 +243,12 @@ class GamesWindow(QWidget):
         self.cards.append(card)
         return card
 
-    def _section(self, key: str, text: str) -> QLabel:
+    def _section(self, key: str, text: str, name: str = "section") -> QLabel:
+        """The heading ``key`` (kept between renders), showing ``text``; ``name`` "account": one account's."""
         label = self._sections.get(key)
         if label is None:
             label = self._sections[key] = QLabel(text)
-            label.setObjectName("section")
+            label.setObjectName(name)
         elif label.text() != text:
             label.setText(text)
         return label
@@ -285,6 +300,12 @@ class GamesWindow(QWidget):
     def rows(self) -> list[list[str]]:
         """Each card as text: name, type, round, whose turn, time text, badges."""
         return [card.row() for card in self.cards]
+
+    def headers(self) -> list[str]:
+        """The account headers shown (several accounts), top to bottom."""
+        items = (self.list_layout.itemAt(index) for index in range(self.list_layout.count()))
+        widgets = [item.widget() for item in items if item is not None]
+        return [w.text() for w in widgets if isinstance(w, QLabel) and w.objectName() == "account"]
 
     def card(self, game_id: str) -> GameCard | None:
         return next((card for card in self.cards if card.game_id == game_id), None)

@@ -32,7 +32,7 @@ HOW_TO_FIND = (
 
 
 class SignInDialog(QDialog):
-    """Token entry while signed out; the signed-in user and a Sign out button otherwise."""
+    """Token entry while signed out; the signed-in accounts, Sign out and Add account otherwise."""
 
     submitted = Signal(str)  # the pasted token, stripped
     sign_out_requested = Signal()
@@ -102,10 +102,15 @@ class SignInDialog(QDialog):
         self.sign_out_button.setObjectName("sign_out")
         self.sign_out_button.setAutoDefault(False)
         self.sign_out_button.clicked.connect(self.sign_out_requested.emit)
+        self.add_button = QPushButton("Add account…")
+        self.add_button.setObjectName("add_account")
+        self.add_button.setAutoDefault(False)
+        self.add_button.clicked.connect(self.show_add)
         close = QPushButton("Close")
         close.clicked.connect(self.accept)
         row = QHBoxLayout()
         row.addWidget(self.sign_out_button)
+        row.addWidget(self.add_button)
         row.addStretch(1)
         row.addWidget(close)
         self.signed_in_page = QWidget()
@@ -151,6 +156,11 @@ class SignInDialog(QDialog):
         self.signed_in_label.setText(f"Signed in to PYDT as {display_name}.")
         self.pages.setCurrentWidget(self.signed_in_page)
         self.setWindowTitle("PYDT account")
+
+    def show_add(self) -> None:
+        """Token entry for one more account (the accounts already signed in stay)."""
+        self.show_signed_out()
+        self.setWindowTitle("Add a PYDT account")
 
     def show_signed_out(self, reason: str = "") -> None:
         """Back to token entry; ``reason`` (e.g. why the old token stopped working) is shown above the field."""

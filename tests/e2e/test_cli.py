@@ -15,6 +15,7 @@ import pydt_tray
 from pydt_tray.core.credentials import SERVICE, USERNAME
 from pydt_tray.core.settings_table import SETTINGS, SPECS
 from tests.e2e.cli_runner import CliRunner, wait_until
+from tests.helpers.simulator_fixtures import ME
 
 pytestmark = pytest.mark.e2e
 
@@ -36,11 +37,11 @@ def keyring_cli(tmp_path: Path, simulator, secret_service) -> CliRunner:
     return CliRunner(tmp_path, api_url=simulator.base_url, extra_env=dict(secret_service.env))
 
 
-def stored_token() -> str | None:
-    """What the test's gnome-keyring holds for pydt-tray (the test process shares its bus)."""
+def stored_token(steam_id: str = ME) -> str | None:
+    """What the test's gnome-keyring holds for an account (the test process shares its bus)."""
     from keyring.backends.SecretService import Keyring
 
-    return Keyring().get_password(SERVICE, USERNAME)
+    return Keyring().get_password(SERVICE, f"{USERNAME}:{steam_id}")
 
 
 def login(cli: CliRunner, token: str, *options: str) -> subprocess.CompletedProcess[str]:
@@ -87,7 +88,7 @@ def test_login_with_a_good_token_keeps_it_in_the_keyring(keyring_cli: CliRunner,
     assert result.returncode == EXIT_OK, result.stderr
     assert result.stdout.strip() == "Signed in as Me Myself"
     assert stored_token() == world.token
-    assert not (keyring_cli.home / "config" / "token.plaintext").exists()
+    assert not list((keyring_cli.home / "config").glob("token*.plaintext"))
     games = keyring_cli.run("games", "--json")
     assert games.returncode == EXIT_OK, games.stderr
     assert json.loads(games.stdout)["user"] == "Me Myself"
@@ -151,7 +152,7 @@ def test_login_without_a_secure_keyring_names_what_to_install(cli: CliRunner, wo
     assert result.returncode not in (EXIT_OK, EXIT_USAGE)
     assert "gnome-keyring" in result.stderr and "KWallet" in result.stderr
     assert "Signed in" not in result.stdout
-    assert not (cli.home / "config" / "token.plaintext").exists()
+    assert not list((cli.home / "config").glob("token*.plaintext"))
     assert_no_token(cli, world.token, result.stdout, result.stderr)
 
 
@@ -160,7 +161,7 @@ def test_login_into_a_plaintext_file_when_allowed(cli: CliRunner, world) -> None
     assert result.returncode == EXIT_OK, result.stderr
     assert "UNENCRYPTED" in result.stderr
     assert result.stdout.strip() == "Signed in as Me Myself"
-    file = cli.home / "config" / "token.plaintext"
+    file = cli.home / "config" / f"token-{world.me}.plaintext"
     assert stat.S_IMODE(file.stat().st_mode) == 0o600
     assert file.read_text().strip() == world.token
     games = cli.run("games", "--json", env=NO_KEYRING)  # the file is used from now on without the option

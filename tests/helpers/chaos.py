@@ -90,14 +90,15 @@ def spin_until(condition: Callable[[], bool], timeout: float) -> bool:
 def quick_client(ctx: Any) -> None:
     """Give the app's context a client factory with the run's short timeouts (see ``CLIENT_TIMEOUT``)."""
 
-    def make_client(token: str | None) -> PydtClient:
+    def make_client(token: str | None, steam_id: str | None = None) -> PydtClient:
+        known = ctx.state.accounts.get(steam_id) if steam_id else None
         return PydtClient(
             ctx.endpoints.api_url,
             token,
             timeout=CLIENT_TIMEOUT,
             deadline=CLIENT_DEADLINE,
-            poll_url=ctx.state.poll_url,
-            poll_etag=ctx.state.poll_etag,
+            poll_url=known.poll_url if known is not None else None,
+            poll_etag=known.poll_etag if known is not None else None,
         )
 
     ctx.make_client = make_client

@@ -46,7 +46,9 @@ def session_parts(
 ) -> Iterator[tuple[Session, RecordingBackstop]]:
     ctx = load_context({"PYDT_TRAY_HOME": str(tmp_path / "home"), "PYDT_API_URL": simulator.base_url})
     worker, invoker, backstop = BackgroundWorker(), MainThreadInvoker(), RecordingBackstop()
-    session = Session(ctx, backstop, run_in_background=worker.submit, call_soon=invoker.call_soon)
+    session = Session(
+        ctx, backstop, book=ctx.account_book(), run_in_background=worker.submit, call_soon=invoker.call_soon
+    )
     try:
         yield session, backstop
     finally:
@@ -103,10 +105,12 @@ def test_while_push_is_down_a_failing_load_retries_on_the_outage_schedule(
     backstop = Backstop(PollSchedule(live_interval=lambda: 600, clock=clock))
     schedule = backstop.schedule
     ctx = load_context({"PYDT_TRAY_HOME": str(tmp_path / "home"), "PYDT_API_URL": simulator.base_url})
-    ctx.make_client = lambda token: PydtClient(simulator.base_url, token, backoff=0.0)  # no waits between retries
+    ctx.make_client = lambda token, *_: PydtClient(simulator.base_url, token, backoff=0.0)  # no waits between retries
     monkeypatch.setattr(session_module, "SyncEngine", partial(SyncEngine, refill_seconds=0.0))  # nor between loads
     worker, invoker = BackgroundWorker(), MainThreadInvoker()
-    session = Session(ctx, backstop, run_in_background=worker.submit, call_soon=invoker.call_soon)
+    session = Session(
+        ctx, backstop, book=ctx.account_book(), run_in_background=worker.submit, call_soon=invoker.call_soon
+    )
 
     def load_fails() -> int:
         with qtbot.waitSignal(session.synced, timeout=WAIT_MS) as synced:

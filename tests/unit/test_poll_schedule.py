@@ -8,6 +8,7 @@ from pydt_tray.core.poll_schedule import (
     DOWN_INTERVAL_SECONDS,
     FAST_INTERVAL_SECONDS,
     FAST_WINDOW_SECONDS,
+    PollBudget,
     PollMode,
     PollSchedule,
 )
@@ -227,3 +228,16 @@ def test_retry_after_an_error_keeps_to_the_outage_schedule_while_no_path_is_live
     assert [schedule.retry_delay(b) for b in (15, 60, 300)] == [15, 60, 90.0]  # later in the outage
     schedule.path_stopped("iot")
     assert schedule.retry_delay(300) == 90.0  # no push at all: plain polling
+
+
+def test_each_account_spends_its_own_budget() -> None:
+    clock = FakeClock()
+    schedule = make(clock, setting=600)
+    schedule.path_live("iot")
+    first, second = PollBudget(clock), PollBudget(clock)
+    schedule.loaded(("connected",), first)
+    schedule.loaded(("timer",), first)  # two loads of the first account
+    schedule.loaded(("connected",), second)
+    assert schedule.next_delay(first) == 1200.0
+    assert schedule.next_delay(second) == 600.0
+    assert schedule.next_delay() == 600.0  # the schedule's own budget was not touched

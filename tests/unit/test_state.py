@@ -6,7 +6,7 @@ import stat
 
 import pytest
 
-from pydt_tray.core.state import State
+from pydt_tray.core.state import STATE_VERSION, State
 
 
 def backups(folder):
@@ -35,7 +35,7 @@ def test_round_trip_of_every_field(tmp_path):
     state.extra["smack_read"] = {"g1": 4}
     state.save()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert json.loads(path.read_text())["version"] == 1
+    assert json.loads(path.read_text())["version"] == STATE_VERSION
 
     loaded, problems = State.load(path)
     assert problems == []
