@@ -123,3 +123,6 @@ _.unread_smack
 # --- urllib3 reads these: the connection class of a pool, the pool classes of a pool manager (core/deadline.py) --
 _.ConnectionCls
 _.pool_classes_by_scheme
+
+# --- QtDBus calls this slot by its signature string (platform/wake.py) --
+_.on_state_changed

@@ -9,7 +9,33 @@ from collections.abc import Iterable
 from typing import Any
 
 
-class AccountState:
+class TurnMarks:
+    """The turns already notified and when each was last reminded about, behind the owner's ``_lock``."""
+
+    notified_turns: set[str]
+    reminded_at: dict[str, float]
+    _lock: threading.RLock
+
+    def mark_notified(self, key: str) -> None:
+        with self._lock:
+            self.notified_turns.add(key)
+
+    def was_notified(self, key: str) -> bool:
+        with self._lock:
+            return key in self.notified_turns
+
+    def notified_keys(self) -> set[str]:
+        with self._lock:
+            return set(self.notified_turns)
+
+    def prune(self, keep_keys: set[str]) -> None:
+        """Forget notified/reminded turns that are not pending any more."""
+        with self._lock:
+            self.notified_turns &= keep_keys
+            self.reminded_at = {key: when for key, when in self.reminded_at.items() if key in keep_keys}
+
+
+class AccountState(TurnMarks):
     """One account's part of ``state.json``. Mutators are thread-safe."""
 
     def __init__(
@@ -27,23 +53,6 @@ class AccountState:
         self.poll_etag = poll_etag
         self.push = push  # "live" or "polling": what the running app last saw, for `pydt-tray accounts`
         self._lock = threading.RLock()
-
-    def mark_notified(self, key: str) -> None:
-        with self._lock:
-            self.notified_turns.add(key)
-
-    def was_notified(self, key: str) -> bool:
-        with self._lock:
-            return key in self.notified_turns
-
-    def notified_keys(self) -> set[str]:
-        with self._lock:
-            return set(self.notified_turns)
-
-    def prune(self, keep_keys: set[str]) -> None:
-        with self._lock:
-            self.notified_turns &= keep_keys
-            self.reminded_at = {key: when for key, when in self.reminded_at.items() if key in keep_keys}
 
     def to_json(self) -> dict[str, Any]:
         with self._lock:

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from pydt_tray.core.account_state import AccountState
+from pydt_tray.core.account_state import AccountState, TurnMarks
 from pydt_tray.core.atomic import write_atomic
 from pydt_tray.core.limits import loads_json
 from pydt_tray.core.settings import backup_name
@@ -45,7 +45,7 @@ def new_install_id() -> str:
     return secrets.token_hex(16)
 
 
-class State:
+class State(TurnMarks):
     """The app's memory between runs. Mutators are thread-safe; call :meth:`save` to persist."""
 
     def __init__(
@@ -81,26 +81,6 @@ class State:
         self.smack: dict[str, Any] = dict(smack or {})  # steamId -> gameId -> {"read": n, "notified": n}
         self._lock = threading.RLock()
         self._disk_stamp: tuple[int, int, int] | None = None
-
-    # --- turns -----------------------------------------------------------------------------------------
-
-    def mark_notified(self, key: str) -> None:
-        with self._lock:
-            self.notified_turns.add(key)
-
-    def was_notified(self, key: str) -> bool:
-        with self._lock:
-            return key in self.notified_turns
-
-    def notified_keys(self) -> set[str]:
-        with self._lock:
-            return set(self.notified_turns)
-
-    def prune(self, keep_keys: set[str]) -> None:
-        """Forget notified/reminded turns that are not pending any more."""
-        with self._lock:
-            self.notified_turns &= keep_keys
-            self.reminded_at = {key: when for key, when in self.reminded_at.items() if key in keep_keys}
 
     # --- accounts --------------------------------------------------------------------------------------
 

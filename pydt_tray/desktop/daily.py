@@ -44,11 +44,11 @@ SETTING_KEYS = frozenset(
 SNOOZES = (("1h", "Snooze for 1 hour"), ("tomorrow", "Snooze until tomorrow"), ("turn", "Snooze until its next turn"))
 
 
-
 def _open_in_browser(url: str) -> object:
     import webbrowser  # only when a link is opened: a resident app does not keep it loaded
 
     return webbrowser.open(url)
+
 
 class SessionView(Protocol):
     def client(self) -> PydtClient | None: ...

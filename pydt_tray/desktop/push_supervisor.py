@@ -337,7 +337,6 @@ class PushSupervisor(QObject):
             self._request("push lost")  # what was published meanwhile is lost: look now, then often
         return outage
 
-
     def account_live(self, steam_id: str) -> bool:
         """Whether a push path carries ``steam_id``'s pushes now (the relay carries only its own account)."""
         live = self.state.live_paths

@@ -143,7 +143,7 @@ class SingleInstance(QObject):
         """The socket path (Unix) or pipe name (Windows) while listening, else ``""``."""
         if self._server is None:
             return ""
-        return self._server.path if UNIX_SOCKETS else self._server.fullServerName()
+        return str(self._server.path if UNIX_SOCKETS else self._server.fullServerName())
 
     def acquire(self) -> bool:
         """True: this is the first instance and now listens. False: another one runs and was asked to show."""

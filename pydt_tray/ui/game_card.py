@@ -100,7 +100,7 @@ class GameCard(QFrame):
         self.game_id = game.game_id
         self.game = game
         self.mine = mine
-        self.actions = actions
+        self.menu_actions = actions
         self.title = game.display_name
         self.type_name = type_name
         self.round_text = f"Round {game.round}"
@@ -215,7 +215,7 @@ class GameCard(QFrame):
             self.set_time(card_time(game, now))
             return True
         if (
-            actions != self.actions
+            actions != self.menu_actions
             or smack != self.smack
             or badges_of(game, mine) != badges_of(self.game, self.mine)
             or (smack and game.latest_discourse_post_user != self.game.latest_discourse_post_user)

@@ -200,13 +200,13 @@ class GamesWindow(QWidget):
                 widget.show()  # a section heading that was hidden while it had no games
         while layout.count() > len(widgets) + 1:  # what is left between the list and the stretch goes
             item = layout.takeAt(len(widgets))
-            widget = item.widget() if item is not None else None
-            if widget is None:
+            left = item.widget() if item is not None else None
+            if left is None:
                 continue
-            if widget in self._sections.values():
-                widget.hide()  # kept for later renders
-            elif widget not in self._spare.values():  # spare cards go in _end_render
-                self._discard(widget)
+            if left in self._sections.values():
+                left.hide()  # kept for later renders
+            elif left not in self._spare.values():  # spare cards go in _end_render
+                self._discard(left)
 
     def _add(self, game: Game, mine: bool, names: NamesLookup, now: datetime) -> GameCard:
         if mine:
