@@ -10,16 +10,33 @@ import sys
 from collections.abc import Sequence
 
 from pydt_tray import __version__
-from pydt_tray.accounts_cli import cmd_accounts, cmd_login, cmd_logout
-from pydt_tray.cli_common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, fail, run_signed_in
-from pydt_tray.forget_cli import add_forget_command, cmd_forget
-from pydt_tray.sandbox.demo_options import add_check_options
+from pydt_tray.core.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 
 log = logging.getLogger("pydt_tray")
+
+RUN_OPTIONS = ("--hidden", "--debug")
+
+
+def fail(message: str, code: int = EXIT_FAILURE) -> int:
+    """Print ``pydt-tray: <message>`` on stderr and return ``code``."""
+    from pydt_tray.cli_common import fail as report  # the commands' module stays out of the running app
+
+    return report(message, code)
+
+
+def plain_run(argv: Sequence[str]) -> argparse.Namespace | None:
+    """``pydt-tray [--hidden] [--debug] [run]`` read without building every command's parser: the commands'
+    modules would stay imported in the running tray app for nothing. None for anything else."""
+    options, command = (list(argv[:-1]), "run") if argv and argv[-1] == "run" else (list(argv), None)
+    if any(option not in RUN_OPTIONS for option in options):
+        return None
+    return argparse.Namespace(debug="--debug" in options, hidden="--hidden" in options, account=None, command=command)
 
 
 def build_parser() -> argparse.ArgumentParser:
     from pydt_tray.core.environment import ENVIRONMENT_VARIABLES
+    from pydt_tray.forget_cli import add_forget_command
+    from pydt_tray.sandbox.demo_options import add_check_options
 
     width = max(len(name) for name, _meaning in ENVIRONMENT_VARIABLES)
     parser = argparse.ArgumentParser(
@@ -75,7 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    args = plain_run(arguments) or build_parser().parse_args(arguments)
     if args.command == "demo":  # its own temporary home, logging and token: nothing of the user's is touched
         try:
             from pydt_tray.sandbox.demo import run_demo
@@ -112,6 +130,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         install_excepthook()
         return run_gui(ctx, hidden=args.hidden or ctx.settings.snapshot().start_hidden)
+    from pydt_tray.accounts_cli import cmd_accounts, cmd_login, cmd_logout
+    from pydt_tray.forget_cli import cmd_forget
+
     handler = (
         getattr(args, "turn_command", None)
         or getattr(args, "relay_command", None)
@@ -133,6 +154,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def cmd_games(ctx, args) -> int:
     """The games of every account (or of ``--account``); with several accounts each game names its account."""
+    from pydt_tray.cli_common import run_signed_in
+
     ids = [ctx.account]  # one account: the command's own choice (the only one, or an earlier version's token)
     if ctx.account is None and len(accounts := ctx.account_book().accounts()) > 1:
         ids = [account.steam_id for account in accounts]
