@@ -17,11 +17,10 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from pydt_tray.core.transfer import DOWNLOAD_NAME
+from pydt_tray.core.turn import GRACE_SECONDS, STABLE_SECONDS
 
 log = logging.getLogger(__name__)
 
-GRACE_SECONDS = 5.0
-STABLE_SECONDS = 2.0
 POLL_INTERVAL = 0.25
 Signature = tuple[int, int]  # (mtime_ns, size)
 

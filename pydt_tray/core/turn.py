@@ -14,11 +14,12 @@ from pydt_tray.core.api import PydtClient
 from pydt_tray.core.api_errors import ApiError
 from pydt_tray.core.errors import PydtTrayError
 from pydt_tray.core.models import FIRST_SAVE_HINT, CivGame, Game
-from pydt_tray.core.saves import base_dirs, detect_store
 from pydt_tray.core.settings_table import SettingsSnapshot
 
 FIRST_TURN_MESSAGE = "{name} has no save yet: " + FIRST_SAVE_HINT + "."
 NOT_IN_LIST_MESSAGE = "That game is not in your game list (any more). Refresh and try again."
+GRACE_SECONDS = 5.0  # the save watch ignores changes this soon after it was armed
+STABLE_SECONDS = 2.0  # a save counts once its size and time stayed the same this long
 
 
 class TurnState(enum.Enum):
@@ -75,6 +76,8 @@ class Turn:
 
 def pick_store(civ_game: CivGame, settings: SettingsSnapshot) -> str:
     """The store to launch the game from: the user's choice when valid, else the detected one."""
+    from pydt_tray.core.saves import base_dirs, detect_store  # when a turn is played, not at start
+
     return detect_store(civ_game, base_dirs(), choice=settings.per_game("store", civ_game.id) or "auto")
 
 

@@ -16,19 +16,20 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydt_tray.core.api import PydtClient
 from pydt_tray.core.api_errors import ApiError, AuthError
 from pydt_tray.core.diff import Snapshot
 from pydt_tray.core.errors import PydtTrayError
 from pydt_tray.core.models import CivGame
-from pydt_tray.core.save_watch import GRACE_SECONDS, STABLE_SECONDS, SaveWatcher
 from pydt_tray.core.settings_table import SettingsSnapshot
-from pydt_tray.core.transfer import TransferError, archive_after_submit, download_turn, launch_url, submit_turn
 from pydt_tray.core.turn import (
     BUSY,
     FIRST_TURN_MESSAGE,
+    GRACE_SECONDS,
     NOT_IN_LIST_MESSAGE,
+    STABLE_SECONDS,
     Cancelled,
     Turn,
     TurnHost,
@@ -37,6 +38,9 @@ from pydt_tray.core.turn import (
     game_type_names,
     pick_store,
 )
+
+if TYPE_CHECKING:  # the transfer and the save watch are imported when a turn is played: an idle app stays light
+    from pydt_tray.core.save_watch import SaveWatcher
 
 __all__ = ["Turn", "TurnHost", "TurnPlayer", "TurnState", "game_type_names"]
 
@@ -152,6 +156,8 @@ class TurnPlayer:
             self.turn = None
             self._set(TurnState.ERROR, NOT_IN_LIST_MESSAGE)
             return
+        from pydt_tray.core.transfer import TransferError, download_turn
+
         self.turn = Turn(game, background=background)
         if game.is_first_turn:
             self._fail_step("download", FIRST_TURN_MESSAGE.format(name=game.display_name))
@@ -188,6 +194,8 @@ class TurnPlayer:
         assert turn is not None and turn.civ_game is not None and turn.save_dir is not None
         log.info("Turn of %s placed in %s", turn.game.display_name, path)
         if self.settings().launch_game and not turn.background:
+            from pydt_tray.core.transfer import launch_url
+
             url = launch_url(turn.civ_game, turn.store)
             if url:
                 run = self._run
@@ -204,6 +212,8 @@ class TurnPlayer:
         self._stop_watching()
         turn.pending = None
         self.progress = None
+        from pydt_tray.core.save_watch import SaveWatcher
+
         self.watcher = SaveWatcher(
             turn.save_dir,
             turn.civ_game.save_extension,
@@ -244,6 +254,8 @@ class TurnPlayer:
         if client is None:
             self._fail_step("submit", "You are signed out: sign in again, then submit.")
             return
+        from pydt_tray.core.transfer import TransferError, archive_after_submit, submit_turn
+
         run = self._next_run()
         game_id, save, folder = turn.game.game_id, turn.pending, turn.save_dir
         count = self.settings().archive_count

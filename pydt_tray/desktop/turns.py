@@ -4,10 +4,11 @@ Qt timers and the app's worker thread."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer
 
-from pydt_tray.core.saves import ensure_save_dir, save_dir_for
+from pydt_tray.core.models import CivGame
 from pydt_tray.core.settings import Settings
 from pydt_tray.core.turn import TurnHost
 from pydt_tray.core.turn_player import TurnPlayer
@@ -29,6 +30,11 @@ def turn_player_factory(
     def call_later(seconds: float, function: Job) -> None:
         QTimer.singleShot(int(seconds * 1000), owner, function)
 
+    def locate_save_dir(civ_game: CivGame) -> Path:
+        from pydt_tray.core.saves import ensure_save_dir, save_dir_for  # when a turn is played, not at start
+
+        return ensure_save_dir(save_dir_for(civ_game, settings))
+
     def make(host: TurnHost) -> TurnPlayer:
         return TurnPlayer(
             host,
@@ -42,7 +48,7 @@ def turn_player_factory(
             on_auth_failed=session.on_auth_failed,
             client_for=session.client_for,
             auth_failed_for=session.auth_failed_for,
-            locate_save_dir=lambda civ_game: ensure_save_dir(save_dir_for(civ_game, settings)),
+            locate_save_dir=locate_save_dir,
         )
 
     return make

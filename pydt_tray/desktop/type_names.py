@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from pydt_tray.core.api import PydtClient
 from pydt_tray.core.api_errors import PydtError
-from pydt_tray.core.turn_player import game_type_names
+from pydt_tray.core.turn import game_type_names
 
 log = logging.getLogger(__name__)
 
