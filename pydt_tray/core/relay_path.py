@@ -10,14 +10,21 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from pydt_tray.core.credentials import CredentialError, NoSecureBackendError
-from pydt_tray.core.relay_setup import VERIFY_TIMEOUT, DisableResult, EnableResult, RelayClient, RelaySetup
 from pydt_tray.core.relay_store import RelayRecord, RelayStore
 from pydt_tray.push.config import PushListener
-from pydt_tray.push.ntfy_config import DEFAULT_KEEPALIVE_SECONDS, RELAY_TOPIC_LABEL, RelayConfig
-from pydt_tray.push.ntfy_stream import STOPPED, RelaySubscriber
+from pydt_tray.push.ntfy_config import (
+    DEFAULT_KEEPALIVE_SECONDS,
+    RELAY_TOPIC_LABEL,
+    STOPPED,
+    VERIFY_TIMEOUT,
+    RelayConfig,
+)
+
+if TYPE_CHECKING:  # the setup and the stream are imported when the relay is used: an app without it stays light
+    from pydt_tray.core.relay_setup import DisableResult, EnableResult, RelayClient
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +56,7 @@ class RelayPushPath:
         store: RelayStore,
         listener: PushListener,
         *,
-        subscriber_factory: SubscriberFactory = RelaySubscriber,
+        subscriber_factory: SubscriberFactory | None = None,
         verify_timeout: float = VERIFY_TIMEOUT,
     ) -> None:
         self._store = store
@@ -111,6 +118,14 @@ class RelayPushPath:
             return False
         return self._start(record)
 
+    def _make_subscriber(self, config: RelayConfig) -> Subscriber:
+        """A subscriber from the factory given, or the stream's own (imported only now)."""
+        if self._factory is not None:
+            return self._factory(config, self._listener)
+        from pydt_tray.push.ntfy_stream import RelaySubscriber
+
+        return RelaySubscriber(config, self._listener)
+
     def _start(self, record: RelayRecord) -> bool:
         with self._lock:
             self._records[record.steam_id] = record
@@ -132,7 +147,7 @@ class RelayPushPath:
                 log.warning("The relay of another account uses another server or access token; it is not streamed")
         try:
             config = first.config(extra_topics=tuple(r.topic for r in together[1:]))
-            subscriber = self._factory(config, self._listener)
+            subscriber = self._make_subscriber(config)
         except ValueError as error:  # RelayConfigError: a record this version cannot use
             self.problem = f"relay off: {error}"
             log.error("The relay subscriber was not started: %s", error)
@@ -179,6 +194,8 @@ class RelayPushPath:
         keepalive_seconds: float = DEFAULT_KEEPALIVE_SECONDS,
     ) -> EnableResult:
         """Turn the relay on for the client's account (see :meth:`RelaySetup.enable`) and stream its topic."""
+        from pydt_tray.core.relay_setup import RelaySetup
+
         setup = RelaySetup(client, self._store, verify_timeout=self._verify_timeout)
         result = setup.enable(server, token=token, replace=replace, keepalive_seconds=keepalive_seconds)
         self._start(result.record)
@@ -187,6 +204,8 @@ class RelayPushPath:
     def disable(self, client: RelayClient, steam_id: str | None = None, *, signing_out: bool = False) -> DisableResult:
         """Stop streaming the account's topic and turn the relay off for it; on failure the error is raised and
         (unless the account is ``signing_out``) its topic is streamed again."""
+        from pydt_tray.core.relay_setup import RelaySetup
+
         setup = RelaySetup(client, self._store, verify_timeout=self._verify_timeout, steam_id=steam_id)
         record = self._records.get(steam_id) if steam_id else None
         if record is None:

@@ -36,6 +36,7 @@ from pydt_tray.core.relay_store import RelayRecord, RelayStore, relay_store
 from pydt_tray.push.ntfy_config import (
     DEFAULT_KEEPALIVE_SECONDS,
     PROBE_PREFIX,
+    VERIFY_TIMEOUT,
     RelayConfig,
     RelayError,
     check_server_url,
@@ -47,7 +48,6 @@ from pydt_tray.push.ntfy_stream import RelaySubscriber
 log = logging.getLogger(__name__)
 
 TOPIC_BYTES = 24  # 192 bits of randomness
-VERIFY_TIMEOUT = 15.0
 
 
 class RelaySetupError(PydtTrayError):

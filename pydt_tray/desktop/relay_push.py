@@ -16,10 +16,8 @@ from PySide6.QtCore import QObject, Signal
 from pydt_tray.core.api import PydtClient
 from pydt_tray.core.errors import PydtTrayError
 from pydt_tray.core.relay_path import OFF, RelayPushPath, SubscriberFactory
-from pydt_tray.core.relay_setup import ForeignWebhookError, RelaySetupError
 from pydt_tray.core.relay_store import RelayStore
-from pydt_tray.push.ntfy_config import RelayConfigError
-from pydt_tray.push.ntfy_stream import CONNECTED, RelaySubscriber
+from pydt_tray.push.ntfy_config import CONNECTED, RelayConfigError
 from pydt_tray.ui.bridge import PushBridge
 
 log = logging.getLogger(__name__)
@@ -51,7 +49,7 @@ class RelayPush(QObject):
         *,
         submit: Callable[[Job], None],
         call_soon: Callable[[Job], None],
-        subscriber_factory: SubscriberFactory = RelaySubscriber,
+        subscriber_factory: SubscriberFactory | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -151,6 +149,8 @@ class RelayPush(QObject):
         after: Callable[[RelayOutcome], None] | None = None,
     ) -> None:
         def job() -> None:
+            from pydt_tray.core.relay_setup import ForeignWebhookError, RelaySetupError  # the relay's setup: now
+
             try:
                 client = make_client()
             except Exception as error:

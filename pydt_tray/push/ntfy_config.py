@@ -22,6 +22,13 @@ MAX_ERROR_BYTES = 2048
 RELAY_TOPIC_LABEL = "relay"
 PROBE_PREFIX = "pydt-tray relay check "
 TOPIC_PATTERN = re.compile(r"[-_A-Za-z0-9]{1,64}")
+VERIFY_TIMEOUT = 15.0  # how long turning the relay on waits for its check message to come back
+
+# The subscriber's states (push/ntfy_stream.py), named here so that whoever only reads them need not import it.
+STOPPED = "stopped"
+CONNECTING = "connecting"
+CONNECTED = "connected"
+BACKOFF = "backoff"
 
 
 class RelayConfigError(PydtTrayError, ValueError):

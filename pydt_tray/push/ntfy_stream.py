@@ -29,16 +29,12 @@ from urllib.parse import quote
 
 from pydt_tray.push.backoff import Backoff
 from pydt_tray.push.config import PushListener
-from pydt_tray.push.ntfy_config import PROBE_PREFIX, RelayConfig
+from pydt_tray.push.ntfy_config import BACKOFF, CONNECTED, CONNECTING, PROBE_PREFIX, STOPPED, RelayConfig
 from pydt_tray.push.ntfy_http import describe_status, error_detail, open_connection, request_headers, stream_path
 from pydt_tray.push.relay import ListenerRelay
 
 log = logging.getLogger(__name__)
 
-STOPPED = "stopped"
-CONNECTING = "connecting"
-CONNECTED = "connected"
-BACKOFF = "backoff"
 SEEN_IDS_KEPT = 512
 
 ProbeCallback = Callable[[str], None]
