@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from pydt_tray.core.diff import Snapshot
 from pydt_tray.core.settings import Settings
-from pydt_tray.core.turn_api import TurnApiError, TurnApiServer
 from pydt_tray.platform.autostart import (
     Autostart,
     AutostartError,
@@ -14,6 +14,9 @@ from pydt_tray.platform.autostart import (
     apply_autostart,
     pick_autostart,
 )
+
+if TYPE_CHECKING:  # the server is imported when it is turned on: an app without it stays light
+    from pydt_tray.core.turn_api import TurnApiServer
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +40,8 @@ class TurnApiService:
             self.server = None
         self.problem = ""
         if enabled and self.server is None:
+            from pydt_tray.core.turn_api import TurnApiError, TurnApiServer
+
             server = TurnApiServer(port)
             try:
                 server.start()
