@@ -10,7 +10,6 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QApplication
 
 from pydt_tray.core.context import AppContext
-from pydt_tray.core.forget import forgetter_for
 from pydt_tray.core.poll_schedule import PollSchedule
 from pydt_tray.desktop.accounts import Accounts
 from pydt_tray.desktop.daily import DailyController, rules_for
@@ -34,6 +33,7 @@ from pydt_tray.ui.tray import Tray
 
 if TYPE_CHECKING:
     from pydt_tray.ui.games_window import GamesWindow
+    from pydt_tray.ui.settings_window import SettingsWindow
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ class TrayApp(QObject):
             rearm_backstop=lambda: self.backstop.arm() if session.signed_in else None,
             render=self.presenter.render,
             window_title=self.window_title,
-            forget=lambda window: forget_in_window(window, forgetter_for(ctx, self.autostart.autostart), self.quit),
+            forget=self._forget,
             on_window_built=(self.account.attach, self.relay.attach),
         )
         self.wake = WakeMonitor(sources=wake_sources, parent=self)
@@ -149,6 +149,12 @@ class TrayApp(QObject):
         tray.sign_out_requested.connect(session.sign_out)
         tray.quit_requested.connect(self.quit)
         self.termination.received.connect(self.quit)
+
+    def _forget(self, window: SettingsWindow) -> None:
+        """The settings window's "Forget me on this computer…" (its code is imported only when asked for)."""
+        from pydt_tray.core.forget import forgetter_for
+
+        forget_in_window(window, forgetter_for(self.ctx, self.autostart.autostart), self.quit)
 
     def _attach_window(self, window: GamesWindow) -> None:
         window.action_requested.connect(self.daily.handle)
