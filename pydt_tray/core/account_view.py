@@ -62,6 +62,11 @@ class MergedSnapshot(Snapshot):
         return having[0] if having else None
 
 
+def sign_out_text(accounts: int) -> str:
+    """The Sign out entry's words: with several accounts it signs every one of them out, and says so."""
+    return "Sign out of every account" if accounts > 1 else "Sign out"
+
+
 def account_name_of(snapshot: Snapshot | None, game_id: str) -> str:
     """The account a game is shown for when several accounts are signed in ("" otherwise)."""
     if isinstance(snapshot, MergedSnapshot) and len(snapshot.parts) > 1:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import SignalInstance
 
-from pydt_tray.core.account_view import MergedSnapshot, account_name_of
+from pydt_tray.core.account_view import MergedSnapshot, account_name_of, sign_out_text
 from pydt_tray.core.diff import Snapshot
 from pydt_tray.core.models import Game
 from pydt_tray.core.push_state import PushMode, PushPath, PushState
@@ -259,6 +259,7 @@ class Presenter:
                 my_turns=tuple(snapshot.my_turns()) if snapshot else (),
                 others=tuple(snapshot.others()) if snapshot else (),
                 signed_in=self.session.signed_in,
+                sign_out_text=sign_out_text(len(snapshot.parts) if isinstance(snapshot, MergedSnapshot) else 1),
                 connection=self.connection_text(),
                 status_lines=tuple(daily.status_lines()) if daily is not None else (),
                 game_notes=notes,

@@ -84,7 +84,7 @@ class AccountFlow(QObject):
 
     def show(self) -> None:
         if self.session.signed_in:
-            self.dialog.show_signed_in(self.session.user_name or "your PYDT account")
+            self.dialog.show_signed_in(self.session.user_name or "your PYDT account", len(self.session.account_rows()))
         else:
             self.dialog.show_signed_out(self.session.refusal())
         self.dialog.show()
@@ -158,5 +158,5 @@ class AccountFlow(QObject):
             self.dialog.show_error(error)
         else:
             self.session.switch_account(token, name)
-            self.dialog.show_signed_in(self.session.user_name or name)
+            self.dialog.show_signed_in(self.session.user_name or name, len(self.session.account_rows()))
             self.refresh()

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from pydt_tray.core.account_view import sign_out_text
 from pydt_tray.core.models import WEBSITE_URL
 
 ERROR_STYLE = "color: #c62828;"
@@ -147,13 +148,14 @@ class SignInDialog(QDialog):
         self.token_edit.selectAll()
         self.token_edit.setFocus()
 
-    def show_signed_in(self, display_name: str) -> None:
-        """Who is signed in, and a Sign out button; the token field is cleared and hidden."""
+    def show_signed_in(self, display_name: str, accounts: int = 1) -> None:
+        """Who is signed in (``accounts`` of them), and a Sign out button; the token field is cleared and hidden."""
         self.set_busy(False)
         self.token_edit.clear()
         self.show_toggle.setChecked(False)
         self._show_error("")
         self.signed_in_label.setText(f"Signed in to PYDT as {display_name}.")
+        self.sign_out_button.setText(sign_out_text(accounts))
         self.pages.setCurrentWidget(self.signed_in_page)
         self.setWindowTitle("PYDT account")
 

@@ -26,6 +26,7 @@ class TrayModel:
     my_turns: tuple[Game, ...] = ()
     others: tuple[Game, ...] = ()
     signed_in: bool = False
+    sign_out_text: str = "Sign out"
     connection: str = ""
     extra_actions: tuple[tuple[str, str], ...] = field(default=())
     disabled_actions: frozenset[str] = field(default=frozenset())  # extra actions shown greyed out
@@ -124,7 +125,7 @@ class Tray(QObject):
             enabled = key not in model.disabled_actions
             self._add(text, lambda _=False, k=key: self.action_requested.emit(k), enabled=enabled)
         if model.signed_in:
-            self._add("Sign out", self.sign_out_requested.emit)
+            self._add(model.sign_out_text, self.sign_out_requested.emit)
         else:
             self._add("Sign in…", self.sign_in_requested.emit)
         self.menu.addSeparator()

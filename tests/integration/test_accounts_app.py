@@ -128,6 +128,7 @@ def test_tray_menu_and_turn_api_name_the_account(two, world) -> None:
     texts = menu_texts(app.tray)
     assert any(t.startswith("▶ Second alone") and "Second Me" in t for t in texts), texts
     assert any(t.startswith("▶ Shared") and "Me Myself" in t for t in texts), texts
+    assert "Sign out of every account" in texts and "Sign out" not in texts, "the entry signs out both accounts"
     port = free_port()
     app.ctx.settings.set("turn_api_port", port)
     app.ctx.settings.set("turn_api_enabled", True)

@@ -154,8 +154,9 @@ def check_login(run: FrozenRun) -> None:
         raise SmokeFailure(f"login exited with {result.returncode}: {result.stderr[-2000:]}")
     if "keyring.backend: Loading SecretService" not in result.stderr:
         raise SmokeFailure("keyring did not load its backends through entry points (metadata not bundled?)")
-    if Keyring().get_password(SERVICE, USERNAME) != run.stack.world.token:
-        raise SmokeFailure("login succeeded but gnome-keyring does not hold the token")
+    entry = f"{USERNAME}:{run.stack.world.me}"  # one entry per account, named by its Steam id
+    if Keyring().get_password(SERVICE, entry) != run.stack.world.token:
+        raise SmokeFailure(f"login succeeded but gnome-keyring does not hold the token under {entry!r}")
     print(f"    login: {result.stdout.strip()} (token in gnome-keyring via the SecretService entry point)")
 
 

@@ -58,6 +58,7 @@ def test_add_account_in_the_dialog_then_remove_one_in_the_settings_window(qtbot,
     dialog = flow.dialog
     qtbot.addWidget(dialog)
     assert dialog.pages.currentWidget() is dialog.signed_in_page and "Me Myself" in dialog.signed_in_label.text()
+    assert dialog.sign_out_button.text() == "Sign out"
     qtbot.mouseClick(dialog.add_button, Qt.MouseButton.LeftButton)
     assert dialog.pages.currentWidget() is dialog.signed_out_page and dialog.windowTitle() == "Add a PYDT account"
     qtbot.keyClicks(dialog.token_edit, second_token)
@@ -68,6 +69,7 @@ def test_add_account_in_the_dialog_then_remove_one_in_the_settings_window(qtbot,
     qtbot.waitUntil(lambda: all(s.snapshot() is not None for s in accounts.sessions), timeout=WAIT_MS)
     assert [s.steam_id for s in accounts.sessions] == [world.me, SECOND]
     assert "Me Myself" in dialog.signed_in_label.text() and "Second Me" in dialog.signed_in_label.text()
+    assert dialog.sign_out_button.text() == "Sign out of every account"
 
     window = SettingsWindow(accounts.ctx.settings)
     qtbot.addWidget(window)
