@@ -16,7 +16,7 @@ from pydt_tray.desktop.daily import DailyController, rules_for
 from pydt_tray.desktop.notices import SIGN_IN_KEY, notices_for, smack_for
 from pydt_tray.desktop.presenter import Presenter
 from pydt_tray.desktop.push_supervisor import PushSupervisor
-from pydt_tray.desktop.reactions import SettingsReactions, forget_in_window
+from pydt_tray.desktop.reactions import SettingsReactions, forget_with
 from pydt_tray.desktop.relay_controls import RelayControls
 from pydt_tray.desktop.session import save_state
 from pydt_tray.desktop.turns import turn_player_factory
@@ -33,7 +33,6 @@ from pydt_tray.ui.tray import Tray
 
 if TYPE_CHECKING:
     from pydt_tray.ui.games_window import GamesWindow
-    from pydt_tray.ui.settings_window import SettingsWindow
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +109,7 @@ class TrayApp(QObject):
             rearm_backstop=lambda: self.backstop.arm() if session.signed_in else None,
             render=self.presenter.render,
             window_title=self.window_title,
-            forget=self._forget,
+            forget=forget_with(ctx, self.autostart, self.quit),
             on_window_built=(self.account.attach, self.relay.attach),
         )
         self.wake = WakeMonitor(sources=wake_sources, parent=self)
@@ -149,12 +148,6 @@ class TrayApp(QObject):
         tray.sign_out_requested.connect(session.sign_out)
         tray.quit_requested.connect(self.quit)
         self.termination.received.connect(self.quit)
-
-    def _forget(self, window: SettingsWindow) -> None:
-        """The settings window's "Forget me on this computer…" (its code is imported only when asked for)."""
-        from pydt_tray.core.forget import forgetter_for
-
-        forget_in_window(window, forgetter_for(self.ctx, self.autostart.autostart), self.quit)
 
     def _attach_window(self, window: GamesWindow) -> None:
         window.action_requested.connect(self.daily.handle)

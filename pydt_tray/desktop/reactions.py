@@ -32,6 +32,20 @@ def forget_in_window(window: QWidget, forgetter: Forgetter, quit_app: Callable[[
     forget_from_settings(window, forgetter, quit_app)
 
 
+def forget_with(
+    ctx: AppContext, autostart: AutostartService, quit_app: Callable[[], None]
+) -> Callable[[QWidget], None]:
+    """The settings window's "Forget me" for the app (with the login entry ``autostart`` uses when asked): the
+    forget code is imported only then."""
+
+    def forget(window: QWidget) -> None:
+        from pydt_tray.core.forget import forgetter_for
+
+        forget_in_window(window, forgetter_for(ctx, autostart.autostart), quit_app)
+
+    return forget
+
+
 class SettingsReactions:
     """Listens to the settings: connection settings restart push, the poll interval re-arms the backstop,
     the turn API and start-at-login follow their switches. Also owns the settings window and the watch on
