@@ -70,21 +70,7 @@ class AccountState(TurnMarks):
         problems: list[str] = []
         if not isinstance(data, dict):
             return cls(), ["is not an object, it was reset"]
-        notified = data.get("notified_turns", [])
-        if not (isinstance(notified, list) and all(isinstance(item, str) for item in notified)):
-            problems.append("notified_turns is not a list of turn keys, it was reset")
-            notified = []
-        reminded = data.get("reminded_at", {})
-        if not (isinstance(reminded, dict) and all(_is_time(value) for value in reminded.values())):
-            problems.append("reminded_at is not a map of times, it was reset")
-            reminded = {}
-        texts: dict[str, str | None] = {}
-        for key in ("poll_url", "poll_etag"):
-            value = data.get(key)
-            if value is not None and not isinstance(value, str):
-                problems.append(f"{key} is not text, it was reset")
-                value = None
-            texts[key] = value
+        notified, reminded, texts = read_marks(data, problems)
         push = data.get("push", "")
         state = cls(
             notified_turns=notified,
@@ -94,6 +80,27 @@ class AccountState(TurnMarks):
             push=push if isinstance(push, str) else "",
         )
         return state, problems
+
+
+def read_marks(data: dict[str, Any], problems: list[str]) -> tuple[list[str], dict[str, float], dict[str, str | None]]:
+    """The notified turns, reminder times, pollUrl and ETag of a state section; what is malformed is reset and
+    named in ``problems``."""
+    notified = data.get("notified_turns", [])
+    if not (isinstance(notified, list) and all(isinstance(item, str) for item in notified)):
+        problems.append("notified_turns is not a list of turn keys, it was reset")
+        notified = []
+    reminded = data.get("reminded_at", {})
+    if not (isinstance(reminded, dict) and all(_is_time(value) for value in reminded.values())):
+        problems.append("reminded_at is not a map of times, it was reset")
+        reminded = {}
+    texts: dict[str, str | None] = {}
+    for key in ("poll_url", "poll_etag"):
+        value = data.get(key)
+        if value is not None and not isinstance(value, str):
+            problems.append(f"{key} is not text, it was reset")
+            value = None
+        texts[key] = value
+    return notified, reminded, texts
 
 
 def _is_time(value: Any) -> bool:

@@ -14,7 +14,6 @@ there until the first account asks for its state (:meth:`State.account`), which 
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import secrets
@@ -24,7 +23,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from pydt_tray.core.account_state import AccountState, TurnMarks
+from pydt_tray.core.account_state import AccountState, TurnMarks, read_marks
 from pydt_tray.core.atomic import write_atomic
 from pydt_tray.core.limits import loads_json
 from pydt_tray.core.settings import backup_name
@@ -207,21 +206,7 @@ def _from_document(file: Path, data: dict[str, Any]) -> tuple[State, list[str]]:
     if not (isinstance(install_id, str) and _INSTALL_ID.match(install_id)):
         problems.append("install_id is missing or malformed, a new one was made")
         install_id = None
-    notified = data.get("notified_turns", [])
-    if not (isinstance(notified, list) and all(isinstance(item, str) for item in notified)):
-        problems.append("notified_turns is not a list of turn keys, it was reset")
-        notified = []
-    reminded = data.get("reminded_at", {})
-    if not (isinstance(reminded, dict) and all(_is_time(value) for value in reminded.values())):
-        problems.append("reminded_at is not a map of times, it was reset")
-        reminded = {}
-    texts = {}
-    for key in ("poll_url", "poll_etag"):
-        value = data.get(key)
-        if value is not None and not isinstance(value, str):
-            problems.append(f"{key} is not text, it was reset")
-            value = None
-        texts[key] = value
+    notified, reminded, texts = read_marks(data, problems)
     extra = data.get("extra", {})
     if not isinstance(extra, dict):
         problems.append("extra is not an object, it was reset")
@@ -266,10 +251,6 @@ def _stamp(path: Path) -> tuple[int, int, int] | None:
     except OSError:
         return None
     return info.st_mtime_ns, info.st_size, info.st_ino
-
-
-def _is_time(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _with_backup(file: Path, detail: str) -> str:
