@@ -9,7 +9,7 @@ DEBIAN_PACKAGES=(
   libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0
   libxcb-shape0 libxcb-xfixes0 libxcb-xkb1 libxkbcommon-x11-0 libegl1 libgl1 libfontconfig1
   libdbus-1-3 libglib2.0-0 fonts-dejavu-core
-  appstream desktop-file-utils
+  appstream desktop-file-utils python3-venv
 )
 
 missing=()
@@ -26,6 +26,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
+# shellcheck source=scripts/venv_if_managed.sh
+source scripts/venv_if_managed.sh
 python3 -m pip install -q -e ".[test]"
 python3 -m ruff check .
 python3 -m ruff format --check .
