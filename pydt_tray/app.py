@@ -99,7 +99,6 @@ class TrayApp(QObject):
         self.turn_view = TurnView(
             make_player, self.notifier, self.show_games, waiting_actions=waiting_actions, parent=self
         )
-        self.turn_player = self.turn_view.player
         self.type_names = TypeNamesLoader(session.client, self.turn_view.set_type_names, **threads)
         self.reactions = SettingsReactions(
             ctx,
@@ -128,7 +127,7 @@ class TrayApp(QObject):
         session.synced.connect(self.daily.on_synced)
         session.synced.connect(lambda _result: self.turn_api.update(session.snapshot()))
         session.synced.connect(lambda _result: render())
-        session.synced.connect(lambda _result: self.turn_player.on_synced())
+        session.synced.connect(lambda _result: self.turn_view.on_synced())
         session.synced.connect(lambda _result: self.type_names.load())
         session.synced.connect(self.synced)
         self.notices.notified.connect(self.notified)
@@ -153,6 +152,8 @@ class TrayApp(QObject):
         window.action_requested.connect(self.daily.handle)
         window.sign_in_requested.connect(self.account.show)
         self.turn_view.attach_window(window)
+
+    turn_player = property(lambda self: self.turn_view.player)  # made on first use (see TurnView)
 
     def window_title(self, what: str) -> str:
         return f"pydt-tray — {what}{self.title_suffix}"
@@ -185,7 +186,7 @@ class TrayApp(QObject):
         self.presenter.close()
         self.push.stop(0.5)  # with the lanes' 1 s: Quit returns within 2 s whatever the network does
         self.turn_api.stop()
-        self.turn_player.cancel()
+        self.turn_view.cancel()
         stop_workers([self.sync_worker, self.worker], 1.0)  # then what still runs is abandoned
         self.save_state()
         self.notifier.close()

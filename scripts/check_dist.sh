@@ -21,7 +21,7 @@ import pydt_tray
 
 resources = files("pydt_tray.resources")
 for name in ("pydt-tray.desktop", "io.github.pydt_tray.pydt_tray.metainfo.xml", "pydt-tray.svg",
-             "icons/hicolor/48x48/apps/pydt-tray.png"):
+             "icons/hicolor/48x48/apps/pydt-tray.png", "tray/your_turn-9+-16.png"):
     assert resources.joinpath(name).is_file(), name
 assert "/venv/" in pydt_tray.__file__, pydt_tray.__file__
 print("check_dist: the wheel installs in a clean virtual environment, runs and carries its desktop files")

@@ -7,7 +7,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Protocol
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from pydt_tray.core.account_view import MergedSnapshot
 from pydt_tray.core.context import AppContext
@@ -103,7 +103,6 @@ class Notices(QObject):
         self._save_state = save_state
         self.reminder_timer = QTimer(self)  # runs only while a turn waits for the user: idle means idle
         self.reminder_timer.setInterval(REMINDER_CHECK_MS)
-        self.reminder_timer.setTimerType(Qt.TimerType.VeryCoarseTimer)
         self.reminder_timer.timeout.connect(self.check_reminders)
         self._running = False
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer
 
 from pydt_tray.core.models import CivGame
 from pydt_tray.core.settings import Settings
-from pydt_tray.core.turn import TurnHost
-from pydt_tray.core.turn_player import TurnPlayer
 from pydt_tray.desktop.accounts import Accounts
+
+if TYPE_CHECKING:
+    from pydt_tray.core.turn import TurnHost
+    from pydt_tray.core.turn_player import TurnPlayer
 
 Job = Callable[[], None]
 
@@ -25,7 +28,7 @@ def turn_player_factory(
     run_in_background: Callable[[Job], None],
     call_soon: Callable[[Job], None],
 ) -> Callable[[TurnHost], TurnPlayer]:
-    """A factory the turn view calls with itself as the host."""
+    """A factory the turn view calls with itself as the host (on first use)."""
 
     def call_later(seconds: float, function: Job) -> None:
         QTimer.singleShot(int(seconds * 1000), owner, function)
@@ -36,6 +39,8 @@ def turn_player_factory(
         return ensure_save_dir(save_dir_for(civ_game, settings))
 
     def make(host: TurnHost) -> TurnPlayer:
+        from pydt_tray.core.turn_player import TurnPlayer  # on the first turn played, not at start
+
         return TurnPlayer(
             host,
             client=session.client,

@@ -15,11 +15,12 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QSystemTrayIcon
 
 from pydt_tray import APP_NAME
 from pydt_tray.platform.freedesktop import BUS_NAME, Notification, NotifyBusWorker, service_available
+from pydt_tray.platform.qt_light import QUEUED_CONNECTION
 
 log = logging.getLogger(__name__)
 
@@ -123,8 +124,8 @@ class FreedesktopNotifier(Notifier):
         if fallback is not None:
             fallback.setParent(self)
             fallback.activated.connect(self.activated)
-        self._bus_activated.connect(self.activated, Qt.ConnectionType.QueuedConnection)
-        self._bus_failed.connect(self._on_bus_failed, Qt.ConnectionType.QueuedConnection)
+        self._bus_activated.connect(self.activated, QUEUED_CONNECTION)
+        self._bus_failed.connect(self._on_bus_failed, QUEUED_CONNECTION)
         self._worker: NotifyBusWorker | None = NotifyBusWorker(
             app_name=app_name,
             icon=icon if icon is not None else default_icon(),

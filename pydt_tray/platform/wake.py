@@ -23,7 +23,6 @@ from PySide6.QtCore import (
     QByteArray,
     QCoreApplication,
     QObject,
-    Qt,
     QTimer,
     Signal,
     Slot,
@@ -232,7 +231,6 @@ class ClockJumpSource(WakeSource):
         self._last: tuple[float, float] | None = None
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
-        self._timer.setTimerType(Qt.TimerType.VeryCoarseTimer)
         self._timer.timeout.connect(self.check_now)
 
     def start(self) -> None:

@@ -9,7 +9,9 @@ import threading
 import time
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
+
+from pydt_tray.platform.qt_light import QUEUED_CONNECTION
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +23,7 @@ class MainThreadInvoker(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._call.connect(self._run, Qt.ConnectionType.QueuedConnection)
+        self._call.connect(self._run, QUEUED_CONNECTION)
 
     def call_soon(self, function: Callable[[], None]) -> None:
         self._call.emit(function)

@@ -14,6 +14,11 @@ At tray size (16 px) a turn badge "1" must never pass for the error "!": the bad
 
 Digits are drawn as strokes rather than with a font, so they look the same everywhere and stay legible at
 16 px. Everything is drawn on a 64-unit square and scaled to each size.
+
+The package ships every variant painted here as PNGs (``resources/tray``, written by
+``scripts/render_tray_icons.py``; a test checks they match the painter), and the running app loads those: its
+painting needs Qt's pen enums, and the first use of any enum of Qt's namespace builds all of them (about
+1 MB a hidden tray app keeps for good). The painter remains the fallback when the files cannot be read.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import logging
 from importlib import resources
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtCore import QPointF, QRectF, QSize
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -44,6 +49,7 @@ TRAY_SIZES = (16, 22, 32, 64)
 APP_ICON_SIZES = (16, 22, 32, 48, 64, 128, 256)
 APP_ICON_RESOURCE = "pydt-tray.svg"  # the drawing; the app loads the PNGs rendered from it
 APP_ICON_PNG = "icons/hicolor/{size}x{size}/apps/pydt-tray.png"
+TRAY_ICON_PNG = "tray/{name}-{size}.png"
 
 
 class TrayStatus(enum.Enum):
@@ -98,8 +104,24 @@ def tray_icon(status: TrayStatus, count: int = 0) -> QIcon:
     return QIcon(_cached_icon(status, label))
 
 
+def tray_variants() -> list[tuple[TrayStatus, str]]:
+    """Every (status, badge label) the tray can show: the turn badge only on YOUR_TURN."""
+    labels = ["", *(count_label(count) for count in range(1, 11))]
+    return [(status, label) for status in TrayStatus for label in (labels if status is TrayStatus.YOUR_TURN else [""])]
+
+
+def tray_icon_name(status: TrayStatus, label: str) -> str:
+    """The file name stem of a variant: ``idle``, ``your_turn-3``, ``your_turn-9+``."""
+    return f"{status.value}-{label}" if label else status.value
+
+
 @functools.lru_cache(maxsize=64)
 def _cached_icon(status: TrayStatus, label: str) -> QIcon:
+    name = tray_icon_name(status, label)
+    icon = _icon_from_files(_resource_files(TRAY_ICON_PNG, TRAY_SIZES, name=name))
+    if icon is not None:
+        return icon
+    log.debug("tray icon %s: no packaged PNGs, painting it", name)
     icon = QIcon()
     for size in TRAY_SIZES:
         icon.addPixmap(QPixmap.fromImage(render_icon_image(status, label, size)))
@@ -109,7 +131,7 @@ def _cached_icon(status: TrayStatus, label: str) -> QIcon:
 def render_icon_image(status: TrayStatus, label: str, size: int) -> QImage:
     """Paint one icon: ``label`` is the badge text (see :func:`count_label`)."""
     image = QImage(size, size, QImage.Format.Format_ARGB32_Premultiplied)
-    image.fill(Qt.GlobalColor.transparent)
+    image.fill(QColor(0, 0, 0, 0))
     painter = QPainter(image)
     try:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -134,10 +156,16 @@ def render_icon_image(status: TrayStatus, label: str, size: int) -> QImage:
 
 
 def _pen(color: QColor, width: float) -> QPen:
+    from PySide6.QtCore import Qt  # painting only: see the module's docstring
+
     pen = QPen(color, width)
     pen.setCapStyle(Qt.PenCapStyle.RoundCap)
     pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
     return pen
+
+
+def _no_pen() -> QPen:
+    return QPen(QColor(0, 0, 0, 0), 0)
 
 
 def _draw_token(p: QPainter, fill: QColor, rim: QColor) -> None:
@@ -173,7 +201,7 @@ def _draw_warning(p: QPainter, fill: QColor, rim: QColor, ink: QColor) -> None:
     p.drawPath(triangle)
     p.setPen(_pen(ink, 8))
     p.drawLine(QPointF(32, 22), QPointF(32, 37))
-    p.setPen(Qt.PenStyle.NoPen)
+    p.setPen(_no_pen())
     p.setBrush(QBrush(ink))
     p.drawEllipse(QPointF(32, 48), 5, 5)
 
@@ -187,7 +215,7 @@ def _draw_badge(p: QPainter, label: str) -> None:
     total = sum(widths) + gap * (len(widths) - 1)
     x = 43 - total / 2
     p.setPen(_pen(QColor("#ffffff"), 4))
-    p.setBrush(Qt.BrushStyle.NoBrush)
+    p.setBrush(QBrush())
     for ch, width in zip(label, widths, strict=True):
         _draw_glyph(p, ch, QRectF(x, 21 - height / 2, width, height))
         x += width + gap
@@ -208,7 +236,7 @@ def _mark_disc(p: QPainter) -> None:
 def _draw_broken_link(p: QPainter) -> None:
     _mark_disc(p)
     p.setPen(_pen(_MARK_INK, 4))
-    p.setBrush(Qt.BrushStyle.NoBrush)
+    p.setBrush(QBrush())
     p.save()
     p.translate(46, 46)
     p.rotate(-45)
@@ -223,7 +251,7 @@ def _draw_broken_link(p: QPainter) -> None:
 def _draw_key_slash(p: QPainter) -> None:
     _mark_disc(p)
     p.setPen(_pen(_MARK_INK, 3.5))
-    p.setBrush(Qt.BrushStyle.NoBrush)
+    p.setBrush(QBrush())
     p.drawEllipse(QPointF(39, 46), 5, 5)  # bow
     p.drawPolyline([QPointF(44, 46), QPointF(57, 46)])  # shaft
     p.drawPolyline([QPointF(53, 46), QPointF(53, 51)])  # bit
@@ -242,7 +270,7 @@ def _draw_speech_bubble(p: QPainter) -> None:
     p.setPen(_pen(_MARK_INK, 2.5))
     p.setBrush(QBrush(QColor("#ffffff")))
     p.drawPath(bubble.united(tail))
-    p.setPen(Qt.PenStyle.NoPen)
+    p.setPen(_no_pen())
     p.setBrush(QBrush(_BADGE))
     for x in (35, 43, 51):
         p.drawEllipse(QPointF(x, 38), 3, 3)
@@ -264,14 +292,19 @@ def app_icon() -> QIcon:
 
 def _app_icon_files() -> dict[int, Path]:
     """The packaged PNG of each app icon size ({} when the resources are not files on disk)."""
+    return _resource_files(APP_ICON_PNG, APP_ICON_SIZES)
+
+
+def _resource_files(pattern: str, sizes: tuple[int, ...], **names: str) -> dict[int, Path]:
+    """``pattern`` filled in for each size, as packaged files ({} when the resources are not files on disk)."""
     try:
         root = resources.files("pydt_tray.resources")
     except ModuleNotFoundError as exc:
-        log.debug("app icon resources unavailable: %s", exc)
+        log.debug("icon resources unavailable: %s", exc)
         return {}
     if not isinstance(root, Path):  # inside an archive: no file to read lazily
         return {}
-    return {size: root / APP_ICON_PNG.format(size=size) for size in APP_ICON_SIZES}
+    return {size: root / pattern.format(size=size, **names) for size in sizes}
 
 
 def _icon_from_files(files: dict[int, Path]) -> QIcon | None:
@@ -281,7 +314,7 @@ def _icon_from_files(files: dict[int, Path]) -> QIcon | None:
     for size, path in files.items():
         header = QImageReader(str(path))  # reads the header only: is it a PNG of the right size?
         if header.size() != QSize(size, size):
-            log.debug("app icon %s unreadable or not %d px: %s", path, size, header.errorString())
+            log.debug("icon %s unreadable or not %d px: %s", path, size, header.errorString())
             return None
         icon.addFile(str(path), QSize(size, size))
     return icon

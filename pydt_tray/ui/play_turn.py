@@ -10,24 +10,25 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QProcess, QUrl, Signal
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import QObject, Signal
 
-from pydt_tray.core.turn_player import Turn, TurnHost, TurnPlayer, TurnState
 from pydt_tray.platform.notifications import Notifier
 
 if TYPE_CHECKING:
+    from pydt_tray.core.turn_player import Turn, TurnHost, TurnPlayer, TurnState
     from pydt_tray.ui.games_window import GamesWindow
     from pydt_tray.ui.play_turn_panel import PanelView, PlayTurnPanel
 
 log = logging.getLogger(__name__)
 
 SUBMIT_ACTION = "submit:"
-ExtraAction = tuple[str, Callable[[TurnPlayer], object]]  # (button label, what a click does)
+ExtraAction = tuple[str, Callable[["TurnPlayer"], object]]  # (button label, what a click does)
 
 
 def open_external(url: str) -> bool:
     """Hand ``url`` to the OS unchanged: QUrl would percent-encode the backslash of ``steam://run/<id>/\\dx11``."""
+    from PySide6.QtCore import QProcess
+
     try:
         if sys.platform == "win32":
             os.startfile(url)  # type: ignore[attr-defined]
@@ -39,6 +40,9 @@ def open_external(url: str) -> bool:
 
 
 def open_folder(path: Path) -> None:
+    from PySide6.QtCore import QUrl
+    from PySide6.QtGui import QDesktopServices
+
     QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
 
 
@@ -46,6 +50,7 @@ class TurnView(QObject):
     """Shows the turn in play; ``show_window()`` builds (once) and raises the games window.
 
     ``waiting_actions`` adds buttons while the player waits for the save (the demo's stand-in for the game).
+    The player (and the core's turn code) is made on first use: a Play click, a tray entry, a Submit action.
     """
 
     state_changed = Signal(str)  # a TurnState value, after each step
@@ -67,8 +72,25 @@ class TurnView(QObject):
         self.type_names: dict[str, str] = {}
         self.panel: PlayTurnPanel | None = None
         self._window: GamesWindow | None = None
-        self.player = make_player(self)
+        self._make_player = make_player
+        self._player: TurnPlayer | None = None
         notifier.activated.connect(self.on_notification)
+
+    @property
+    def player(self) -> TurnPlayer:
+        if self._player is None:
+            self._player = self._make_player(self)
+        return self._player
+
+    def on_synced(self) -> None:
+        """After each load: a turn in play checks it is still ours (nothing to do before the first turn)."""
+        if self._player is not None:
+            self._player.on_synced()
+
+    def cancel(self) -> None:
+        """At Quit: stop watching, drop late results."""
+        if self._player is not None:
+            self._player.cancel()
 
     def open_game(self, game_id: str, otherwise: Callable[[str], None]) -> None:
         """A tray entry: play the turn when it is a playable turn of ours, else ``otherwise(game_id)``."""
@@ -87,7 +109,7 @@ class TurnView(QObject):
         self.panel = PlayTurnPanel({key: label for key, (label, _) in self.waiting_actions.items()})
         self.panel.action.connect(self._on_panel_action)
         window.set_panel(self.panel)
-        window.play_requested.connect(self.player.play)
+        window.play_requested.connect(lambda game_id: self.player.play(game_id))
         window.set_type_names(self.type_names)
         self.panel.show_view(self.view())
 
@@ -160,12 +182,13 @@ class TurnView(QObject):
             self.panel.show_view(self.view())
 
     def view(self) -> PanelView | None:
+        from pydt_tray.core.turn_player import TurnState
         from pydt_tray.ui.play_turn_panel import PanelView
 
-        player = self.player
-        turn, state = player.turn, player.state
-        if state is TurnState.IDLE:
+        player = self._player
+        if player is None or player.state is TurnState.IDLE:
             return None
+        turn, state = player.turn, player.state
         if turn is None:
             return PanelView("Cannot play this turn", player.message, tone="error", buttons=("close",))
         game = turn.game

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import html
 import logging
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QAction, Qt
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from pydt_tray.core.models import FIRST_SAVE_HINT, Game
@@ -149,5 +150,9 @@ class Tray(QObject):
 
 def tooltip_text(text: str) -> str:
     """The tooltip as the desktop shows it: text that Qt would take for markup (a game named "<b>…", say)
-    is escaped into rich text that shows it literally; plain text stays as it is."""
-    return Qt.convertFromPlainText(text) if Qt.mightBeRichText(text) else text
+    is escaped into rich text that shows it literally; plain text stays as it is. (Not Qt's own helpers: they
+    live in Qt's namespace, whose first use costs the hidden app about 1 MB, see platform/qt_light.py.)"""
+    if "<" not in text:  # no tag, no comment: Qt shows it as plain text
+        return text
+    lines = html.escape(text, quote=False).split("\n")
+    return '<p style="white-space:pre-wrap">' + "<br>".join(lines) + "</p>"

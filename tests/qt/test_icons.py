@@ -130,3 +130,39 @@ def test_a_one_turn_badge_cannot_pass_for_the_error_at_tray_size(qapp, size):
     assert len(differing) > 0.15 * size * size
     top_corners = [(1, 2), (size - 2, 2)]  # outside a triangle's apex, inside a round token's badge or rim
     assert all(error.pixelColor(x, y).alpha() < 60 for x, y in top_corners)
+
+
+def test_the_shipped_tray_pngs_are_what_the_painter_draws(qapp):
+    """resources/tray holds every variant at every tray size, pixel for pixel (scripts/render_tray_icons.py)."""
+    variants = icons.tray_variants()
+    assert len(variants) == len(TrayStatus) - 1 + 11  # YOUR_TURN without a badge, 1..9, 9+
+    for status, label in variants:
+        files = icons._resource_files(icons.TRAY_ICON_PNG, TRAY_SIZES, name=icons.tray_icon_name(status, label))
+        for size, path in files.items():
+            shipped = QImage(str(path))
+            assert not shipped.isNull(), f"{path} is missing: run scripts/render_tray_icons.py"
+            painted = icons.render_icon_image(status, label, size).convertToFormat(QImage.Format.Format_ARGB32)
+            assert shipped.convertToFormat(QImage.Format.Format_ARGB32) == painted, path
+
+
+def test_tray_icons_come_from_the_files_and_are_painted_only_without_them(qapp, monkeypatch, tmp_path):
+    painted: list[tuple[TrayStatus, str, int]] = []
+    real_render = icons.render_icon_image
+
+    def counting_render(status, label, size):
+        painted.append((status, label, size))
+        return real_render(status, label, size)
+
+    monkeypatch.setattr(icons, "render_icon_image", counting_render)
+    icons._cached_icon.cache_clear()
+    try:
+        from_files = tray_icon(TrayStatus.YOUR_TURN, 12)
+        assert painted == []  # the packaged "9+" PNGs were used
+        monkeypatch.setattr(icons, "_resource_files", lambda *args, **kwargs: {16: tmp_path / "missing.png"})
+        icons._cached_icon.cache_clear()
+        fallback = tray_icon(TrayStatus.YOUR_TURN, 12)
+        assert [size for *_, size in painted] == list(TRAY_SIZES)
+        for size in TRAY_SIZES:
+            assert pixels(fallback, size) == pixels(from_files, size)
+    finally:
+        icons._cached_icon.cache_clear()

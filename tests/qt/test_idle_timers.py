@@ -52,6 +52,6 @@ def test_clock_jump_detector_checks_once_a_minute_on_a_coarse_timer(qtbot):
     source.start()
     try:
         assert source._timer.interval() == 60_000
-        assert source._timer.timerType().name == "VeryCoarseTimer"
+        assert source._timer.timerType().name == "CoarseTimer"  # Qt's default: the timer may fire late by 5 %
     finally:
         source.stop()
