@@ -80,6 +80,7 @@ class State(TurnMarks):
         self.smack: dict[str, Any] = dict(smack or {})  # steamId -> gameId -> {"read": n, "notified": n}
         self._lock = threading.RLock()
         self._disk_stamp: tuple[int, int, int] | None = None
+        self._saved_text: str | None = None  # what this object last wrote (see save)
 
     # --- accounts --------------------------------------------------------------------------------------
 
@@ -128,13 +129,17 @@ class State(TurnMarks):
             }
 
     def save(self) -> None:
-        """Write the file atomically (0600); raises OSError for the caller to report."""
+        """Write the file atomically (0600); raises OSError for the caller to report. Nothing is written when
+        the file on disk is still the one this object wrote with the same content (most loads change nothing)."""
         if self.path is None:
             raise OSError("this state has no file")
         text = json.dumps(self.to_json(), indent=1, ensure_ascii=False) + "\n"
+        if text == self._saved_text and self._disk_stamp is not None and _stamp(self.path) == self._disk_stamp:
+            return
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         write_atomic(self.path, text, mode=0o600)
         self._disk_stamp = _stamp(self.path)
+        self._saved_text = text
 
     def adopt_from_disk(self, keys: Iterable[str] = ("games",)) -> bool:
         """Take the sections ``keys`` from the file when another process (the command line) rewrote it.
@@ -146,7 +151,7 @@ class State(TurnMarks):
         stamp = _stamp(self.path)
         if stamp is None or stamp == self._disk_stamp:
             return False
-        self._disk_stamp = stamp
+        self._disk_stamp, self._saved_text = stamp, None  # another writer: the next save writes in any case
         try:
             data = json.loads(self.path.read_bytes().decode("utf-8"))
         except (OSError, ValueError):

@@ -15,6 +15,7 @@ Action keys start with ``smack:``: ``smack:open:<id>``, ``smack:read:<id>`` and 
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 from collections.abc import Callable, MutableMapping
@@ -106,6 +107,7 @@ class SmackTalk(QObject):
         self._me: dict[str, frozenset[str]] = {}  # steam id -> the account's own names
         self._announced: set[tuple[str, object]] = set()  # (game id, post number) told already (a shared game)
         self.label_of: Callable[[str], str] = lambda _steam_id: ""
+        self._shown_unread: bool | None = None  # what the tray and turn API were last told
 
     def _views(self) -> list[tuple[SmackReads, Snapshot, frozenset[str]]]:
         """Each account's read numbers, its games and its own names."""
@@ -123,6 +125,7 @@ class SmackTalk(QObject):
         if result.outcome.user is not None:
             self._me[snapshot.steam_id] = own_names(result.outcome.user)
         me = self._me.get(snapshot.steam_id, frozenset())
+        marks_before = copy.deepcopy(self._section.get(snapshot.steam_id))
         fresh = SmackReads(self._section, snapshot.steam_id).observe(snapshot.games, me)
         fresh = [game for game in fresh if self._first_time(game)]
         note = smack_notification(fresh, enabled=self._enabled, gate=self._gate)
@@ -130,7 +133,8 @@ class SmackTalk(QObject):
             log.info("New smack talk in %d game(s)", len(note.game_ids))
             label = self.label_of(snapshot.steam_id)
             self._notify(dataclasses.replace(note, title=f"{note.title} ({label})") if label else note)
-        self._changed()
+        if marks_before != self._section.get(snapshot.steam_id) or self.has_unread() != self._shown_unread:
+            self._changed()  # most loads change no mark: no save, no second render
 
     def _first_time(self, game: Game) -> bool:
         """A post in a game two accounts share is announced for the first account that sees it."""
@@ -141,7 +145,8 @@ class SmackTalk(QObject):
         return True
 
     def _changed(self) -> None:
-        self._on_unread(self.has_unread())
+        self._shown_unread = self.has_unread()
+        self._on_unread(self._shown_unread)
         self.changed.emit()
 
     # --- queries ----------------------------------------------------------------------------------------

@@ -70,3 +70,15 @@ def test_each_accounts_own_posts_do_not_count_for_it(qtbot) -> None:
     two.load(A, game("shared", 4, "bert"))  # ... but for Alice it is
     assert len(two.notes) == 1 and two.notes[0].title.endswith("(Alice)")
     assert two.smack.handle(READ_ALL) and two.smack.unread_ids() == frozenset()
+
+
+def test_a_load_that_changes_no_mark_asks_for_no_save_or_render(qtbot) -> None:
+    two = TwoAccounts()
+    changes: list[None] = []
+    two.smack.changed.connect(lambda: changes.append(None))
+    two.load(A, game("shared", 3, "carl"))
+    assert len(changes) == 1  # first sight: marks stored
+    two.load(A, game("shared", 3, "carl"))
+    assert len(changes) == 1  # nothing new: the state file and tray stay as they are
+    two.load(A, game("shared", 4, "carl"))
+    assert len(changes) == 2 and len(two.notes) == 1

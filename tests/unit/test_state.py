@@ -106,3 +106,21 @@ def test_malformed_install_id_is_replaced(tmp_path):
     assert "install_id" in problems[0]
     assert re.fullmatch(r"[0-9a-f]{32}", state.install_id)
     assert state.was_notified("g:1")
+
+
+def test_saving_unchanged_state_writes_nothing_until_something_changes_or_another_writer_came(tmp_path):
+    path = tmp_path / "state.json"
+    state, _ = State.load(path)
+    state.save()
+    first = path.stat()
+    state.save()  # same content, file untouched since: no write (no new inode, no fsync)
+    assert path.stat().st_ino == first.st_ino and path.stat().st_mtime_ns == first.st_mtime_ns
+    state.games["g1"] = {"muted": True}
+    state.save()
+    second = path.stat()
+    assert second.st_ino != first.st_ino
+    assert json.loads(path.read_text())["games"] == {"g1": {"muted": True}}
+    path.write_text(path.read_text().replace('"muted": true', '"muted": false'))  # the command line wrote
+    state.adopt_from_disk(keys=())  # noticed, nothing taken
+    state.save()
+    assert json.loads(path.read_text())["games"] == {"g1": {"muted": True}}  # ours is written back in full
