@@ -1,5 +1,5 @@
 """Writes the tray icons the package ships (``resources/tray/<variant>-<size>.png``) from the painter in
-``pydt_tray/ui/icons.py``. Run it after changing a drawing; ``tests/qt/test_icons.py`` checks the files match.
+``pydt_tray/ui/icon_painter.py``. Run it after changing a drawing; ``tests/qt/test_icons.py`` checks the files match.
 
     QT_QPA_PLATFORM=offscreen python3 scripts/render_tray_icons.py
 """
@@ -11,7 +11,8 @@ from pathlib import Path
 
 from PySide6.QtGui import QGuiApplication, QImage
 
-from pydt_tray.ui.icons import TRAY_ICON_PNG, TRAY_SIZES, render_icon_image, tray_icon_name, tray_variants
+from pydt_tray.ui.icon_painter import render_icon_image
+from pydt_tray.ui.icons import TRAY_ICON_PNG, TRAY_SIZES, tray_icon_name, tray_variants
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 

@@ -127,5 +127,5 @@ _.pool_classes_by_scheme
 # --- QtDBus calls this slot by its signature string (platform/wake.py) --
 _.on_state_changed
 
-# --- used by scripts/render_tray_icons.py, which writes the shipped tray PNGs (ui/icons.py) --
+# --- used by scripts/render_tray_icons.py, which writes the shipped tray PNGs (ui/icons.py, ui/icon_painter.py) --
 _.tray_variants

@@ -1,24 +1,10 @@
-"""The app's own tray icons, painted at runtime so the turn count can be drawn.
+"""The app's tray icons (one per status, the turn count on a badge) and its application icon.
 
-The motif is a round token with an hourglass. Each status has its own colour and mark:
-
-- IDLE: teal token.
-- YOUR_TURN: amber token with a blue badge holding the number of waiting turns ("9+" above nine).
-- POLLING: dimmed grey token with a broken-link mark (push is down, the app is polling).
-- SIGNED_OUT: grey token with a crossed-out key.
-- SMACK: amber token with a speech bubble (unread smack talk, no turn waiting).
-- ERROR: a red warning triangle (not a token) with a white "!".
-
-At tray size (16 px) a turn badge "1" must never pass for the error "!": the badge is blue, never red, its
-"1" has a foot, and the error is the only icon that is not round.
-
-Digits are drawn as strokes rather than with a font, so they look the same everywhere and stay legible at
-16 px. Everything is drawn on a 64-unit square and scaled to each size.
-
-The package ships every variant painted here as PNGs (``resources/tray``, written by
-``scripts/render_tray_icons.py``; a test checks they match the painter), and the running app loads those: its
-painting needs Qt's pen enums, and the first use of any enum of Qt's namespace builds all of them (about
-1 MB a hidden tray app keeps for good). The painter remains the fallback when the files cannot be read.
+The drawings live in :mod:`pydt_tray.ui.icon_painter`. The package ships every tray variant it paints as
+PNGs (``resources/tray``, written by ``scripts/render_tray_icons.py``; a test checks they match the painter),
+and the running app loads those: painting needs QPainter's bindings and Qt's pen enums, and the first use of
+any enum of Qt's namespace builds all of them (about 1 MB a hidden tray app keeps for good). The painter is
+imported only as the fallback when the files cannot be read.
 """
 
 from __future__ import annotations
@@ -29,19 +15,8 @@ import logging
 from importlib import resources
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, QRectF, QSize
-from PySide6.QtGui import (
-    QBrush,
-    QColor,
-    QGuiApplication,
-    QIcon,
-    QImage,
-    QImageReader,
-    QPainter,
-    QPainterPath,
-    QPen,
-    QPixmap,
-)
+from PySide6.QtCore import QSize
+from PySide6.QtGui import QGuiApplication, QIcon, QImageReader, QPixmap
 
 log = logging.getLogger(__name__)
 
@@ -59,34 +34,6 @@ class TrayStatus(enum.Enum):
     SIGNED_OUT = "signed_out"
     ERROR = "error"
     SMACK = "smack"
-
-
-_TOKEN = {
-    TrayStatus.IDLE: ("#2b8a99", "#1b5d68", "#ffffff"),
-    TrayStatus.YOUR_TURN: ("#f2a31b", "#b06f00", "#4a2f00"),
-    TrayStatus.POLLING: ("#9aa0a6", "#6b7075", "#e8eaed"),
-    TrayStatus.SIGNED_OUT: ("#9aa0a6", "#6b7075", "#e8eaed"),
-    TrayStatus.ERROR: ("#d32f2f", "#8e1b1b", "#ffffff"),
-    TrayStatus.SMACK: ("#f2a31b", "#b06f00", "#4a2f00"),
-}
-_BADGE = QColor("#1e4fc2")  # blue: red is kept for the error and the crossed-out key
-_SLASH = QColor("#d62828")
-_MARK_INK = QColor("#3c4043")
-
-# Stroke glyphs on a unit box (x right, y down); each glyph is a list of polylines.
-_GLYPHS: dict[str, list[list[tuple[float, float]]]] = {
-    "0": [[(0, 0), (1, 0), (1, 1), (0, 1), (0, 0)]],
-    "1": [[(0.15, 0.25), (0.55, 0), (0.55, 1)], [(0.15, 1), (0.95, 1)]],
-    "2": [[(0, 0), (1, 0), (1, 0.5), (0, 0.5), (0, 1), (1, 1)]],
-    "3": [[(0, 0), (1, 0), (1, 1), (0, 1)], [(0.25, 0.5), (1, 0.5)]],
-    "4": [[(0, 0), (0, 0.55), (1, 0.55)], [(0.8, 0), (0.8, 1)]],
-    "5": [[(1, 0), (0, 0), (0, 0.5), (1, 0.5), (1, 1), (0, 1)]],
-    "6": [[(1, 0), (0, 0), (0, 1), (1, 1), (1, 0.5), (0, 0.5)]],
-    "7": [[(0, 0), (1, 0), (0.35, 1)]],
-    "8": [[(0, 0), (1, 0), (1, 1), (0, 1), (0, 0)], [(0, 0.5), (1, 0.5)]],
-    "9": [[(1, 0.5), (0, 0.5), (0, 0), (1, 0), (1, 1), (0, 1)]],
-    "+": [[(0.5, 0.2), (0.5, 0.8)], [(0, 0.5), (1, 0.5)]],
-}
 
 
 def count_label(count: int) -> str:
@@ -122,158 +69,16 @@ def _cached_icon(status: TrayStatus, label: str) -> QIcon:
     if icon is not None:
         return icon
     log.debug("tray icon %s: no packaged PNGs, painting it", name)
+    return _painted(status, label, TRAY_SIZES)
+
+
+def _painted(status: TrayStatus, label: str, sizes: tuple[int, ...]) -> QIcon:
+    from pydt_tray.ui import icon_painter  # the fallback only: see the module's docstring
+
     icon = QIcon()
-    for size in TRAY_SIZES:
-        icon.addPixmap(QPixmap.fromImage(render_icon_image(status, label, size)))
+    for size in sizes:
+        icon.addPixmap(QPixmap.fromImage(icon_painter.render_icon_image(status, label, size)))
     return icon
-
-
-def render_icon_image(status: TrayStatus, label: str, size: int) -> QImage:
-    """Paint one icon: ``label`` is the badge text (see :func:`count_label`)."""
-    image = QImage(size, size, QImage.Format.Format_ARGB32_Premultiplied)
-    image.fill(QColor(0, 0, 0, 0))
-    painter = QPainter(image)
-    try:
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.scale(size / 64.0, size / 64.0)
-        fill, rim, ink = (QColor(c) for c in _TOKEN[status])
-        if status is TrayStatus.ERROR:
-            _draw_warning(painter, fill, rim, ink)
-        else:
-            _draw_token(painter, fill, rim)
-            _draw_hourglass(painter, ink)
-        if status is TrayStatus.YOUR_TURN and label:
-            _draw_badge(painter, label)
-        elif status is TrayStatus.POLLING:
-            _draw_broken_link(painter)
-        elif status is TrayStatus.SIGNED_OUT:
-            _draw_key_slash(painter)
-        elif status is TrayStatus.SMACK:
-            _draw_speech_bubble(painter)
-    finally:
-        painter.end()
-    return image
-
-
-def _pen(color: QColor, width: float) -> QPen:
-    from PySide6.QtCore import Qt  # painting only: see the module's docstring
-
-    pen = QPen(color, width)
-    pen.setCapStyle(Qt.PenCapStyle.RoundCap)
-    pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
-    return pen
-
-
-def _no_pen() -> QPen:
-    return QPen(QColor(0, 0, 0, 0), 0)
-
-
-def _draw_token(p: QPainter, fill: QColor, rim: QColor) -> None:
-    p.setPen(_pen(rim, 5))
-    p.setBrush(QBrush(fill))
-    p.drawEllipse(QPointF(32, 32), 28, 28)
-
-
-def _draw_hourglass(p: QPainter, ink: QColor) -> None:
-    glass = QPainterPath()
-    glass.moveTo(21, 17)
-    glass.lineTo(43, 17)
-    glass.lineTo(32, 32)
-    glass.lineTo(43, 47)
-    glass.lineTo(21, 47)
-    glass.lineTo(32, 32)
-    glass.closeSubpath()
-    p.setPen(_pen(ink, 4))
-    p.setBrush(QBrush(ink))
-    p.drawPath(glass)
-    p.drawLine(QPointF(18, 15), QPointF(46, 15))
-    p.drawLine(QPointF(18, 49), QPointF(46, 49))
-
-
-def _draw_warning(p: QPainter, fill: QColor, rim: QColor, ink: QColor) -> None:
-    triangle = QPainterPath()
-    triangle.moveTo(32, 4)
-    triangle.lineTo(61, 57)
-    triangle.lineTo(3, 57)
-    triangle.closeSubpath()
-    p.setPen(_pen(rim, 5))
-    p.setBrush(QBrush(fill))
-    p.drawPath(triangle)
-    p.setPen(_pen(ink, 8))
-    p.drawLine(QPointF(32, 22), QPointF(32, 37))
-    p.setPen(_no_pen())
-    p.setBrush(QBrush(ink))
-    p.drawEllipse(QPointF(32, 48), 5, 5)
-
-
-def _draw_badge(p: QPainter, label: str) -> None:
-    p.setPen(_pen(QColor("#ffffff"), 3))
-    p.setBrush(QBrush(_BADGE))
-    p.drawEllipse(QPointF(43, 21), 20, 20)
-    height, gap = 18.0, 3.0
-    widths = [9.0 if ch.isdigit() else 8.0 for ch in label]
-    total = sum(widths) + gap * (len(widths) - 1)
-    x = 43 - total / 2
-    p.setPen(_pen(QColor("#ffffff"), 4))
-    p.setBrush(QBrush())
-    for ch, width in zip(label, widths, strict=True):
-        _draw_glyph(p, ch, QRectF(x, 21 - height / 2, width, height))
-        x += width + gap
-
-
-def _draw_glyph(p: QPainter, ch: str, box: QRectF) -> None:
-    for line in _GLYPHS[ch]:
-        points = [QPointF(box.x() + gx * box.width(), box.y() + gy * box.height()) for gx, gy in line]
-        p.drawPolyline(points)
-
-
-def _mark_disc(p: QPainter) -> None:
-    p.setPen(_pen(_MARK_INK, 2.5))
-    p.setBrush(QBrush(QColor("#ffffff")))
-    p.drawEllipse(QPointF(46, 46), 17, 17)
-
-
-def _draw_broken_link(p: QPainter) -> None:
-    _mark_disc(p)
-    p.setPen(_pen(_MARK_INK, 4))
-    p.setBrush(QBrush())
-    p.save()
-    p.translate(46, 46)
-    p.rotate(-45)
-    p.drawRoundedRect(QRectF(-16, -4.5, 12, 9), 4.5, 4.5)  # two chain links, pulled apart
-    p.drawRoundedRect(QRectF(4, -4.5, 12, 9), 4.5, 4.5)
-    p.setPen(_pen(_MARK_INK, 2.5))
-    p.drawLine(QPointF(-2, -7), QPointF(-3, -12))  # break marks
-    p.drawLine(QPointF(2, 7), QPointF(3, 12))
-    p.restore()
-
-
-def _draw_key_slash(p: QPainter) -> None:
-    _mark_disc(p)
-    p.setPen(_pen(_MARK_INK, 3.5))
-    p.setBrush(QBrush())
-    p.drawEllipse(QPointF(39, 46), 5, 5)  # bow
-    p.drawPolyline([QPointF(44, 46), QPointF(57, 46)])  # shaft
-    p.drawPolyline([QPointF(53, 46), QPointF(53, 51)])  # bit
-    p.setPen(_pen(_SLASH, 4))
-    p.drawLine(QPointF(36, 56), QPointF(56, 36))
-
-
-def _draw_speech_bubble(p: QPainter) -> None:
-    bubble = QPainterPath()
-    bubble.addRoundedRect(QRectF(26, 26, 34, 24), 8, 8)
-    tail = QPainterPath()
-    tail.moveTo(34, 48)
-    tail.lineTo(30, 60)
-    tail.lineTo(44, 48)
-    tail.closeSubpath()
-    p.setPen(_pen(_MARK_INK, 2.5))
-    p.setBrush(QBrush(QColor("#ffffff")))
-    p.drawPath(bubble.united(tail))
-    p.setPen(_no_pen())
-    p.setBrush(QBrush(_BADGE))
-    for x in (35, 43, 51):
-        p.drawEllipse(QPointF(x, 38), 3, 3)
 
 
 def app_icon() -> QIcon:
@@ -284,9 +89,7 @@ def app_icon() -> QIcon:
     icon = _icon_from_files(_app_icon_files())
     if icon is None:
         log.warning("app icon %s could not be loaded; using the painted icon", APP_ICON_RESOURCE)
-        icon = QIcon()
-        for size in APP_ICON_SIZES:
-            icon.addPixmap(QPixmap.fromImage(render_icon_image(TrayStatus.IDLE, "", size)))
+        icon = _painted(TrayStatus.IDLE, "", APP_ICON_SIZES)
     return icon
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import logging
 from dataclasses import dataclass, field
 
@@ -154,5 +153,6 @@ def tooltip_text(text: str) -> str:
     live in Qt's namespace, whose first use costs the hidden app about 1 MB, see platform/qt_light.py.)"""
     if "<" not in text:  # no tag, no comment: Qt shows it as plain text
         return text
-    lines = html.escape(text, quote=False).split("\n")
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")  # not html: html.entities is big
+    lines = escaped.split("\n")
     return '<p style="white-space:pre-wrap">' + "<br>".join(lines) + "</p>"

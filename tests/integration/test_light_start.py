@@ -53,6 +53,7 @@ ONLY_WHEN_USED = {
     "pydt_tray.ui.games_window",  # the window and its parts
     "pydt_tray.ui.game_card",
     "pydt_tray.ui.play_turn_panel",
+    "pydt_tray.ui.icon_painter",  # the tray icons are shipped PNGs
     "pydt_tray.ui.settings_window",
     "pydt_tray.ui.sign_in_dialog",
     "pydt_tray.core.turn_player",  # playing a turn

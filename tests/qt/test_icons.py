@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import QSize
 from PySide6.QtGui import QIcon, QImage
 
-from pydt_tray.ui import icons
+from pydt_tray.ui import icon_painter, icons
 from pydt_tray.ui.icons import TRAY_SIZES, TrayStatus, app_icon, count_label, tray_icon
 
 
@@ -47,7 +47,7 @@ def test_your_turn_shows_the_count(qapp):
 
 def test_counts_above_nine_render_as_nine_plus(qapp):
     def rendered(count: int) -> QImage:  # painted afresh, not a cached icon
-        image = icons.render_icon_image(TrayStatus.YOUR_TURN, count_label(count), 64)
+        image = icon_painter.render_icon_image(TrayStatus.YOUR_TURN, count_label(count), 64)
         return image.convertToFormat(QImage.Format.Format_ARGB32)
 
     twelve, ten, nine = rendered(12), rendered(10), rendered(9)
@@ -141,19 +141,19 @@ def test_the_shipped_tray_pngs_are_what_the_painter_draws(qapp):
         for size, path in files.items():
             shipped = QImage(str(path))
             assert not shipped.isNull(), f"{path} is missing: run scripts/render_tray_icons.py"
-            painted = icons.render_icon_image(status, label, size).convertToFormat(QImage.Format.Format_ARGB32)
+            painted = icon_painter.render_icon_image(status, label, size).convertToFormat(QImage.Format.Format_ARGB32)
             assert shipped.convertToFormat(QImage.Format.Format_ARGB32) == painted, path
 
 
 def test_tray_icons_come_from_the_files_and_are_painted_only_without_them(qapp, monkeypatch, tmp_path):
     painted: list[tuple[TrayStatus, str, int]] = []
-    real_render = icons.render_icon_image
+    real_render = icon_painter.render_icon_image
 
     def counting_render(status, label, size):
         painted.append((status, label, size))
         return real_render(status, label, size)
 
-    monkeypatch.setattr(icons, "render_icon_image", counting_render)
+    monkeypatch.setattr(icon_painter, "render_icon_image", counting_render)
     icons._cached_icon.cache_clear()
     try:
         from_files = tray_icon(TrayStatus.YOUR_TURN, 12)
