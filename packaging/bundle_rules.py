@@ -29,7 +29,7 @@ EXCLUDED_MODULES: tuple[str, ...] = (
     "setuptools", "pkg_resources", "distutils", "pip", "wheel",
     "jeepney.io.tests", "jeepney.io.trio", "jeepney.tests", "keyrings.alt", "secretstorage.tests",
     "amqtt.contrib", "amqtt.scripts", "werkzeug", "markupsafe",
-    # Qt modules the app does not use (it uses QtCore, QtGui, QtWidgets, QtDBus, and QtNetwork off Linux)
+    # Qt modules the app does not use (it uses QtCore, QtGui, QtWidgets, and QtNetwork off Linux)
     "PySide6.QtQml", "PySide6.QtQuick", "PySide6.QtQuickWidgets", "PySide6.QtQuickControls2", "PySide6.QtQuickTest",
     "PySide6.Qt3DCore", "PySide6.QtWebEngineCore", "PySide6.QtWebEngineWidgets", "PySide6.QtMultimedia",
     "PySide6.QtPdf", "PySide6.QtPdfWidgets", "PySide6.QtSql", "PySide6.QtTest", "PySide6.QtSvgWidgets",

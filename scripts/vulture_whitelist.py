@@ -36,9 +36,8 @@ do_PUT
 _.rebuild_auth
 # logging's FileHandler opens (and, after each rotation, reopens) its file through _open (core/logs.py: 0600)
 _._open
-# Qt: a native event filter override and a D-Bus slot found by name (platform/wake.py)
+# Qt: a native event filter override (platform/wake.py)
 _.nativeEventFilter
-_.on_prepare_for_sleep
 # awscrt callback argument (push/mqtt311_link.py)
 return_code
 # the push listener protocol (push/config.py) and its Qt implementation (ui/bridge.py), called by push/relay.py
@@ -123,9 +122,6 @@ _.unread_smack
 # --- urllib3 reads these: the connection class of a pool, the pool classes of a pool manager (core/deadline.py) --
 _.ConnectionCls
 _.pool_classes_by_scheme
-
-# --- QtDBus calls this slot by its signature string (platform/wake.py) --
-_.on_state_changed
 
 # --- used by scripts/render_tray_icons.py, which writes the shipped tray PNGs (ui/icons.py, ui/icon_painter.py) --
 _.tray_variants

@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
-    SLOT,
     QAbstractNativeEventFilter,
     QByteArray,
     QCoreApplication,
@@ -27,6 +26,9 @@ from PySide6.QtCore import (
     Signal,
     Slot,
 )
+
+from pydt_tray.platform.bus_signals import SYSTEM_BUS, BusSignalWatch
+from pydt_tray.platform.qt_light import QUEUED_CONNECTION
 
 if TYPE_CHECKING:
     from PySide6.QtNetwork import QNetworkInformation
@@ -55,45 +57,49 @@ LOGIND_PATH = "/org/freedesktop/login1"
 LOGIND_INTERFACE = "org.freedesktop.login1.Manager"
 
 
-class LogindResumeSource(WakeSource):
-    """logind's ``PrepareForSleep(false)`` on the system bus: the machine has just resumed.
+class BusSignalSource(WakeSource):
+    """A wake source fed by one D-Bus signal, read on a quiet thread (:mod:`pydt_tray.platform.bus_signals`);
+    each signal's body is handed to :meth:`on_body` on this object's (the main) thread."""
 
-    ``bus`` is injectable for tests; by default the process-wide system bus is used.
-    """
+    _arrived = Signal(object)
+    SIGNAL: tuple[str, str, str, str] = ("", "", "", "")  # sender, path, interface, member
+    MISSING = "events unavailable"
 
-    def __init__(self, bus: Any = None, parent: QObject | None = None) -> None:
+    def __init__(self, bus_address: str = SYSTEM_BUS, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._bus = bus  # a QDBusConnection, or a stand-in with the same methods
-        self._connected_bus: Any = None
+        self._address = bus_address  # the system bus, or a private bus in tests
+        self._watch: BusSignalWatch | None = None
+        self._arrived.connect(self.on_body, QUEUED_CONNECTION)
 
     def start(self) -> None:
-        if self._connected_bus is not None:
+        if self._watch is not None:
             return
-        from PySide6.QtDBus import QDBusConnection
-
-        bus: Any = self._bus if self._bus is not None else QDBusConnection.systemBus()
-        if not bus.isConnected():
-            log.debug("no system bus (%s); logind resume events unavailable", bus.lastError().message())
-            return
-        ok = bus.connect(*self._match(), self, SLOT("on_prepare_for_sleep(bool)"))
-        if not ok:
-            log.debug("could not subscribe to logind PrepareForSleep: %s", bus.lastError().message())
-            return
-        self._connected_bus = bus
+        self._watch = BusSignalWatch(self._address, *self.SIGNAL, on_signal=self._arrived.emit)
+        self._watch.start(on_unavailable=lambda problem: log.debug("no system bus (%s); %s", problem, self.MISSING))
 
     def stop(self) -> None:
-        bus, self._connected_bus = self._connected_bus, None
-        if bus is not None:
-            bus.disconnect(*self._match(), self, SLOT("on_prepare_for_sleep(bool)"))
+        watch, self._watch = self._watch, None
+        if watch is not None:
+            watch.stop()
 
-    @staticmethod
-    def _match() -> tuple[str, str, str, str]:
-        return LOGIND_SERVICE, LOGIND_PATH, LOGIND_INTERFACE, "PrepareForSleep"
+    @property
+    def listening(self) -> bool:
+        """Subscribed and reading (a moment after ``start``; never without a bus)."""
+        return self._watch is not None and self._watch.listening.is_set()
 
-    @Slot(bool)
-    def on_prepare_for_sleep(self, going_to_sleep: bool) -> None:
+    def on_body(self, body: tuple[Any, ...]) -> None:
+        """One signal arrived (main thread)."""
+
+
+class LogindResumeSource(BusSignalSource):
+    """logind's ``PrepareForSleep(false)`` on the system bus: the machine has just resumed."""
+
+    SIGNAL = (LOGIND_SERVICE, LOGIND_PATH, LOGIND_INTERFACE, "PrepareForSleep")
+    MISSING = "logind resume events unavailable"
+
+    def on_body(self, body: tuple[Any, ...]) -> None:
         """``True`` is sent before suspend, ``False`` after resume; only the latter matters."""
-        if going_to_sleep:
+        if body and body[0]:
             log.debug("logind: going to sleep")
             return
         self.woke.emit("resume")
@@ -107,46 +113,23 @@ NM_INTERFACE = "org.freedesktop.NetworkManager"
 NM_CONNECTED_GLOBAL = 70  # NMState: full network access
 
 
-class NetworkManagerSource(WakeSource):
+class NetworkManagerSource(BusSignalSource):
     """NetworkManager's ``StateChanged(u)`` on the system bus: fires when the state becomes "connected, global".
 
-    The same event Qt's ``QNetworkInformation`` reads on Linux, taken straight from D-Bus (QtDBus is loaded for
-    logind anyway), so a running app does not load QtNetwork for it. The signal comes only on a change, so
-    reaching the connected state always means the network came back. ``bus`` is injectable for tests.
+    The same event Qt's ``QNetworkInformation`` reads on Linux, taken straight from D-Bus, so a running app
+    loads neither QtNetwork nor QtDBus for it. The signal comes only on a change, so reaching the connected
+    state always means the network came back.
     """
 
-    def __init__(self, bus: Any = None, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._bus = bus
-        self._connected_bus: Any = None
+    SIGNAL = (NM_SERVICE, NM_PATH, NM_INTERFACE, "StateChanged")
+    MISSING = "network change events unavailable"
+
+    def __init__(self, bus_address: str = SYSTEM_BUS, parent: QObject | None = None) -> None:
+        super().__init__(bus_address, parent)
         self._last: int | None = None
 
-    def start(self) -> None:
-        if self._connected_bus is not None:
-            return
-        from PySide6.QtDBus import QDBusConnection
-
-        bus: Any = self._bus if self._bus is not None else QDBusConnection.systemBus()
-        if not bus.isConnected():
-            log.debug("no system bus (%s); network change events unavailable", bus.lastError().message())
-            return
-        if not bus.connect(*self._match(), self, SLOT("on_state_changed(uint)")):
-            log.debug("could not subscribe to NetworkManager StateChanged: %s", bus.lastError().message())
-            return
-        self._connected_bus = bus
-
-    def stop(self) -> None:
-        bus, self._connected_bus = self._connected_bus, None
-        if bus is not None:
-            bus.disconnect(*self._match(), self, SLOT("on_state_changed(uint)"))
-
-    @staticmethod
-    def _match() -> tuple[str, str, str, str]:
-        return NM_SERVICE, NM_PATH, NM_INTERFACE, "StateChanged"
-
-    @Slot("uint")
-    def on_state_changed(self, state: int) -> None:
-        previous, self._last = self._last, int(state)
+    def on_body(self, body: tuple[Any, ...]) -> None:
+        previous, self._last = self._last, int(body[0]) if body else None
         if self._last == NM_CONNECTED_GLOBAL and previous != NM_CONNECTED_GLOBAL:
             self.woke.emit("network back")
 

@@ -65,6 +65,7 @@ ONLY_WHEN_USED = {
     "pydt_tray.push.ntfy_stream",  # the relay, not set up here
     "pydt_tray.core.forget",
     "PySide6.QtNetwork",  # replaced by a Unix socket and NetworkManager over D-Bus
+    "PySide6.QtDBus",  # logind and NetworkManager signals are read with jeepney
     "PySide6.QtSvg",  # the icons are PNGs
 }
 

@@ -1,4 +1,5 @@
-"""Resume / network-change detection: clock jumps, logind on a private bus, reachability, debounce."""
+"""Resume / network-change detection: clock jumps, logind and NetworkManager signals on a private bus (read
+without QtDBus), reachability, debounce."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ import ctypes
 import itertools
 import logging
 import sys
+import threading
 
 import pytest
 from PySide6.QtCore import QByteArray
-from PySide6.QtDBus import QDBusConnection
 from PySide6.QtNetwork import QNetworkInformation
 
 from pydt_tray.platform.wake import (
@@ -114,13 +115,7 @@ def private_system_bus():
         daemon.stop()
 
 
-@pytest.fixture
-def qt_bus(qapp, private_system_bus):
-    name = "pydt-test-system-bus"
-    bus = QDBusConnection.connectToBus(private_system_bus, name)
-    assert bus.isConnected(), bus.lastError().message()
-    yield bus
-    QDBusConnection.disconnectFromBus(name)
+MISSING_BUS = "unix:path=/nonexistent/pydt-test-bus"
 
 
 @pytest.fixture
@@ -144,9 +139,10 @@ def fake_logind(private_system_bus):
         conn.close()
 
 
-def test_logind_resume_fires_on_prepare_for_sleep_false(qtbot, qt_bus, fake_logind):
-    source = LogindResumeSource(bus=qt_bus)
+def test_logind_resume_fires_on_prepare_for_sleep_false(qtbot, private_system_bus, fake_logind):
+    source = LogindResumeSource(bus_address=private_system_bus)
     source.start()
+    qtbot.waitUntil(lambda: source.listening)
     reasons = record(source)
     fake_logind(True)  # going to sleep: ignored
     with qtbot.waitSignal(source.woke, timeout=5000) as blocker:
@@ -156,22 +152,36 @@ def test_logind_resume_fires_on_prepare_for_sleep_false(qtbot, qt_bus, fake_logi
 
     source.stop()
     source.stop()  # idempotent
+    assert not [t for t in threading.enumerate() if t.name == "bus-PrepareForSleep"]  # its reader has ended
     fake_logind(False)
     with qtbot.assertNotEmitted(source.woke, wait=300):
         pass
 
 
-def test_logind_without_a_bus_does_nothing(qapp, caplog):
-    name = "pydt-test-missing-bus"
-    bus = QDBusConnection.connectToBus("unix:path=/nonexistent/pydt-test-bus", name)
+def test_a_system_bus_that_goes_away_ends_the_reader_quietly(qtbot, caplog):
+    bus = DBusSession()
     try:
-        source = LogindResumeSource(bus=bus)
-        with caplog.at_level(logging.DEBUG, logger="pydt_tray.platform.wake"):
-            source.start()
-        assert "no system bus" in caplog.text
-        source.stop()
+        source = LogindResumeSource(bus_address=bus.address)
+        source.start()
+        qtbot.waitUntil(lambda: source.listening)
+        with caplog.at_level(logging.INFO, logger="pydt_tray.platform.bus_signals"):
+            bus.stop()
+            qtbot.waitUntil(lambda: not [t for t in threading.enumerate() if t.name == "bus-PrepareForSleep"])
+        assert "D-Bus connection for PrepareForSleep lost" in caplog.text
+        assert not source.listening
+        source.stop()  # still safe
     finally:
-        QDBusConnection.disconnectFromBus(name)
+        bus.stop()
+
+
+def test_logind_without_a_bus_does_nothing(qtbot, caplog):
+    source = LogindResumeSource(bus_address=MISSING_BUS)
+    with caplog.at_level(logging.DEBUG, logger="pydt_tray.platform.wake"):
+        source.start()
+        qtbot.waitUntil(lambda: "logind resume events unavailable" in caplog.text)
+    assert "no system bus" in caplog.text and not source.listening
+    qtbot.waitUntil(lambda: not [t for t in threading.enumerate() if t.name.startswith("bus-")])  # none waits
+    source.stop()
 
 
 @pytest.fixture
@@ -195,9 +205,10 @@ def fake_network_manager(private_system_bus):
         conn.close()
 
 
-def test_network_manager_reaching_full_connectivity_fires(qtbot, qt_bus, fake_network_manager):
-    source = NetworkManagerSource(bus=qt_bus)
+def test_network_manager_reaching_full_connectivity_fires(qtbot, private_system_bus, fake_network_manager):
+    source = NetworkManagerSource(bus_address=private_system_bus)
     source.start()
+    qtbot.waitUntil(lambda: source.listening)
     reasons = record(source)
     fake_network_manager(20)  # disconnected
     fake_network_manager(40)  # connecting
@@ -217,17 +228,13 @@ def test_network_manager_reaching_full_connectivity_fires(qtbot, qt_bus, fake_ne
         pass
 
 
-def test_network_manager_without_a_bus_does_nothing(qapp, caplog):
-    name = "pydt-test-missing-bus-nm"
-    bus = QDBusConnection.connectToBus("unix:path=/nonexistent/pydt-test-bus", name)
-    try:
-        source = NetworkManagerSource(bus=bus)
-        with caplog.at_level(logging.DEBUG, logger="pydt_tray.platform.wake"):
-            source.start()
-        assert "network change events unavailable" in caplog.text
-        source.stop()
-    finally:
-        QDBusConnection.disconnectFromBus(name)
+def test_network_manager_without_a_bus_does_nothing(qtbot, caplog):
+    source = NetworkManagerSource(bus_address=MISSING_BUS)
+    with caplog.at_level(logging.DEBUG, logger="pydt_tray.platform.wake"):
+        source.start()
+        qtbot.waitUntil(lambda: "network change events unavailable" in caplog.text)
+    assert not source.listening
+    source.stop()
 
 
 # --- NetworkReachabilitySource -------------------------------------------------------------------------------
