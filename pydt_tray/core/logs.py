@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import logging
-import logging.handlers
 import os
 import re
 import sys
@@ -86,15 +86,50 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
-    """A rotating log whose every file (the first and each one opened after a rotation) is readable only by
-    the user: the log names games, players and folders."""
+class PrivateRotatingFileHandler(logging.FileHandler):
+    """A log file rotated by size (``pydt-tray.log``, then ``.1`` .. ``.<backups>``, the oldest dropped) whose
+    every file is readable only by the user: the log names games, players and folders. Not
+    ``logging.handlers``: that module brings pickle and sockets a running app never uses (about 0.3 MB)."""
+
+    def __init__(self, filename: str | Path, *, max_bytes: int, backups: int, encoding: str = "utf-8") -> None:
+        self.max_bytes, self.backups = max_bytes, backups
+        super().__init__(filename, mode="a", encoding=encoding)
 
     def _open(self) -> io.TextIOWrapper:
         fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         with contextlib.suppress(OSError):
             os.chmod(self.baseFilename, 0o600)  # a file left by an older version may be wider
         return cast(io.TextIOWrapper, open(fd, self.mode, encoding=self.encoding, errors=self.errors))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            if self._would_overflow(record):
+                self._rotate()
+        except Exception:
+            self.handleError(record)
+            return
+        super().emit(record)
+
+    def _would_overflow(self, record: logging.LogRecord) -> bool:
+        if self.max_bytes <= 0:
+            return False
+        if self.stream is None:
+            self.stream = self._open()
+        line = self.format(record) + self.terminator
+        return self.stream.tell() + len(line.encode(self.encoding or "utf-8", "replace")) > self.max_bytes
+
+    def _rotate(self) -> None:
+        if self.stream is not None:
+            self.stream.close()
+            self.stream = None
+        names = [self.baseFilename] + [f"{self.baseFilename}.{n}" for n in range(1, self.backups + 1)]
+        for older, newer in reversed(list(itertools.pairwise(names))):
+            if os.path.exists(older):
+                os.replace(older, newer)
+        if self.backups <= 0:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(self.baseFilename)
+        self.stream = self._open()
 
 
 def setup_logging(log_dir: str | Path, *, debug: bool = False) -> logging.Logger:
@@ -115,9 +150,7 @@ def setup_logging(log_dir: str | Path, *, debug: bool = False) -> logging.Logger
         log_path = folder / LOG_FILE_NAME
         log_path.touch(mode=0o600, exist_ok=True)
         log_path.chmod(0o600)
-        file_handler = PrivateRotatingFileHandler(
-            log_path, maxBytes=MAX_LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
-        )
+        file_handler = PrivateRotatingFileHandler(log_path, max_bytes=MAX_LOG_BYTES, backups=LOG_BACKUPS)
         new_handlers: list[logging.Handler] = [file_handler]
         if debug:
             new_handlers.append(logging.StreamHandler(sys.stderr))

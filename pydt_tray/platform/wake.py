@@ -27,7 +27,7 @@ from PySide6.QtCore import (
     Slot,
 )
 
-from pydt_tray.platform.bus_signals import SYSTEM_BUS, BusSignalWatch
+from pydt_tray.platform.bus_signals import BusSignals, Subscription
 from pydt_tray.platform.qt_light import QUEUED_CONNECTION
 
 if TYPE_CHECKING:
@@ -58,34 +58,38 @@ LOGIND_INTERFACE = "org.freedesktop.login1.Manager"
 
 
 class BusSignalSource(WakeSource):
-    """A wake source fed by one D-Bus signal, read on a quiet thread (:mod:`pydt_tray.platform.bus_signals`);
-    each signal's body is handed to :meth:`on_body` on this object's (the main) thread."""
+    """A wake source fed by one D-Bus signal, read on the shared quiet thread of ``bus``
+    (:mod:`pydt_tray.platform.bus_signals`); each signal's body is handed to :meth:`on_body` on this object's
+    (the main) thread."""
 
     _arrived = Signal(object)
     SIGNAL: tuple[str, str, str, str] = ("", "", "", "")  # sender, path, interface, member
     MISSING = "events unavailable"
 
-    def __init__(self, bus_address: str = SYSTEM_BUS, parent: QObject | None = None) -> None:
+    def __init__(self, bus: BusSignals | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._address = bus_address  # the system bus, or a private bus in tests
-        self._watch: BusSignalWatch | None = None
+        self._bus = bus if bus is not None else BusSignals()  # the system bus, or a private bus in tests
+        self._started = False
         self._arrived.connect(self.on_body, QUEUED_CONNECTION)
+        self._bus.subscribe(Subscription(*self.SIGNAL, on_signal=self._arrived.emit, on_unavailable=self._unavailable))
 
     def start(self) -> None:
-        if self._watch is not None:
-            return
-        self._watch = BusSignalWatch(self._address, *self.SIGNAL, on_signal=self._arrived.emit)
-        self._watch.start(on_unavailable=lambda problem: log.debug("no system bus (%s); %s", problem, self.MISSING))
+        if not self._started:
+            self._started = True
+            self._bus.start()
 
     def stop(self) -> None:
-        watch, self._watch = self._watch, None
-        if watch is not None:
-            watch.stop()
+        if self._started:
+            self._started = False
+            self._bus.stop()
 
     @property
     def listening(self) -> bool:
         """Subscribed and reading (a moment after ``start``; never without a bus)."""
-        return self._watch is not None and self._watch.listening.is_set()
+        return self._started and self._bus.listening.is_set()
+
+    def _unavailable(self, problem: str) -> None:
+        log.debug("no system bus (%s); %s", problem, self.MISSING)
 
     def on_body(self, body: tuple[Any, ...]) -> None:
         """One signal arrived (main thread)."""
@@ -124,8 +128,8 @@ class NetworkManagerSource(BusSignalSource):
     SIGNAL = (NM_SERVICE, NM_PATH, NM_INTERFACE, "StateChanged")
     MISSING = "network change events unavailable"
 
-    def __init__(self, bus_address: str = SYSTEM_BUS, parent: QObject | None = None) -> None:
-        super().__init__(bus_address, parent)
+    def __init__(self, bus: BusSignals | None = None, parent: QObject | None = None) -> None:
+        super().__init__(bus, parent)
         self._last: int | None = None
 
     def on_body(self, body: tuple[Any, ...]) -> None:
@@ -319,7 +323,8 @@ def pick_wake_sources(platform: str = sys.platform) -> list[WakeSource]:
     """The sources for ``platform``; none of them touches the OS until ``start``."""
     sources: list[WakeSource] = []
     if platform.startswith("linux"):
-        sources += [LogindResumeSource(), NetworkManagerSource()]  # D-Bus both: no QtNetwork in a running app
+        bus = BusSignals()  # one system bus reader for both: no QtNetwork or QtDBus in a running app
+        sources += [LogindResumeSource(bus), NetworkManagerSource(bus)]
     else:
         if platform == "win32":
             sources.append(WindowsPowerSource())

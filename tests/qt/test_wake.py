@@ -13,6 +13,7 @@ import pytest
 from PySide6.QtCore import QByteArray
 from PySide6.QtNetwork import QNetworkInformation
 
+from pydt_tray.platform.bus_signals import BusSignals
 from pydt_tray.platform.wake import (
     PBT_APMRESUMEAUTOMATIC,
     WM_POWERBROADCAST,
@@ -140,7 +141,7 @@ def fake_logind(private_system_bus):
 
 
 def test_logind_resume_fires_on_prepare_for_sleep_false(qtbot, private_system_bus, fake_logind):
-    source = LogindResumeSource(bus_address=private_system_bus)
+    source = LogindResumeSource(BusSignals(private_system_bus))
     source.start()
     qtbot.waitUntil(lambda: source.listening)
     reasons = record(source)
@@ -152,7 +153,7 @@ def test_logind_resume_fires_on_prepare_for_sleep_false(qtbot, private_system_bu
 
     source.stop()
     source.stop()  # idempotent
-    assert not [t for t in threading.enumerate() if t.name == "bus-PrepareForSleep"]  # its reader has ended
+    assert not [t for t in threading.enumerate() if t.name == "bus-signals"]  # its reader has ended
     fake_logind(False)
     with qtbot.assertNotEmitted(source.woke, wait=300):
         pass
@@ -161,13 +162,13 @@ def test_logind_resume_fires_on_prepare_for_sleep_false(qtbot, private_system_bu
 def test_a_system_bus_that_goes_away_ends_the_reader_quietly(qtbot, caplog):
     bus = DBusSession()
     try:
-        source = LogindResumeSource(bus_address=bus.address)
+        source = LogindResumeSource(BusSignals(bus.address))
         source.start()
         qtbot.waitUntil(lambda: source.listening)
         with caplog.at_level(logging.INFO, logger="pydt_tray.platform.bus_signals"):
             bus.stop()
-            qtbot.waitUntil(lambda: not [t for t in threading.enumerate() if t.name == "bus-PrepareForSleep"])
-        assert "D-Bus connection for PrepareForSleep lost" in caplog.text
+            qtbot.waitUntil(lambda: not [t for t in threading.enumerate() if t.name == "bus-signals"])
+        assert "D-Bus connection for resume and network signals lost" in caplog.text
         assert not source.listening
         source.stop()  # still safe
     finally:
@@ -175,12 +176,12 @@ def test_a_system_bus_that_goes_away_ends_the_reader_quietly(qtbot, caplog):
 
 
 def test_logind_without_a_bus_does_nothing(qtbot, caplog):
-    source = LogindResumeSource(bus_address=MISSING_BUS)
+    source = LogindResumeSource(BusSignals(MISSING_BUS))
     with caplog.at_level(logging.DEBUG, logger="pydt_tray.platform.wake"):
         source.start()
         qtbot.waitUntil(lambda: "logind resume events unavailable" in caplog.text)
     assert "no system bus" in caplog.text and not source.listening
-    qtbot.waitUntil(lambda: not [t for t in threading.enumerate() if t.name.startswith("bus-")])  # none waits
+    qtbot.waitUntil(lambda: not [t for t in threading.enumerate() if t.name == "bus-signals"])  # none waits
     source.stop()
 
 
@@ -206,7 +207,7 @@ def fake_network_manager(private_system_bus):
 
 
 def test_network_manager_reaching_full_connectivity_fires(qtbot, private_system_bus, fake_network_manager):
-    source = NetworkManagerSource(bus_address=private_system_bus)
+    source = NetworkManagerSource(BusSignals(private_system_bus))
     source.start()
     qtbot.waitUntil(lambda: source.listening)
     reasons = record(source)
@@ -229,12 +230,29 @@ def test_network_manager_reaching_full_connectivity_fires(qtbot, private_system_
 
 
 def test_network_manager_without_a_bus_does_nothing(qtbot, caplog):
-    source = NetworkManagerSource(bus_address=MISSING_BUS)
+    source = NetworkManagerSource(BusSignals(MISSING_BUS))
     with caplog.at_level(logging.DEBUG, logger="pydt_tray.platform.wake"):
         source.start()
         qtbot.waitUntil(lambda: "network change events unavailable" in caplog.text)
     assert not source.listening
     source.stop()
+
+
+def test_logind_and_network_manager_share_one_reader(qtbot, private_system_bus, fake_logind, fake_network_manager):
+    bus = BusSignals(private_system_bus)
+    resume, network = LogindResumeSource(bus), NetworkManagerSource(bus)
+    resume.start()
+    network.start()
+    qtbot.waitUntil(lambda: resume.listening and network.listening)
+    assert len([t for t in threading.enumerate() if t.name == "bus-signals"]) == 1
+    with qtbot.waitSignal(resume.woke, timeout=5000):
+        fake_logind(False)
+    resume.stop()  # the other user keeps the reader
+    with qtbot.waitSignal(network.woke, timeout=5000) as blocker:
+        fake_network_manager(70)
+    assert blocker.args == ["network back"] and network.listening
+    network.stop()
+    assert not [t for t in threading.enumerate() if t.name == "bus-signals"]
 
 
 # --- NetworkReachabilitySource -------------------------------------------------------------------------------

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import logging
-import logging.handlers
 import os
 import stat
 import sys
@@ -10,7 +9,14 @@ import threading
 import pytest
 
 from pydt_tray.core import logs
-from pydt_tray.core.logs import RedactingFilter, redact, register_secret, setup_logging, teardown_logging
+from pydt_tray.core.logs import (
+    PrivateRotatingFileHandler,
+    RedactingFilter,
+    redact,
+    register_secret,
+    setup_logging,
+    teardown_logging,
+)
 
 TOKEN = "tok-5f2a9c81e7d34b60"
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI3NjUifQ.c2lnbmF0dXJlLXBhcnQ"
@@ -52,12 +58,30 @@ def test_file_only_by_default_at_info_with_rotation(tmp_path):
     handlers = our_handlers()
     assert len(handlers) == 1
     [handler] = handlers
-    assert isinstance(handler, logging.handlers.RotatingFileHandler)
-    assert (handler.maxBytes, handler.backupCount) == (1_000_000, 3)
+    assert isinstance(handler, PrivateRotatingFileHandler)
+    assert (handler.max_bytes, handler.backups) == (1_000_000, 3)
     logger.debug("quiet detail")
     logger.info("visible line")
     text = read_log(tmp_path)
     assert "visible line" in text and "quiet detail" not in text
+
+
+def test_the_log_rotates_by_size_keeps_its_backups_private_and_drops_the_oldest(tmp_path):
+    path = tmp_path / "app.log"
+    handler = PrivateRotatingFileHandler(path, max_bytes=100, backups=2)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    try:
+        for n in range(12):  # 12 lines of 30 bytes: 3 per file
+            handler.emit(logging.LogRecord("t", logging.INFO, __file__, 1, f"line {n:02d} " + "x" * 21, None, None))
+    finally:
+        handler.close()
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert files == ["app.log", "app.log.1", "app.log.2"]  # the oldest file was dropped
+    assert all((tmp_path / name).stat().st_size <= 100 for name in files)
+    assert all(stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600 for name in files)
+    assert "line 11" in path.read_text() and "line 08" in (tmp_path / "app.log.1").read_text()
+    assert "line 05" in (tmp_path / "app.log.2").read_text()
+    assert "line 02" not in "".join((tmp_path / name).read_text() for name in files)
 
 
 def test_setup_twice_adds_no_duplicate_handlers(tmp_path):
@@ -65,7 +89,7 @@ def test_setup_twice_adds_no_duplicate_handlers(tmp_path):
     setup_logging(tmp_path, debug=True)
     root = logging.getLogger()
     assert len(our_handlers()) == 2
-    assert sum(1 for handler in root.handlers if isinstance(handler, logging.handlers.RotatingFileHandler)) == 1
+    assert sum(1 for handler in root.handlers if isinstance(handler, PrivateRotatingFileHandler)) == 1
     for handler in our_handlers():
         assert any(isinstance(item, RedactingFilter) for item in handler.filters)
     logging.getLogger("pydt_tray.test").info("once")
