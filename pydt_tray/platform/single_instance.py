@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import getpass
 import hashlib
 import logging
 import os
@@ -49,9 +48,15 @@ UNIX_SOCKETS = os.name == "posix" and hasattr(socket, "AF_UNIX")
 
 
 def _user_name() -> str:
+    """The login name, found as ``getpass.getuser()`` finds it (that module would also load termios)."""
+    for variable in ("LOGNAME", "USER", "LNAME", "USERNAME"):
+        if value := os.environ.get(variable):
+            return value
     try:
-        return getpass.getuser()
-    except Exception:  # no login name (containers, odd environments): the uid still separates users
+        import pwd
+
+        return pwd.getpwuid(os.getuid())[0]
+    except Exception:  # no login name (containers, odd environments, Windows): the uid still separates users
         return str(os.getuid()) if hasattr(os, "getuid") else "user"
 
 

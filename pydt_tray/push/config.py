@@ -7,7 +7,6 @@ import re
 import secrets
 import socket
 import sys
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,6 +130,8 @@ def machine_part(id_files: Sequence[Path] = MACHINE_ID_FILES) -> str:
     if not raw:
         raw = _windows_machine_guid()
     if not raw:
+        import uuid  # the last resort only: uuid loads a C library for the hardware address
+
         raw = f"{socket.gethostname()}/{uuid.getnode():012x}"
     return hashlib.sha256(("pydt-tray machine\0" + raw).encode()).hexdigest()[:MACHINE_PART_LENGTH]
 
