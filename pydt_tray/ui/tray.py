@@ -10,6 +10,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from pydt_tray.core.models import FIRST_SAVE_HINT, Game
+from pydt_tray.platform.freedesktop import escape_markup
 from pydt_tray.ui.icons import TrayStatus, tray_icon
 
 log = logging.getLogger(__name__)
@@ -153,6 +154,5 @@ def tooltip_text(text: str) -> str:
     live in Qt's namespace, whose first use costs the hidden app about 1 MB, see platform/qt_light.py.)"""
     if "<" not in text:  # no tag, no comment: Qt shows it as plain text
         return text
-    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")  # not html: html.entities is big
-    lines = escaped.split("\n")
+    lines = escape_markup(text).split("\n")
     return '<p style="white-space:pre-wrap">' + "<br>".join(lines) + "</p>"

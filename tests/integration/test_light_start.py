@@ -34,7 +34,7 @@ SCRIPT = textwrap.dedent(
             poll.stop()
             report = {
                 "qt_namespace": "Qt" in vars(sys.modules["PySide6.QtCore"]),
-                "modules": sorted(name for name in sys.modules if name.startswith(("pydt_tray", "PySide6"))),
+                "modules": sorted(sys.modules),
                 "notified": notified[0].title,
             }
             print(json.dumps(report), flush=True)
@@ -66,6 +66,8 @@ ONLY_WHEN_USED = {
     "pydt_tray.core.forget",
     "PySide6.QtNetwork",  # replaced by a Unix socket and NetworkManager over D-Bus
     "PySide6.QtDBus",  # logind and NetworkManager signals are read with jeepney
+    "logging.handlers",  # the log rotates by our own handler (logging.handlers brings pickle and sockets)
+    "html",  # the tooltip is escaped by our own code
     "PySide6.QtSvg",  # the icons are PNGs
 }
 
