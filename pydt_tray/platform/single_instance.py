@@ -1,17 +1,15 @@
 """One running pydt-tray per user and profile; a second start asks the first to show its window and exits.
 
-Who wins is decided by a lock file (``QLockFile``), held for the whole life of the first instance. The lock
-is atomic, so two near-simultaneous starts cannot both win, and it carries the holder's process id, so
-the lock of a crashed instance is recognised as stale and taken over. The winner then listens on a local
-socket, clearing any socket a crashed run left behind. A loser connects to it, sends ``show`` and waits
-briefly for ``ok``; the whole exchange stays under a second.
+Who wins is decided by a lock file (``QLockFile``), held for the whole life of the first instance: atomic, so
+two near-simultaneous starts cannot both win, and carrying the holder's process id, so the lock of a crashed
+instance is taken over. The winner listens on a local socket (clearing one a crashed run left); a loser
+connects, sends ``show`` and waits briefly for ``ok``; the whole exchange stays under a second.
 
-On Unix the socket is a plain ``AF_UNIX`` stream socket of the standard library, watched by a
-``QSocketNotifier``: a running app does not load QtNetwork (about 2.5 MB) for one line a day. Windows has
-no such socket in Python, so there the exchange goes through QtNetwork's ``QLocalServer`` (a named pipe).
-
-The key (lock and socket name) is derived from the user and the resolved config folder, so a test or
-demo run with its own ``PYDT_TRAY_HOME`` never talks to the user's real instance.
+On Unix the socket is a standard-library ``AF_UNIX`` stream socket watched by a ``QSocketNotifier``: a running
+app does not load QtNetwork (about 2.5 MB) for one line a day. Windows has no such socket in Python, so there
+the exchange goes through QtNetwork's ``QLocalServer`` (a named pipe). The key (lock and socket name) comes
+from the user and the resolved config folder, so a run with its own ``PYDT_TRAY_HOME`` never talks to the
+user's real instance.
 
 Lock and socket live in a folder only this user can write: the runtime folder where there is a private one,
 else ``<temp>/pydt-tray-<uid>`` (created 0700, refused if it is a link or belongs to someone else), else the
@@ -24,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import importlib
 import logging
 import os
 import socket
@@ -49,13 +48,9 @@ UNIX_SOCKETS = os.name == "posix" and hasattr(socket, "AF_UNIX")
 
 def _user_name() -> str:
     """The login name, found as ``getpass.getuser()`` finds it (that module would also load termios)."""
-    for variable in ("LOGNAME", "USER", "LNAME", "USERNAME"):
-        if value := os.environ.get(variable):
-            return value
+    found = [os.environ[name] for name in ("LOGNAME", "USER", "LNAME", "USERNAME") if os.environ.get(name)]
     try:
-        import pwd
-
-        return pwd.getpwuid(os.getuid())[0]
+        return found[0] if found else importlib.import_module("pwd").getpwuid(os.getuid())[0]
     except Exception:  # no login name (containers, odd environments, Windows): the uid still separates users
         return str(os.getuid()) if hasattr(os, "getuid") else "user"
 
