@@ -133,8 +133,9 @@ class SmackTalk(QObject):
             log.info("New smack talk in %d game(s)", len(note.game_ids))
             label = self.label_of(snapshot.steam_id)
             self._notify(dataclasses.replace(note, title=f"{note.title} ({label})") if label else note)
-        if marks_before != self._section.get(snapshot.steam_id) or self.has_unread() != self._shown_unread:
-            self._changed()  # most loads change no mark: no save, no second render
+        unread = self.has_unread()
+        if marks_before != self._section.get(snapshot.steam_id) or unread != self._shown_unread:
+            self._changed(unread)  # most loads change no mark: no save, no second render
 
     def _first_time(self, game: Game) -> bool:
         """A post in a game two accounts share is announced for the first account that sees it."""
@@ -144,8 +145,8 @@ class SmackTalk(QObject):
         self._announced.add(key)
         return True
 
-    def _changed(self) -> None:
-        self._shown_unread = self.has_unread()
+    def _changed(self, unread: bool | None = None) -> None:
+        self._shown_unread = self.has_unread() if unread is None else unread
         self._on_unread(self._shown_unread)
         self.changed.emit()
 

@@ -55,7 +55,7 @@ _GLYPHS: dict[str, list[list[tuple[float, float]]]] = {
 def render_icon_image(status: TrayStatus, label: str, size: int) -> QImage:
     """Paint one icon: ``label`` is the badge text (see :func:`pydt_tray.ui.icons.count_label`)."""
     image = QImage(size, size, QImage.Format.Format_ARGB32_Premultiplied)
-    image.fill(QColor(0, 0, 0, 0))
+    image.fill(Qt.GlobalColor.transparent)
     painter = QPainter(image)
     try:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -84,10 +84,6 @@ def _pen(color: QColor, width: float) -> QPen:
     pen.setCapStyle(Qt.PenCapStyle.RoundCap)
     pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
     return pen
-
-
-def _no_pen() -> QPen:
-    return QPen(QColor(0, 0, 0, 0), 0)
 
 
 def _draw_token(p: QPainter, fill: QColor, rim: QColor) -> None:
@@ -123,7 +119,7 @@ def _draw_warning(p: QPainter, fill: QColor, rim: QColor, ink: QColor) -> None:
     p.drawPath(triangle)
     p.setPen(_pen(ink, 8))
     p.drawLine(QPointF(32, 22), QPointF(32, 37))
-    p.setPen(_no_pen())
+    p.setPen(Qt.PenStyle.NoPen)
     p.setBrush(QBrush(ink))
     p.drawEllipse(QPointF(32, 48), 5, 5)
 
@@ -137,7 +133,7 @@ def _draw_badge(p: QPainter, label: str) -> None:
     total = sum(widths) + gap * (len(widths) - 1)
     x = 43 - total / 2
     p.setPen(_pen(QColor("#ffffff"), 4))
-    p.setBrush(QBrush())
+    p.setBrush(Qt.BrushStyle.NoBrush)
     for ch, width in zip(label, widths, strict=True):
         _draw_glyph(p, ch, QRectF(x, 21 - height / 2, width, height))
         x += width + gap
@@ -158,7 +154,7 @@ def _mark_disc(p: QPainter) -> None:
 def _draw_broken_link(p: QPainter) -> None:
     _mark_disc(p)
     p.setPen(_pen(_MARK_INK, 4))
-    p.setBrush(QBrush())
+    p.setBrush(Qt.BrushStyle.NoBrush)
     p.save()
     p.translate(46, 46)
     p.rotate(-45)
@@ -173,7 +169,7 @@ def _draw_broken_link(p: QPainter) -> None:
 def _draw_key_slash(p: QPainter) -> None:
     _mark_disc(p)
     p.setPen(_pen(_MARK_INK, 3.5))
-    p.setBrush(QBrush())
+    p.setBrush(Qt.BrushStyle.NoBrush)
     p.drawEllipse(QPointF(39, 46), 5, 5)  # bow
     p.drawPolyline([QPointF(44, 46), QPointF(57, 46)])  # shaft
     p.drawPolyline([QPointF(53, 46), QPointF(53, 51)])  # bit
@@ -192,7 +188,7 @@ def _draw_speech_bubble(p: QPainter) -> None:
     p.setPen(_pen(_MARK_INK, 2.5))
     p.setBrush(QBrush(QColor("#ffffff")))
     p.drawPath(bubble.united(tail))
-    p.setPen(_no_pen())
+    p.setPen(Qt.PenStyle.NoPen)
     p.setBrush(QBrush(_BADGE))
     for x in (35, 43, 51):
         p.drawEllipse(QPointF(x, 38), 3, 3)
